@@ -1,0 +1,38 @@
+// Counter-based random streams. A value depends only on (seed, stream, iteration, step, global row,
+// column): rank r of N draws exactly the rows of the global batch it owns, so N ranks x B/N see
+// the same noise as 1 rank x B, and a resumed run needs no saved generator state beyond the
+// iteration counter.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+namespace tilt {
+
+// What the numbers are for; distinct streams are independent.
+enum class RngStream : uint32_t {
+  kRolloutNoise = 1,
+  kMixtureComponent = 2,
+  kMixtureNoise = 3,
+  kBackwardNoise = 4,
+  kEvaluation = 5,
+};
+
+class CounterRng {
+ public:
+  explicit CounterRng(uint64_t seed) : seed_(seed) {}
+  uint64_t seed() const { return seed_; }
+
+  // float32 tensor [rows, cols] of standard normals for global rows [row_begin, row_begin + rows).
+  at::Tensor normal(RngStream stream, uint32_t iteration, uint32_t step, int64_t row_begin, int64_t rows,
+                    int64_t cols) const;
+  // float32 tensor [rows, cols] of uniforms in (0, 1].
+  at::Tensor uniform(RngStream stream, uint32_t iteration, uint32_t step, int64_t row_begin, int64_t rows,
+                     int64_t cols) const;
+
+ private:
+  uint64_t seed_;
+};
+
+}  // namespace tilt

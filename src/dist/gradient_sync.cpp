@@ -1,0 +1,50 @@
+#include "dist/gradient_sync.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace tilt {
+
+void broadcast_parameters(const std::vector<at::Tensor>& parameters, Communicator& comm) {
+  if (comm.size() == 1) return;
+  torch::NoGradGuard no_grad;
+  for (const auto& parameter : parameters) {
+    at::Tensor contiguous = parameter.contiguous();
+    comm.broadcast(contiguous.data_ptr(), contiguous.numel() * contiguous.element_size(), 0);
+    if (!contiguous.is_same(parameter)) parameter.copy_(contiguous);
+  }
+}
+
+void GradientSync::all_reduce(const std::vector<at::Tensor>& parameters, Communicator& comm) {
+  if (comm.size() == 1) return;
+  for (const auto& parameter : parameters)
+    if (!parameter.grad().defined()) const_cast<at::Tensor&>(parameter).mutable_grad() = torch::zeros_like(parameter);
+
+  // Walk parameters in order, packing gradients into a bucket; reduce whenever it is full.
+  size_t begin = 0;
+  while (begin < parameters.size()) {
+    size_t end = begin, floats = 0;
+    while (end < parameters.size() &&
+           (floats == 0 || floats + static_cast<size_t>(parameters[end].numel()) <= bucket_floats_))
+      floats += static_cast<size_t>(parameters[end++].numel());
+    bucket_.resize(floats);
+    size_t offset = 0;
+    for (size_t p = begin; p < end; ++p) {
+      const at::Tensor grad = parameters[p].grad().contiguous();
+      std::memcpy(bucket_.data() + offset, grad.data_ptr<float>(), grad.numel() * sizeof(float));
+      offset += grad.numel();
+    }
+    comm.all_reduce_sum(bucket_.data(), floats);
+    offset = 0;
+    for (size_t p = begin; p < end; ++p) {
+      at::Tensor grad = parameters[p].grad();
+      grad.copy_(torch::from_blob(bucket_.data() + offset, grad.sizes(), torch::kFloat32));
+      offset += grad.numel();
+    }
+    begin = end;
+  }
+}
+
+}  // namespace tilt

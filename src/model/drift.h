@@ -1,0 +1,16 @@
+// The drift seam: (x, t) -> u for a policy or a prior, neural or analytic, trainable or frozen.
+// Inputs are time-major blocks, x [K, B, D] at times t [K] (float32), so that rollout (K = 1) and
+// scoring (K = many steps at once) share one code path and per-time work is done once per step.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace tilt {
+
+class Drift {
+ public:
+  virtual ~Drift() = default;
+  virtual at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const = 0;
+};
+
+}  // namespace tilt

@@ -1,0 +1,35 @@
+#include "model/fourier_mlp.h"
+
+#include <torch/torch.h>
+
+namespace tilt {
+
+FourierMlpImpl::FourierMlpImpl(int dim, const NetworkConfig& config) : dim_(dim), config_(config) {
+  const int h = config.hidden, f = config.fourier_features;
+  frequencies_ = register_buffer("frequencies", torch::linspace(0.1, 100.0, f));
+  phase_ = register_parameter("phase", torch::randn({f}));
+  time_in_ = register_module("time_in", torch::nn::Linear(2 * f, h));
+  time_out_ = register_module("time_out", torch::nn::Linear(h, h));
+  state_in_ = register_module("state_in", torch::nn::Linear(dim, h));
+  for (int i = 0; i < config.layers; ++i)
+    hidden_.push_back(register_module("hidden" + std::to_string(i), torch::nn::Linear(h, h)));
+  out_ = register_module("out", torch::nn::Linear(h, dim));
+  torch::NoGradGuard no_grad;
+  out_->weight.zero_();
+  out_->bias.zero_();
+}
+
+at::Tensor FourierMlpImpl::forward(const at::Tensor& x, const at::Tensor& t) {
+  const at::Tensor angle = t.unsqueeze(-1) * frequencies_ + phase_;  // [K, F]
+  at::Tensor time = time_out_(torch::gelu(time_in_(torch::cat({angle.sin(), angle.cos()}, -1))));
+  at::Tensor h = torch::gelu(state_in_(x) + time.unsqueeze(1));      // [K, B, H]
+  for (auto& layer : hidden_) h = torch::gelu(layer(h));
+  return out_(h);
+}
+
+double FourierMlpImpl::flops_per_sample() const {
+  const double h = config_.hidden;
+  return 2.0 * (dim_ * h + config_.layers * h * h + h * dim_);
+}
+
+}  // namespace tilt

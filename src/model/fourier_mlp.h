@@ -1,0 +1,51 @@
+// The drift network of gfn-diffusion's "PIS architecture" (research/rtb.md §3): Fourier time
+// features sin/cos(f t + phase) with f = linspace(0.1, 100) and a learned phase, embedded by
+// Linear-GELU-Linear; the state embedded by one Linear; their sum goes through GELU and `layers`
+// hidden Linear-GELU blocks to a Linear output that starts at zero, so a fresh network is the zero
+// drift (and "frozen prior + correction" starts exactly at the prior).
+// The time embedding is computed once per time and broadcast over the batch: per-sample cost is
+// the state and joint layers only (2 (D H + layers H^2 + H D) FLOPs forward).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "model/drift.h"
+
+namespace tilt {
+
+class FourierMlpImpl : public torch::nn::Module {
+ public:
+  FourierMlpImpl(int dim, const NetworkConfig& config);
+  // x [K, B, D], t [K] -> [K, B, D]
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t);
+  // FLOPs of one forward pass for one sample at one time (time embedding excluded).
+  double flops_per_sample() const;
+
+ private:
+  int dim_;
+  NetworkConfig config_;
+  at::Tensor frequencies_, phase_;
+  torch::nn::Linear time_in_{nullptr}, time_out_{nullptr}, state_in_{nullptr}, out_{nullptr};
+  std::vector<torch::nn::Linear> hidden_;
+};
+TORCH_MODULE(FourierMlp);
+
+// A trainable drift; parameters() are the network's.
+class NetworkDrift final : public Drift {
+ public:
+  explicit NetworkDrift(FourierMlp network) : network_(std::move(network)) {}
+  at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const override { return network_->forward(x, t); }
+  FourierMlp& network() { return network_; }
+  const FourierMlp& network() const { return network_; }
+
+ private:
+  mutable FourierMlp network_;
+};
+
+}  // namespace tilt

@@ -1,0 +1,45 @@
+// Adam (Kingma & Ba) over named parameter groups, each with its own learning rate (the network and
+// the scalar log Z). Its state is plain tensors so that checkpoints hold it exactly.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+namespace tilt {
+
+struct NamedTensor {
+  std::string name;
+  at::Tensor tensor;
+};
+
+class Adam {
+ public:
+  struct Group {
+    std::vector<NamedTensor> parameters;
+    double lr;
+  };
+  explicit Adam(std::vector<Group> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
+
+  void zero_grad();
+  void step();  // uses each parameter's .grad; a parameter without one is left as is
+
+  int64_t steps_taken() const { return steps_; }
+  // First and second moments by parameter name ("<name>/m", "<name>/v") and the step count.
+  std::vector<NamedTensor> state() const;
+  void load_state(const std::vector<NamedTensor>& state, int64_t steps);
+  std::vector<at::Tensor> parameters() const;
+
+ private:
+  struct Slot {
+    NamedTensor parameter;
+    at::Tensor m, v;
+    double lr;
+  };
+  std::vector<Slot> slots_;
+  double beta1_, beta2_, eps_;
+  int64_t steps_ = 0;
+};
+
+}  // namespace tilt
