@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "core/blas_kernels.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "dist/communicator.h"
@@ -70,6 +71,7 @@ int run_eval(const std::string& run_dir, int64_t n, Communicator& comm) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tilt::select_blas_kernels(argv);
   CLI::App app{"tilt: diffusion models trained with reinforcement-learning objectives, on MPI ranks"};
   app.require_subcommand(1);
   app.set_version_flag("--version", TILT_VERSION);

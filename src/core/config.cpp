@@ -28,7 +28,8 @@ class Section {
     if (node_ && !node_.IsNull() && !node_.IsMap()) fail(path_, "expected a mapping of keys");
   }
 
-  bool has(const std::string& key) const { return node_ && node_.IsMap() && node_[key]; }
+  // A key set to null (e.g. `--set prior.mixture=null`) counts as absent.
+  bool has(const std::string& key) const { return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull(); }
   std::string key_path(const std::string& key) const { return join(path_, key); }
 
   Section section(const std::string& key) {
@@ -156,17 +157,28 @@ MixtureConfig read_mixture(Section section) {
     if (!(w > 0)) fail(section.key_path("weights"), "weights must be positive");
     total += w;
   }
-  for (double& w : mixture.weights) w /= total;
+  // Normalising already-normalised weights would perturb their last bits on every save and reload.
+  if (std::abs(total - 1.0) > 1e-12)
+    for (double& w : mixture.weights) w /= total;
   for (double v : mixture.variances) require_positive(v, section.key_path("variance"));
   section.finish();
   return mixture;
 }
 
+// Lists of numbers are written inline ([1, 2]) so that the resolved config stays readable.
+template <typename T>
+YAML::Node flow(const T& value) {
+  YAML::Node node;
+  node = value;
+  node.SetStyle(YAML::EmitterStyle::Flow);
+  return node;
+}
+
 YAML::Node emit_mixture(const MixtureConfig& mixture) {
   YAML::Node node;
-  node["means"] = mixture.means;
-  node["weights"] = mixture.weights;
-  node["variance"] = mixture.variances;
+  node["means"] = flow(mixture.means);
+  node["weights"] = flow(mixture.weights);
+  node["variance"] = flow(mixture.variances);
   return node;
 }
 
@@ -408,8 +420,8 @@ std::string to_yaml(const Config& config) {
     }
     if (config.reward.kind == RewardConfig::Kind::kGaussianLikelihood) {
       root["reward"]["kind"] = "gaussian_likelihood";
-      root["reward"]["A"] = config.reward.a;
-      root["reward"]["y"] = config.reward.y;
+      root["reward"]["A"] = flow(config.reward.a);
+      root["reward"]["y"] = flow(config.reward.y);
       root["reward"]["noise_variance"] = config.reward.noise_variance;
     } else {
       root["reward"]["kind"] = "mixture_ratio";
@@ -435,7 +447,7 @@ std::string to_yaml(const Config& config) {
   train["checkpoint_every"] = t.checkpoint_every;
   train["log_every"] = t.log_every;
   root["eval"]["samples"] = config.eval.samples;
-  if (config.eval.plot_box) root["eval"]["plot_box"] = *config.eval.plot_box;
+  if (config.eval.plot_box) root["eval"]["plot_box"] = flow(*config.eval.plot_box);
   YAML::Emitter out;
   out.SetDoublePrecision(17);
   out << root;

@@ -45,7 +45,8 @@ class MixtureFollmerDrift final : public Drift {
  public:
   MixtureFollmerDrift(const GaussianMixture& mixture, double sigma2);
   at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const override;
-  // log p_t(x) of the noised marginal, [K, B]: the drift is sigma2 times its gradient.
+  // log p_t(x) of the noised marginal, [K, B]. The drift is the h-transform of the zero-drift
+  // reference (marginal N(0, sigma2 t I)): u = sigma2 grad log p_t + x / t.
   at::Tensor log_marginal(const at::Tensor& x, const at::Tensor& t) const;
 
  private:

@@ -3,9 +3,20 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace tilt {
 namespace {
+
+// A bar only on an interactive terminal of a direct launch: MPI launchers give ranks a pty even when
+// the job's output goes to a log file. TILT_PROGRESS=bar|lines overrides the guess.
+bool draw_bar() {
+  if (const char* choice = std::getenv("TILT_PROGRESS")) return std::strcmp(choice, "bar") == 0;
+  for (const char* launcher : {"OMPI_COMM_WORLD_SIZE", "PMI_RANK", "SLURM_PROCID"})
+    if (std::getenv(launcher)) return false;
+  return isatty(STDOUT_FILENO);
+}
 
 std::string format_duration(double seconds) {
   const int s = static_cast<int>(seconds + 0.5);
@@ -23,7 +34,7 @@ Progress::Progress(int first_iteration, int total_iterations, bool enabled)
     : first_(first_iteration),
       total_(total_iterations),
       enabled_(enabled),
-      terminal_(enabled && isatty(STDOUT_FILENO)),
+      terminal_(enabled && draw_bar()),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_),
       last_iteration_(first_iteration) {}

@@ -35,7 +35,7 @@ inline const char* kSamplesPng = "samples.png";
 inline const char* kEval = "eval.json";
 }  // namespace run_files
 
-// Sets LibTorch's and OpenBLAS's thread counts to the cores this rank owns.
+// Gives this rank's cores to LibTorch's intra-op threads (and one thread to OpenBLAS's own pool).
 void configure_threads(const Communicator& comm);
 
 }  // namespace tilt

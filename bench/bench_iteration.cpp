@@ -1,0 +1,121 @@
+// Throughput of one training iteration, split into rollout (no autograd, step-sequential) and
+// scoring (batched forward + backward over all T x B transitions), on however many MPI ranks it is
+// launched with. Prints the FLOP floor of the same work beside every figure:
+//   rollout: T * B forward passes of the drift network;
+//   scoring: T * B forward + backward passes, counted as 3 forward passes;
+//   floor = FLOPs / (measured single-core GEMM rate x ranks).
+// Usage: mpirun -np R bench_iteration [CONFIG.yaml] [--iterations N] [--set key=value ...]
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/blas_kernels.h"
+#include "core/config.h"
+#include "dist/communicator.h"
+#include "dist/gradient_sync.h"
+#include "train/job.h"
+#include "train/trainer.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Best of a few runs of C = A B, in GFLOP/s on this rank's threads.
+double gemm_rate(int64_t m, int64_t k, int64_t n) {
+  const at::Tensor a = torch::randn({m, k}), b = torch::randn({k, n});
+  at::Tensor c = torch::mm(a, b);
+  double best = 0;
+  for (int repeat = 0; repeat < 5; ++repeat) {
+    const auto start = Clock::now();
+    for (int i = 0; i < 3; ++i) c = torch::mm(a, b);
+    best = std::max(best, 3 * 2.0 * m * k * n / seconds_since(start) / 1e9);
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tilt::select_blas_kernels(argv);
+  std::unique_ptr<tilt::Communicator> comm = tilt::make_mpi_world();
+  std::string config_path = std::string(TILT_SOURCE_DIR) + "/configs/samplers/gmm25_tb.yaml";
+  int iterations = 20;
+  std::vector<std::string> overrides;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc) iterations = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--set") && i + 1 < argc) overrides.push_back(argv[++i]);
+    else config_path = argv[i];
+  }
+  try {
+    tilt::configure_threads(*comm);
+    const tilt::Config config = tilt::load_config(config_path, overrides);
+    tilt::Job job(config);
+    tilt::Adam adam = job.make_optimizer();
+    std::vector<at::Tensor> parameters = adam.parameters();
+    tilt::GradientSync sync;
+    const tilt::BatchShard shard = tilt::shard_batch(config.train.batch, comm->rank(), comm->size());
+
+    const double gemm_square = gemm_rate(1024, 1024, 1024);
+    const int hidden = config.network.hidden;
+    const double gemm_skinny = gemm_rate(config.process.steps * shard.count, hidden, hidden);
+    double rates[2] = {gemm_square, gemm_skinny};
+    comm->all_reduce_sum(rates, 2);  // machine rate: the sum over ranks
+
+    double rollout_s = 0, scoring_s = 0, sync_s = 0;
+    for (int it = -3; it < iterations; ++it) {  // 3 warm-up iterations
+      comm->barrier();
+      auto start = Clock::now();
+      const tilt::Trajectory batch = job.training_batch(static_cast<uint32_t>(std::max(it, 0)), shard);
+      comm->barrier();
+      const double rollout = seconds_since(start);
+      start = Clock::now();
+      adam.zero_grad();
+      job.objective().accumulate_gradients(batch, config.train.batch);
+      comm->barrier();
+      const double scoring = seconds_since(start);
+      start = Clock::now();
+      sync.all_reduce(parameters, *comm);
+      adam.step();
+      const double synced = seconds_since(start);
+      if (it >= 0) rollout_s += rollout, scoring_s += scoring, sync_s += synced;
+    }
+    rollout_s /= iterations, scoring_s /= iterations, sync_s /= iterations;
+
+    if (comm->is_root()) {
+      const double transitions = static_cast<double>(config.process.steps) * config.train.batch;
+      const double flops = tilt::FourierMlp(config.dim(), config.network)->flops_per_sample();
+      const double rollout_flops = transitions * flops, scoring_flops = 3 * transitions * flops;
+      const double total_s = rollout_s + scoring_s + sync_s;
+      std::printf("# tilt bench_iteration: %s\n", config_path.c_str());
+      std::printf("# objective %s, ranks %d, batch %d (global), T %d, D %d, network %dx%d (%d hidden layers), "
+                  "%.0f FLOP per sample-step forward\n",
+                  config.objective_name().c_str(), comm->size(), config.train.batch, config.process.steps,
+                  config.dim(), hidden, hidden, config.network.layers, flops);
+      std::printf("# machine GEMM rate (sum over ranks): %.1f GFLOP/s for 1024^3, %.1f GFLOP/s for %lldx%dx%d\n",
+                  rates[0], rates[1], static_cast<long long>(config.process.steps * shard.count), hidden, hidden);
+      std::printf("%-10s %12s %16s %12s %14s %14s %10s\n", "phase", "time_ms", "transitions/s", "GFLOP/s",
+                  "floor_ms_1024", "floor_ms_skinny", "x_floor");
+      const auto row = [&](const char* phase, double seconds, double work) {
+        const double floor_square = work / (rates[0] * 1e9), floor_skinny = work / (rates[1] * 1e9);
+        std::printf("%-10s %12.2f %16.3e %12.2f %14.2f %14.2f %10.2f\n", phase, seconds * 1e3, transitions / seconds,
+                    work / seconds / 1e9, floor_square * 1e3, floor_skinny * 1e3, seconds / floor_square);
+      };
+      row("rollout", rollout_s, rollout_flops);
+      row("scoring", scoring_s, scoring_flops);
+      std::printf("%-10s %12.2f\n", "sync+adam", sync_s * 1e3);
+      row("iteration", total_s, rollout_flops + scoring_flops);
+      std::printf("iterations/s %.2f\n", 1.0 / total_s);
+    }
+  } catch (const std::exception& e) {
+    comm->abort(e.what());
+  }
+  return 0;
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The CLI as a user drives it: help, bad input, train/sample/eval on 2 MPI ranks, resume, and every
+# shipped config run for a few iterations at a small size.
+set -euo pipefail
+tilt=$1
+source_dir=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mpirun=(mpirun --allow-run-as-root --oversubscribe -np 2)
+small=(--set train.iterations=4 --set train.batch=16 --set eval.samples=64 --set process.steps=10
+       --set train.checkpoint_every=2 --set train.log_every=1 --quiet)
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$tilt" --help | grep -q "train" || fail "tilt --help lists no train command"
+"$tilt" train --help | grep -q -- "--resume" || fail "train --help does not document --resume"
+"$tilt" sample --help | grep -q -- "--n" || fail "sample --help does not document --n"
+
+# Bad configs: one clear line, non-zero exit, no run directory left behind.
+config="$source_dir/configs/rtb/gmm25_gaussian.yaml"
+for bad in "train.lr=abc:train.lr" "train.nope=1:train.nope" "reward.noise_variance=-1:reward.noise_variance"; do
+  set +e
+  message=$("$tilt" train "$config" --set "${bad%%:*}" --out "$work/bad" 2>&1)
+  status=$?
+  set -e
+  [[ $status -ne 0 ]] || fail "bad config ${bad%%:*} exited 0"
+  grep -q "${bad##*:}" <<<"$message" || fail "message for ${bad%%:*} does not name the key: $message"
+  [[ $(wc -l <<<"$message") -eq 1 ]] || fail "message for ${bad%%:*} is not one line: $message"
+  [[ ! -e "$work/bad" ]] || fail "bad config left a run directory"
+done
+if "$tilt" train "$work/missing.yaml" 2>/dev/null; then fail "missing config file accepted"; fi
+
+# Train, sample and evaluate on 2 ranks.
+"${mpirun[@]}" "$tilt" train "$config" --out "$work/run" "${small[@]}"
+for file in config.yaml checkpoint.h5 metrics.csv metrics.h5 samples.h5 samples.png eval.json; do
+  [[ -s "$work/run/$file" ]] || fail "run directory lacks $file"
+done
+[[ $(wc -l <"$work/run/metrics.csv") -eq 5 ]] || fail "metrics.csv should have a header and 4 rows"
+"${mpirun[@]}" "$tilt" sample "$work/run" --n 50 --out "$work/samples.h5" | grep -q "wrote 50 samples"
+"${mpirun[@]}" "$tilt" eval "$work/run" --samples 64 >"$work/eval.json"
+grep -q '"log_z_error"' "$work/eval.json" || fail "eval JSON lacks log_z_error: $(cat "$work/eval.json")"
+grep -q '"mode_tv"' "$work/eval.json" || fail "eval JSON lacks mode_tv"
+
+# A finished run is not overwritten; --resume continues it to more iterations.
+if "$tilt" train "$config" --out "$work/run" "${small[@]}" 2>/dev/null; then fail "existing run overwritten"; fi
+"${mpirun[@]}" "$tilt" train --resume "$work/run" --set train.iterations=6 --quiet
+[[ $(wc -l <"$work/run/metrics.csv") -eq 7 ]] || fail "resumed metrics.csv should have 6 rows"
+
+# Every shipped config runs (priors first: the neural-prior configs use the one trained here).
+mapfile -t configs < <(cd "$source_dir" && ls configs/priors/*.yaml; ls configs/*/*.yaml | grep -v '^configs/priors/')
+for relative in "${configs[@]}"; do
+  name=$(echo "$relative" | tr '/' '_')
+  extra=()
+  grep -q "kind: neural" "$source_dir/$relative" && extra=(--set "prior.run_dir=$work/configs_priors_gmm25_mle.yaml")
+  echo "config $relative"
+  "${mpirun[@]}" "$tilt" train "$source_dir/$relative" --out "$work/$name" "${small[@]}" "${extra[@]}"
+  [[ -s "$work/$name/eval.json" ]] || fail "$relative produced no eval.json"
+done
+echo "cli: all checks passed"

@@ -1,0 +1,106 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/config.h"
+#include "core/error.h"
+
+namespace tilt {
+namespace {
+
+const char* kMinimal = R"(
+objective: rtb
+prior: {kind: exact, mixture: {preset: gmm25}}
+reward: {kind: gaussian_likelihood, y: [-6, 2], noise_variance: 9}
+)";
+
+std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  try {
+    parse_config(yaml, overrides, ".");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, MinimalRtbConfigGetsDefaultsAndIdentityA) {
+  const Config config = parse_config(kMinimal, {}, ".");
+  EXPECT_EQ(config.objective, ObjectiveKind::kRtb);
+  EXPECT_EQ(config.dim(), 2);
+  EXPECT_EQ(config.prior.mixture.means.size(), 25u);
+  EXPECT_DOUBLE_EQ(config.prior.mixture.weights[3], 1.0 / 25);
+  ASSERT_EQ(config.reward.a.size(), 2u);
+  EXPECT_EQ(config.reward.a[0], (std::vector<double>{1, 0}));
+  EXPECT_EQ(config.process.steps, 100);
+}
+
+TEST(Config, OverridesReplaceAndCreateKeys) {
+  const Config config = parse_config(kMinimal, {"train.iterations=7", "process.sigma2=2.5", "train.log_reward_floor=-10"}, ".");
+  EXPECT_EQ(config.train.iterations, 7);
+  EXPECT_DOUBLE_EQ(config.process.sigma2, 2.5);
+  ASSERT_TRUE(config.train.log_reward_floor.has_value());
+  EXPECT_DOUBLE_EQ(*config.train.log_reward_floor, -10);
+}
+
+TEST(Config, ResolvedYamlRoundTrips) {
+  const Config config = parse_config(kMinimal, {"train.exploration.std=0.3", "train.exploration.hold=5"}, ".");
+  const Config again = parse_config(to_yaml(config), {}, ".");
+  EXPECT_EQ(to_yaml(again), to_yaml(config));
+  EXPECT_DOUBLE_EQ(again.train.exploration.std, 0.3);
+}
+
+TEST(Config, BadConfigsFailWithAMessageNamingTheKey) {
+  EXPECT_NE(error_of(kMinimal, {"train.lrr=1"}).find("'train.lrr': unknown key"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"train.lr=abc"}).find("'train.lr': cannot read 'abc' as a number"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"train.lr=-1"}).find("'train.lr': must be a positive number"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"train.batch=0"}).find("'train.batch': must be >= 1"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"process.steps=[1,2]"}).find("'process.steps': expected a single value"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"reward.y=[1,2,3]"}).find("'reward.A'"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"objective=dpo"}).find("'objective': unknown value 'dpo'"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"prior.mixture.preset=gmm7"}).find("unknown preset 'gmm7'"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"target.mixture.preset=gmm9"}).find("'target': not used by objective rtb"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"prior.kind=neural", "prior.mixture=null", "prior.run_dir=/nonexistent"})
+                .find("no config.yaml in '/nonexistent'"),
+            std::string::npos);
+  EXPECT_NE(error_of("objective: tb\n").find("'target': required key is missing"), std::string::npos);
+  EXPECT_NE(error_of("objective: [\n").find("not valid YAML"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"nokey"}).find("expected key=value"), std::string::npos);
+}
+
+TEST(Config, MixtureWeightsAreNormalisedAndCheckedForLength) {
+  const Config config = parse_config(
+      "objective: tb\ntarget: {mixture: {means: [[0], [3]], weights: [1, 3], variance: [1, 2]}}\n", {}, ".");
+  EXPECT_DOUBLE_EQ(config.target.weights[1], 0.75);
+  EXPECT_EQ(config.dim(), 1);
+  EXPECT_NE(error_of("objective: tb\ntarget: {mixture: {means: [[0], [3]], weights: [1], variance: 1}}\n")
+                .find("one weight per mean"),
+            std::string::npos);
+}
+
+TEST(Config, MissingFileIsAnError) {
+  EXPECT_THROW(load_config("/nonexistent/config.yaml"), Error);
+}
+
+// Every shipped config loads (configs that depend on a trained prior are loaded against a stand-in
+// run directory by the CLI test, which trains that prior first).
+TEST(Config, EveryShippedConfigLoads) {
+  const char* source = std::getenv("TILT_SOURCE_DIR");
+  ASSERT_NE(source, nullptr);
+  int loaded = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(std::filesystem::path(source) / "configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    std::ifstream in(entry.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find("kind: neural") != std::string::npos) continue;
+    EXPECT_NO_THROW(load_config(entry.path())) << entry.path();
+    ++loaded;
+  }
+  EXPECT_GE(loaded, 3);
+}
+
+}  // namespace
+}  // namespace tilt

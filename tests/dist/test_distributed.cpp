@@ -1,0 +1,118 @@
+// Run under `mpirun -np 2`: distributed training must equal single-process training.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstring>
+
+#include "core/blas_kernels.h"
+#include "core/config.h"
+#include "dist/communicator.h"
+#include "dist/gradient_sync.h"
+#include "train/job.h"
+
+namespace tilt {
+namespace {
+
+Communicator* g_world = nullptr;
+
+const char* kConfig = R"(
+objective: rtb
+process: {steps: 12, sigma2: 5.0}
+prior: {kind: exact, mixture: {preset: gmm25}}
+reward: {kind: gaussian_likelihood, y: [-6, 2], noise_variance: 9}
+network: {hidden: 32, fourier_features: 16, layers: 2}
+train: {batch: 37, lr: 1.0e-2, exploration: {std: 0.3, hold: 3, decay_until: 8}}
+)";
+
+at::Tensor flat_gradients(const Job& job) {
+  std::vector<at::Tensor> parts;
+  for (const auto& p : job.parameters()) parts.push_back(p.tensor.grad().reshape(-1));
+  return torch::cat(parts);
+}
+
+at::Tensor flat_parameters(const Job& job) {
+  std::vector<at::Tensor> parts;
+  for (const auto& p : job.parameters()) parts.push_back(p.tensor.detach().reshape(-1));
+  return torch::cat(parts);
+}
+
+// K steps of training on `comm`; the global batch is split over its ranks.
+void train_steps(Job& job, Adam& adam, Communicator& comm, int steps) {
+  std::vector<at::Tensor> parameters = adam.parameters();
+  broadcast_parameters(parameters, comm);
+  GradientSync sync;
+  const BatchShard shard = shard_batch(job.config().train.batch, comm.rank(), comm.size());
+  for (int step = 0; step < steps; ++step) {
+    adam.zero_grad();
+    job.objective().accumulate_gradients(job.training_batch(step, shard), job.config().train.batch);
+    sync.all_reduce(parameters, comm);
+    adam.step();
+  }
+}
+
+TEST(Distributed, RunsOnTwoRanks) { EXPECT_EQ(g_world->size(), 2); }
+
+// The batch of 37 is split 19 + 18; the all-reduced gradient equals one rank's full-batch gradient.
+TEST(Distributed, ShardedGradientsEqualFullBatchGradients) {
+  const Config config = parse_config(kConfig, {}, ".");
+  Job sharded(config);
+  const BatchShard shard = shard_batch(37, g_world->rank(), g_world->size());
+  sharded.objective().accumulate_gradients(sharded.training_batch(0, shard), 37);
+  std::vector<at::Tensor> parameters;
+  for (const auto& p : sharded.parameters()) parameters.push_back(p.tensor);
+  GradientSync sync;
+  sync.all_reduce(parameters, *g_world);
+
+  Job whole(config);
+  whole.objective().accumulate_gradients(whole.training_batch(0, {37, 0, 37}), 37);
+  const at::Tensor a = flat_gradients(sharded), b = flat_gradients(whole);
+  EXPECT_GT(b.abs().max().item<float>(), 0.0f);
+  EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-6)) << "max difference " << (a - b).abs().max();
+}
+
+// After K Adam steps every rank holds bitwise the same parameters, and they match (to float
+// tolerance) K single-process steps on the whole batch.
+TEST(Distributed, ParametersStayIdenticalAcrossRanksAndMatchOneRank) {
+  const Config config = parse_config(kConfig, {}, ".");
+  Job job(config);
+  Adam adam = job.make_optimizer();
+  train_steps(job, adam, *g_world, 10);
+  at::Tensor mine = flat_parameters(job).contiguous();
+  at::Tensor root = mine.clone();
+  g_world->broadcast(root.data_ptr(), root.numel() * sizeof(float), 0);
+  EXPECT_EQ(std::memcmp(mine.data_ptr(), root.data_ptr(), root.numel() * sizeof(float)), 0);
+
+  LocalCommunicator alone;
+  Job reference(config);
+  Adam reference_adam = reference.make_optimizer();
+  train_steps(reference, reference_adam, alone, 10);
+  const at::Tensor expected = flat_parameters(reference);
+  EXPECT_TRUE(torch::allclose(mine, expected, 1e-3, 1e-5)) << "max difference " << (mine - expected).abs().max();
+}
+
+TEST(Distributed, GatherConcatenatesInRankOrder) {
+  const std::vector<float> local(g_world->rank() + 1, static_cast<float>(g_world->rank()));
+  const std::vector<float> all = g_world->gather(local, 0);
+  if (g_world->is_root()) EXPECT_EQ(all, (std::vector<float>{0, 1, 1}));
+  else EXPECT_TRUE(all.empty());
+}
+
+}  // namespace
+}  // namespace tilt
+
+int main(int argc, char** argv) {
+  tilt::select_blas_kernels(argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  std::unique_ptr<tilt::Communicator> world = tilt::make_mpi_world();
+  tilt::g_world = world.get();
+  torch::set_num_threads(1);
+  // Only rank 0 prints gtest's report; every rank's failures still fail the exit code.
+  if (!world->is_root()) {
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+  }
+  int failed = RUN_ALL_TESTS() != 0;
+  double any_failed = failed;
+  world->all_reduce_max(&any_failed, 1);
+  return any_failed != 0;
+}

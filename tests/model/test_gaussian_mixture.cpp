@@ -1,0 +1,106 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/config.h"
+#include "model/fourier_mlp.h"
+#include "model/gaussian_mixture.h"
+#include "target/target.h"
+
+namespace tilt {
+namespace {
+
+MixtureConfig three_modes() {
+  MixtureConfig config;
+  config.means = {{-4.0, 1.0}, {0.0, 3.0}, {5.0, -2.0}};
+  config.weights = {0.2, 0.5, 0.3};
+  config.variances = {0.3, 1.0, 0.6};
+  return config;
+}
+
+// The Föllmer drift is the Doob h-transform of the zero-drift reference, whose marginal is
+// N(0, sigma2 t I): u = sigma2 grad log p_t(x) + x / t. Checked by central differences of the noised
+// marginal, including t = 1 where the closed form must stay finite.
+TEST(MixtureFollmerDrift, MatchesTheGradientOfTheLogNoisedMarginal) {
+  const double sigma2 = 5.0;
+  const MixtureFollmerDrift drift(GaussianMixture::isotropic(three_modes()), sigma2);
+  torch::manual_seed(1);
+  const at::Tensor t = torch::tensor({0.05f, 0.5f, 0.99f, 1.0f});
+  const at::Tensor x = torch::randn({4, 16, 2}) * 3;
+  const at::Tensor u = drift(x, t);
+  const float h = 1e-2f;
+  for (int d = 0; d < 2; ++d) {
+    at::Tensor step = torch::zeros({1, 1, 2});
+    step[0][0][d] = h;
+    const at::Tensor gradient = (drift.log_marginal(x + step, t) - drift.log_marginal(x - step, t)) / (2 * h);
+    const at::Tensor expected = sigma2 * gradient + x.select(-1, d) / t.view({4, 1});
+    const at::Tensor error = (u.select(-1, d) - expected).abs();
+    EXPECT_LT(error.max().item<float>(), 2e-2 * (1 + u.abs().max().item<float>())) << "dimension " << d;
+  }
+  EXPECT_TRUE(torch::isfinite(u).all().item<bool>());
+}
+
+TEST(MixtureFollmerDrift, AtTimeZeroIsTheMixtureMean) {
+  const MixtureFollmerDrift drift(GaussianMixture::isotropic(three_modes()), 5.0);
+  const at::Tensor u = drift(torch::zeros({1, 2, 2}), torch::zeros({1}));
+  EXPECT_NEAR(u[0][0][0].item<float>(), 0.2 * -4 + 0.3 * 5, 1e-5);
+  EXPECT_NEAR(u[0][1][1].item<float>(), 0.2 * 1 + 0.5 * 3 + 0.3 * -2, 1e-5);
+}
+
+// In 1-D the exact posterior of a mixture prior under y = a x + noise is checked against a
+// Riemann sum of prior(x) * likelihood(x) on a fine grid (error far below 1e-6 at this spacing).
+TEST(GaussianLikelihood, PosteriorMatchesNumericalIntegrationIn1D) {
+  MixtureConfig prior_config;
+  prior_config.means = {{-3.0}, {1.0}, {4.0}};
+  prior_config.weights = {0.5, 0.3, 0.2};
+  prior_config.variances = {0.5, 1.5, 0.2};
+  const GaussianMixture prior = GaussianMixture::isotropic(prior_config);
+  const double a = 1.7, y = 2.5, s2 = 2.0;
+  const GaussianLikelihood likelihood(torch::tensor({{a}}, torch::kFloat64), torch::tensor({y}, torch::kFloat64), s2);
+  const GroundTruth truth = likelihood.posterior(prior);
+
+  const at::Tensor grid = torch::linspace(-15, 15, 300001, torch::kFloat64).unsqueeze(1);
+  const double dx = 30.0 / 300000;
+  const at::Tensor log_joint = prior.log_prob(grid) + likelihood(grid).to(torch::kFloat64) -
+                               0.0;  // likelihood is float32: acceptable, checked at 1e-4 below
+  const double log_z = (torch::logsumexp(log_joint, 0) + std::log(dx)).item<double>();
+  EXPECT_NEAR(truth.log_z, log_z, 1e-4);
+  const at::Tensor posterior = (log_joint - log_z).exp();
+  const double mean = (posterior * grid.squeeze(1)).sum().item<double>() * dx;
+  const at::Tensor exact_density = truth.distribution.log_prob(grid).exp();
+  const double exact_mean = (exact_density * grid.squeeze(1)).sum().item<double>() * dx;
+  EXPECT_NEAR(exact_mean, mean, 1e-4);
+  EXPECT_LT((exact_density - posterior).abs().max().item<double>(), 1e-4);
+}
+
+TEST(GaussianLikelihood, DefaultJobLogZ) {
+  Config config = parse_config(R"(
+objective: rtb
+prior: {kind: exact, mixture: {preset: gmm25}}
+reward: {kind: gaussian_likelihood, y: [-6, 2], noise_variance: 9}
+)", {}, ".");
+  EXPECT_NEAR(make_target(config).truth.log_z, -6.44692, 1e-4);
+}
+
+TEST(GaussianMixture, SamplesHaveTheMixtureMoments) {
+  const GaussianMixture mixture = GaussianMixture::isotropic(three_modes());
+  const at::Tensor x = mixture.sample(CounterRng(9), 0, 0, 40000).to(torch::kFloat64);
+  // Mean = sum w mu = (0.7, 1.1); the standard error is ~0.02, tolerance 0.08.
+  EXPECT_NEAR(x.select(1, 0).mean().item<double>(), 0.7, 0.08);
+  EXPECT_NEAR(x.select(1, 1).mean().item<double>(), 1.1, 0.08);
+  const at::Tensor assigned = mixture.component_log_joint(x).argmax(1);
+  EXPECT_NEAR((assigned == 1).to(torch::kFloat64).mean().item<double>(), 0.5, 0.02);
+}
+
+TEST(FourierMlp, StartsAsTheZeroDriftAndHasTheDocumentedFlops) {
+  NetworkConfig config;
+  FourierMlp network(2, config);
+  const at::Tensor u = network->forward(torch::randn({3, 5, 2}), torch::tensor({0.0f, 0.5f, 1.0f}));
+  EXPECT_EQ(u.sizes(), (at::IntArrayRef{3, 5, 2}));
+  EXPECT_EQ(u.abs().max().item<float>(), 0.0f);
+  EXPECT_DOUBLE_EQ(network->flops_per_sample(), 2.0 * (2 * 64 + 2 * 64 * 64 + 64 * 2));
+}
+
+}  // namespace
+}  // namespace tilt

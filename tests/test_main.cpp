@@ -1,0 +1,10 @@
+// The unit tests' main: the same BLAS kernel selection as the tilt executable, then GoogleTest.
+#include <gtest/gtest.h>
+
+#include "core/blas_kernels.h"
+
+int main(int argc, char** argv) {
+  tilt::select_blas_kernels(argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

@@ -1,0 +1,114 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "dist/communicator.h"
+#include "io/hdf5_file.h"
+#include "train/trainer.h"
+
+namespace tilt {
+namespace {
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("tilt_test_train_" + name + "_" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+const char* kSmallRtb = R"(
+objective: rtb
+process: {steps: 10, sigma2: 5.0}
+prior: {kind: exact, mixture: {preset: gmm25}}
+reward: {kind: gaussian_likelihood, y: [-6, 2], noise_variance: 9}
+network: {hidden: 16, fourier_features: 8, layers: 1}
+train: {iterations: 6, batch: 24, checkpoint_every: 3, log_every: 1, exploration: {std: 0.3, hold: 2, decay_until: 5}}
+eval: {samples: 100}
+)";
+
+TrainOptions options(const std::filesystem::path& dir, bool resume = false) {
+  TrainOptions o;
+  o.run_dir = dir;
+  o.resume = resume;
+  o.quiet = true;
+  return o;
+}
+
+TEST(Trainer, WritesACompleteRunDirectory) {
+  LocalCommunicator comm;
+  const auto dir = fresh_dir("files");
+  train(parse_config(kSmallRtb, {}, "."), options(dir), comm);
+  for (const char* file : {run_files::kConfig, run_files::kCheckpoint, run_files::kMetricsCsv, run_files::kMetricsH5,
+                           run_files::kSamples, run_files::kSamplesPng, run_files::kEval})
+    EXPECT_TRUE(std::filesystem::exists(dir / file)) << file;
+  const io::H5File samples = io::H5File::open_read(dir / run_files::kSamples);
+  EXPECT_EQ(samples.read("/samples").sizes(), (at::IntArrayRef{100, 2}));
+  EXPECT_EQ(samples.read("/samples").scalar_type(), torch::kFloat32);
+  const io::H5File checkpoint = io::H5File::open_read(dir / run_files::kCheckpoint);
+  EXPECT_EQ(checkpoint.read("/step").item<int64_t>(), 6);
+  EXPECT_TRUE(checkpoint.has("/parameters/log_z"));
+  EXPECT_TRUE(checkpoint.has("/optimizer/log_z/m"));
+  // The resolved config reloads to the same config.
+  EXPECT_EQ(to_yaml(load_config(dir / run_files::kConfig)), to_yaml(parse_config(kSmallRtb, {}, ".")));
+  // A second fresh run into the same directory is refused rather than overwriting it.
+  EXPECT_THROW(train(parse_config(kSmallRtb, {}, "."), options(dir), comm), Error);
+  std::filesystem::remove_all(dir);
+}
+
+// Stopping after 3 iterations and resuming to 6 gives bitwise the uninterrupted run.
+TEST(Trainer, ResumedRunReproducesTheUninterruptedOne) {
+  LocalCommunicator comm;
+  const auto whole = fresh_dir("whole"), split = fresh_dir("split");
+  train(parse_config(kSmallRtb, {}, "."), options(whole), comm);
+  train(parse_config(kSmallRtb, {"train.iterations=3"}, "."), options(split), comm);
+  train(parse_config(kSmallRtb, {}, "."), options(split, true), comm);
+  const io::H5File a = io::H5File::open_read(whole / run_files::kCheckpoint);
+  const io::H5File b = io::H5File::open_read(split / run_files::kCheckpoint);
+  int compared = 0;
+  for (const std::string group : {"/parameters/network", "/optimizer/network"})
+    for (const auto& name : a.children(group)) {
+      if (a.has(group + "/" + name + "/m")) continue;  // optimiser groups hold m and v below
+      EXPECT_TRUE(torch::equal(a.read(group + "/" + name), b.read(group + "/" + name))) << group << "/" << name;
+      ++compared;
+    }
+  EXPECT_GT(compared, 4);
+  EXPECT_TRUE(torch::equal(a.read("/parameters/log_z"), b.read("/parameters/log_z")));
+  EXPECT_TRUE(torch::equal(a.read("/metrics/values").narrow(1, 1, 2), b.read("/metrics/values").narrow(1, 1, 2)));
+  EXPECT_THROW(train(parse_config(kSmallRtb, {}, "."), options(fresh_dir("missing"), true), comm), Error);
+  std::filesystem::remove_all(whole);
+  std::filesystem::remove_all(split);
+}
+
+// Gaussian prior (one component), Gaussian likelihood, 1-D: the posterior is N(m, v) with
+// v = 1 / (1/s0 + a^2/s2), and log Z = log N(y; a mu0, a^2 s0 + s2). RTB must learn both; the
+// tolerances cover the Monte Carlo error of 2000 evaluation samples and O(dt) discretisation bias.
+TEST(Trainer, RtbLearnsTheExactGaussianPosterior) {
+  LocalCommunicator comm;
+  const auto dir = fresh_dir("gaussian");
+  const Config config = parse_config(R"(
+objective: rtb
+process: {steps: 20, sigma2: 1.0}
+prior: {kind: exact, mixture: {means: [[1.0]], variance: 0.5}}
+reward: {kind: gaussian_likelihood, A: [[2.0]], y: [3.0], noise_variance: 1.0}
+network: {hidden: 32, fourier_features: 16, layers: 1}
+train: {iterations: 400, batch: 128, lr: 3.0e-3, log_z_lr: 0.1, log_every: 100, checkpoint_every: 400}
+eval: {samples: 2000}
+)", {}, ".");
+  const auto metrics = train(config, options(dir), comm);
+  const auto value = [&](const std::string& name) {
+    for (const auto& [key, v] : metrics)
+      if (key == name) return v;
+    ADD_FAILURE() << name;
+    return 0.0;
+  };
+  EXPECT_NEAR(value("log_z_exact"), -0.5 * std::log(2 * M_PI * 3.0) - 0.5 * 1.0 / 3.0, 1e-6);
+  EXPECT_LT(std::abs(value("log_z_error")), 0.05);
+  EXPECT_LT(std::abs(value("iw_log_z_error")), 0.05);
+  EXPECT_LT(value("energy_distance"), 0.02);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tilt
