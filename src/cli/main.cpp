@@ -106,6 +106,9 @@ int main(int argc, char** argv) {
     if (train->parsed()) return run_train(config_path, overrides, out, resume, quiet, *comm);
     if (sample->parsed()) return run_sample(run_dir, n, samples_out, *comm);
     return run_eval(run_dir, eval_samples, *comm);
+  } catch (const c10::Error& e) {
+    // LibTorch's own errors carry a C++ backtrace that says nothing to a user.
+    comm->abort(e.what_without_backtrace());
   } catch (const std::exception& e) {
     // Every rank usually fails the same way: rank 0 reports and aborts the job, and the others wait
     // a moment so that only one line is printed, reporting themselves only if they failed alone.

@@ -356,12 +356,17 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   const YAML::Node floor = train.raw("log_reward_floor");
   if (floor && !floor.IsNull()) t.log_reward_floor = Section::convert<double>(floor, "train.log_reward_floor");
   if (!is_rtb && (train.has("beta") || t.log_reward_floor)) fail("train", "beta and log_reward_floor are rtb options");
+  if (config.objective == ObjectiveKind::kMle && (train.has("exploration") || train.has("log_z_lr")))
+    fail("train", "exploration and log_z_lr do not apply to objective mle (it trains on bridges from data)");
+  if (is_rtb && t.beta != 1.0 && config.reward.kind == RewardConfig::Kind::kMixtureRatio)
+    fail("train.beta", "a mixture_ratio reward has an exact posterior only for beta = 1");
   Section exploration = train.section("exploration");
   t.exploration.std = exploration.get("std", 0.0);
   if (t.exploration.std < 0) fail("train.exploration.std", "must be >= 0");
   t.exploration.hold = exploration.get("hold", 0);
   require_at_least(t.exploration.hold, 0, "train.exploration.hold");
-  t.exploration.decay_until = exploration.get("decay_until", t.exploration.hold);
+  // By default the noise decays over the whole run.
+  t.exploration.decay_until = exploration.get("decay_until", std::max(t.iterations, t.exploration.hold));
   if (t.exploration.decay_until < t.exploration.hold) fail("train.exploration.decay_until", "must be >= hold");
   exploration.finish();
   t.score_chunk_steps = train.get("score_chunk_steps", t.score_chunk_steps);
@@ -435,14 +440,16 @@ std::string to_yaml(const Config& config) {
   train["iterations"] = t.iterations;
   train["batch"] = t.batch;
   train["lr"] = t.lr;
-  train["log_z_lr"] = t.log_z_lr;
+  if (config.objective != ObjectiveKind::kMle) {
+    train["log_z_lr"] = t.log_z_lr;
+    train["exploration"]["std"] = t.exploration.std;
+    train["exploration"]["hold"] = t.exploration.hold;
+    train["exploration"]["decay_until"] = t.exploration.decay_until;
+  }
   if (config.objective == ObjectiveKind::kRtb) {
     train["beta"] = t.beta;
     if (t.log_reward_floor) train["log_reward_floor"] = *t.log_reward_floor;
   }
-  train["exploration"]["std"] = t.exploration.std;
-  train["exploration"]["hold"] = t.exploration.hold;
-  train["exploration"]["decay_until"] = t.exploration.decay_until;
   train["score_chunk_steps"] = t.score_chunk_steps;
   train["checkpoint_every"] = t.checkpoint_every;
   train["log_every"] = t.log_every;

@@ -50,7 +50,7 @@ struct RewardConfig {
 struct ExplorationConfig {
   double std = 0.0;      // extra per-step noise std epsilon (added to the variance in quadrature)
   int hold = 0;          // iterations at full epsilon
-  int decay_until = 0;   // epsilon decays linearly to 0 at this iteration
+  int decay_until = 0;   // epsilon decays linearly to 0 at this iteration (default: train.iterations)
 };
 
 struct TrainConfig {

@@ -4,7 +4,6 @@
 
 #include <cmath>
 
-#include "core/error.h"
 
 namespace tilt {
 namespace {
@@ -75,7 +74,6 @@ Target make_target(const Config& config) {
     truth.log_z += 0.5 * m * (std::log(2 * M_PI * s2 / beta) - beta * std::log(2 * M_PI * s2));
     return {likelihood, truth};
   }
-  if (beta != 1.0) throw Error("config: 'train.beta': a mixture_ratio reward has an exact posterior only for beta = 1");
   auto ratio = std::make_shared<MixtureRatio>(GaussianMixture::isotropic(config.reward.numerator), prior);
   return {ratio, ratio->posterior()};
 }

@@ -18,7 +18,8 @@ struct Evaluation {
 };
 
 // Metrics (see docs/metrics.md): log_z_learned, log_z_exact, log_z_error, elbo, iw_log_z, mode_tv,
-// min_mode_fraction, outside_mass, energy_distance and its two-sample noise level.
+// min_mode_fraction, outside_mass, energy_distance (on at most 4000 samples) and its two-sample
+// noise level.
 Evaluation evaluate(Job& job, Communicator& comm, int64_t samples, uint32_t draw = 0);
 
 // Energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| between two sample sets [N, D], [M, D].

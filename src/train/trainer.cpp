@@ -66,6 +66,8 @@ void prepare_run_dir(const Config& config, const TrainOptions& options) {
   if (options.resume) {
     if (!std::filesystem::exists(dir / run_files::kCheckpoint))
       throw Error("--resume: no checkpoint in '" + dir.string() + "'");
+    // --set may have changed the config (e.g. more iterations): the directory describes the run it holds.
+    std::ofstream(dir / run_files::kConfig) << to_yaml(config);
     return;
   }
   if (std::filesystem::exists(dir / run_files::kCheckpoint))
