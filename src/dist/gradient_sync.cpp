@@ -19,8 +19,8 @@ void broadcast_parameters(const std::vector<at::Tensor>& parameters, Communicato
 
 void GradientSync::all_reduce(const std::vector<at::Tensor>& parameters, Communicator& comm) {
   if (comm.size() == 1) return;
-  for (const auto& parameter : parameters)
-    if (!parameter.grad().defined()) const_cast<at::Tensor&>(parameter).mutable_grad() = torch::zeros_like(parameter);
+  for (at::Tensor parameter : parameters)  // a handle: assigning its grad changes the shared tensor
+    if (!parameter.grad().defined()) parameter.mutable_grad() = torch::zeros_like(parameter);
 
   // Walk parameters in order, packing gradients into a bucket; reduce whenever it is full.
   size_t begin = 0;
