@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "dist/communicator.h"
+#include "dist/gather.h"
 #include "train/evaluate.h"
 #include "train/job.h"
 #include "train/trainer.h"
@@ -50,9 +51,7 @@ int run_sample(const std::string& run_dir, int64_t n, const std::string& out, Co
   tilt::Job job = load_run(run_dir);
   const tilt::BatchShard shard = tilt::shard_batch(n, comm.rank(), comm.size());
   const tilt::Trajectory paths = job.sample(1, shard);
-  const at::Tensor terminal = paths.states[paths.steps()].contiguous();
-  const std::vector<float> samples = comm.gather(
-      std::vector<float>(terminal.data_ptr<float>(), terminal.data_ptr<float>() + terminal.numel()), 0);
+  const std::vector<float> samples = tilt::gather_rows(paths.states[paths.steps()], comm);
   if (comm.is_root()) {
     tilt::write_samples(out, samples, job.config().dim(), job.config());
     std::printf("wrote %lld samples to %s (dataset /samples)\n", static_cast<long long>(n), out.c_str());

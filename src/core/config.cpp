@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/rng.h"
+#include "core/run_files.h"
 
 namespace tilt {
 namespace {
@@ -292,11 +294,11 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
       std::filesystem::path run_dir = prior.require<std::string>("run_dir");
       if (run_dir.is_relative()) run_dir = base_dir / run_dir;
       config.prior.run_dir = run_dir.lexically_normal();
-      for (const char* file : {"config.yaml", "checkpoint.h5"})
+      for (const char* file : {run_files::kConfig, run_files::kCheckpoint})
         if (!std::filesystem::exists(config.prior.run_dir / file))
           fail("prior.run_dir", "no " + std::string(file) + " in '" + config.prior.run_dir.string() +
                                     "' (train the prior first: tilt train <prior config> --out <run_dir>)");
-      const Config prior_run = load_config(config.prior.run_dir / "config.yaml");
+      const Config prior_run = load_config(config.prior.run_dir / run_files::kConfig);
       if (prior_run.objective != ObjectiveKind::kMle)
         fail("prior.run_dir", "'" + config.prior.run_dir.string() + "' is not an `objective: mle` run");
       config.prior.mixture = prior_run.target;
@@ -345,6 +347,8 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   TrainConfig& t = config.train;
   t.iterations = train.get("iterations", t.iterations);
   require_at_least(t.iterations, 0, "train.iterations");
+  if (t.iterations > static_cast<int>(kMaxTrainingIterations))
+    fail("train.iterations", "at most " + std::to_string(kMaxTrainingIterations) + " (the RNG counter's training range)");
   t.batch = train.get("batch", t.batch);
   require_at_least(t.batch, 1, "train.batch");
   t.lr = train.get("lr", t.lr);

@@ -10,6 +10,13 @@
 
 namespace tilt {
 
+// The iteration counter is split into ranges so that sampling after training never reuses training
+// noise: training iterations use [0, 2^30), sampling a trained model uses kSamplingDraws | draw, and
+// exact reference samples for evaluation use kExactSampleDraws | draw.
+inline constexpr uint32_t kMaxTrainingIterations = 1u << 30;
+inline constexpr uint32_t kSamplingDraws = 2u << 30;
+inline constexpr uint32_t kExactSampleDraws = 3u << 30;
+
 // What the numbers are for; distinct streams are independent.
 enum class RngStream : uint32_t {
   kRolloutNoise = 1,

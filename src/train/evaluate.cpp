@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "dist/gather.h"
 
 namespace tilt {
 namespace {
@@ -77,9 +78,7 @@ Evaluation evaluate(Job& job, Communicator& comm, int64_t samples, uint32_t draw
   m.emplace_back("min_mode_fraction", occupancy.min().item<double>());
   m.emplace_back("outside_mass", sums[2 + modes] / n);
 
-  const at::Tensor local = terminal.contiguous();
-  result.samples =
-      comm.gather(std::vector<float>(local.data_ptr<float>(), local.data_ptr<float>() + local.numel()), 0);
+  result.samples = gather_rows(terminal, comm);
   double distances[2] = {0, 0};
   if (comm.is_root()) {
     const int64_t dim = truth.distribution.dim();
@@ -87,8 +86,8 @@ Evaluation evaluate(Job& job, Communicator& comm, int64_t samples, uint32_t draw
     const int64_t n_energy = std::min(samples, kEnergySamples);
     const at::Tensor sampled = torch::from_blob(result.samples.data(), {samples, dim}, torch::kFloat32).narrow(0, 0, n_energy);
     // Two independent exact sample sets: the second measures the distance that sampling noise alone gives.
-    const at::Tensor exact = truth.distribution.sample(job.rng(), 0xC0000000u | draw, 0, n_energy);
-    const at::Tensor exact_again = truth.distribution.sample(job.rng(), 0xC0000000u | draw, n_energy, n_energy);
+    const at::Tensor exact = truth.distribution.sample(job.rng(), kExactSampleDraws | draw, 0, n_energy);
+    const at::Tensor exact_again = truth.distribution.sample(job.rng(), kExactSampleDraws | draw, n_energy, n_energy);
     distances[0] = energy_distance(sampled, exact);
     distances[1] = energy_distance(exact_again, exact);
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/run_files.h"
 #include "io/hdf5_file.h"
 #include "objective/mle.h"
 #include "objective/rtb.h"
@@ -14,16 +15,33 @@
 namespace tilt {
 namespace {
 
+// Checkpoint names of a network's parameters: "network/<module path>".
+std::vector<NamedTensor> network_parameters(const FourierMlp& network) {
+  std::vector<NamedTensor> out;
+  for (const auto& item : network->named_parameters()) out.push_back({"network/" + item.key(), item.value()});
+  return out;
+}
+
+// Copies "/parameters/<name>" of a checkpoint into each parameter, checking shapes.
+void read_parameters(const std::filesystem::path& checkpoint, const std::vector<NamedTensor>& parameters) {
+  io::H5File file = io::H5File::open_read(checkpoint);
+  torch::NoGradGuard no_grad;
+  for (const auto& parameter : parameters) {
+    const at::Tensor stored = file.read("/parameters/" + parameter.name);
+    if (stored.sizes() != parameter.tensor.sizes())
+      throw Error("checkpoint '" + checkpoint.string() + "': parameter '" + parameter.name +
+                  "' has a different shape than the config's network");
+    parameter.tensor.copy_(stored);
+  }
+}
+
 // A frozen neural prior: the drift network of a finished mle run, without gradients.
 std::unique_ptr<Drift> load_neural_prior(const Config& config) {
-  const Config prior_config = load_config(config.prior.run_dir / "config.yaml");
+  const Config prior_config = load_config(config.prior.run_dir / run_files::kConfig);
   FourierMlp network(prior_config.dim(), prior_config.network);
-  io::H5File file = io::H5File::open_read(config.prior.run_dir / "checkpoint.h5");
-  torch::NoGradGuard no_grad;
-  for (auto& item : network->named_parameters()) {
-    item.value().copy_(file.read("/parameters/network/" + item.key()));
-    item.value().set_requires_grad(false);
-  }
+  const std::vector<NamedTensor> parameters = network_parameters(network);
+  read_parameters(config.prior.run_dir / run_files::kCheckpoint, parameters);
+  for (const auto& parameter : parameters) parameter.tensor.set_requires_grad(false);
   return std::make_unique<NetworkDrift>(network);
 }
 
@@ -63,17 +81,13 @@ Job::Job(const Config& config)
 double Job::log_z() const { return log_z_.item<double>(); }
 
 std::vector<NamedTensor> Job::parameters() const {
-  std::vector<NamedTensor> out;
-  for (const auto& item : network_->named_parameters()) out.push_back({"network/" + item.key(), item.value()});
+  std::vector<NamedTensor> out = network_parameters(network_);
   if (has_log_z()) out.push_back({"log_z", log_z_});
   return out;
 }
 
 Adam Job::make_optimizer() const {
-  std::vector<Adam::Group> groups;
-  std::vector<NamedTensor> network;
-  for (const auto& item : network_->named_parameters()) network.push_back({"network/" + item.key(), item.value()});
-  groups.push_back({network, config_.train.lr});
+  std::vector<Adam::Group> groups{{network_parameters(network_), config_.train.lr}};
   if (has_log_z()) groups.push_back({{{"log_z", log_z_}}, config_.train.log_z_lr});
   return Adam(groups);
 }
@@ -95,22 +109,10 @@ Trajectory Job::training_batch(uint32_t iteration, const BatchShard& shard) cons
 }
 
 Trajectory Job::sample(uint32_t draw, const BatchShard& shard) const {
-  // Keyed apart from the training iterations by the counter's high bit.
-  const uint32_t iteration = 0x80000000u | draw;
-  return rollout_forward(process_, config_.dim(), reference_.get(), *learned_, *target_.log_reward, rng_, iteration,
-                         shard, 0.0);
+  return rollout_forward(process_, config_.dim(), reference_.get(), *learned_, *target_.log_reward, rng_,
+                         kSamplingDraws | draw, shard, 0.0);
 }
 
-void load_parameters(Job& job, const std::filesystem::path& checkpoint) {
-  io::H5File file = io::H5File::open_read(checkpoint);
-  torch::NoGradGuard no_grad;
-  for (auto& parameter : job.parameters()) {
-    const at::Tensor stored = file.read("/parameters/" + parameter.name);
-    if (stored.sizes() != parameter.tensor.sizes())
-      throw Error("checkpoint '" + checkpoint.string() + "': parameter '" + parameter.name +
-                  "' has a different shape than the config's network");
-    parameter.tensor.copy_(stored);
-  }
-}
+void load_parameters(Job& job, const std::filesystem::path& checkpoint) { read_parameters(checkpoint, job.parameters()); }
 
 }  // namespace tilt

@@ -81,8 +81,9 @@ void prepare_run_dir(const Config& config, const TrainOptions& options) {
 
 void configure_threads(const Communicator& comm) {
   // The rank's cores go to LibTorch's intra-op pool. OpenBLAS keeps a pool of its own, and with both
-  // pools at 2 threads on 2 cores their spinning workers starve each other (measured: rollout 625 ms
-  // vs 28 ms per iteration of bench_iteration on one rank), so BLAS calls run on the calling thread.
+  // pools at 2 threads on 2 cores their spinning workers starve each other (bench_iteration on one
+  // rank: rollout 625 ms per iteration, against 28 ms with one OpenBLAS thread), so BLAS calls run
+  // on the calling thread.
   torch::set_num_threads(cores_per_rank(comm));
   // Looked up at run time: which BLAS LibTorch loads is the system's packaging choice.
   using SetThreads = void (*)(int);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/run_files.h"
 #include "dist/communicator.h"
 
 namespace tilt {
@@ -23,17 +24,6 @@ struct TrainOptions {
 // evaluation's metrics (rank 0 also writes them to eval.json).
 std::vector<std::pair<std::string, double>> train(const Config& config, const TrainOptions& options,
                                                   Communicator& comm);
-
-// Files of a run directory.
-namespace run_files {
-inline const char* kConfig = "config.yaml";
-inline const char* kCheckpoint = "checkpoint.h5";
-inline const char* kMetricsCsv = "metrics.csv";
-inline const char* kMetricsH5 = "metrics.h5";
-inline const char* kSamples = "samples.h5";
-inline const char* kSamplesPng = "samples.png";
-inline const char* kEval = "eval.json";
-}  // namespace run_files
 
 // Gives this rank's cores to LibTorch's intra-op threads (and one thread to OpenBLAS's own pool).
 void configure_threads(const Communicator& comm);

@@ -1,0 +1,16 @@
+// Collecting per-rank rows of a float32 tensor on one rank (samples for files and metrics).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+#include "dist/communicator.h"
+
+namespace tilt {
+
+// The rows of every rank's `rows` [N_r, ...] (float32), concatenated in rank order, row-major, on
+// `root`; empty elsewhere.
+std::vector<float> gather_rows(const at::Tensor& rows, Communicator& comm, int root = 0);
+
+}  // namespace tilt
