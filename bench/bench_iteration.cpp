@@ -50,9 +50,12 @@ int main(int argc, char** argv) {
   int iterations = 20;
   std::vector<std::string> overrides;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc) iterations = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--set") && i + 1 < argc) overrides.push_back(argv[++i]);
-    else config_path = argv[i];
+    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc)
+      iterations = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--set") && i + 1 < argc)
+      overrides.push_back(argv[++i]);
+    else
+      config_path = argv[i];
   }
   try {
     tilt::configure_threads(*comm);
@@ -95,18 +98,21 @@ int main(int argc, char** argv) {
       const double rollout_flops = transitions * flops, scoring_flops = 3 * transitions * flops;
       const double total_s = rollout_s + scoring_s + sync_s;
       std::printf("# tilt bench_iteration: %s\n", config_path.c_str());
-      std::printf("# objective %s, ranks %d, batch %d (global), T %d, D %d, network %dx%d (%d hidden layers), "
-                  "%.0f FLOP per sample-step forward\n",
-                  config.objective_name().c_str(), comm->size(), config.train.batch, config.process.steps,
-                  config.dim(), hidden, hidden, config.network.layers, flops);
-      std::printf("# machine GEMM rate (sum over ranks): %.1f GFLOP/s for 1024^3, %.1f GFLOP/s for %lldx%dx%d\n",
-                  rates[0], rates[1], static_cast<long long>(config.process.steps * shard.count), hidden, hidden);
+      std::printf(
+          "# objective %s, ranks %d, batch %d (global), T %d, D %d, network %dx%d (%d hidden layers), "
+          "%.0f FLOP per sample-step forward\n",
+          config.objective_name().c_str(), comm->size(), config.train.batch, config.process.steps,
+          config.dim(), hidden, hidden, config.network.layers, flops);
+      std::printf(
+          "# machine GEMM rate (sum over ranks): %.1f GFLOP/s for 1024^3, %.1f GFLOP/s for %lldx%dx%d\n",
+          rates[0], rates[1], static_cast<long long>(config.process.steps * shard.count), hidden, hidden);
       std::printf("%-10s %12s %16s %12s %14s %14s %10s\n", "phase", "time_ms", "transitions/s", "GFLOP/s",
                   "floor_ms_1024", "floor_ms_skinny", "x_floor");
       const auto row = [&](const char* phase, double seconds, double work) {
         const double floor_square = work / (rates[0] * 1e9), floor_skinny = work / (rates[1] * 1e9);
-        std::printf("%-10s %12.2f %16.3e %12.2f %14.2f %14.2f %10.2f\n", phase, seconds * 1e3, transitions / seconds,
-                    work / seconds / 1e9, floor_square * 1e3, floor_skinny * 1e3, seconds / floor_square);
+        std::printf("%-10s %12.2f %16.3e %12.2f %14.2f %14.2f %10.2f\n", phase, seconds * 1e3,
+                    transitions / seconds, work / seconds / 1e9, floor_square * 1e3, floor_skinny * 1e3,
+                    seconds / floor_square);
       };
       row("rollout", rollout_s, rollout_flops);
       row("scoring", scoring_s, scoring_flops);

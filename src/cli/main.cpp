@@ -1,6 +1,6 @@
 // tilt: train / sample / eval. Runs as one process or as N MPI ranks under mpirun or srun.
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -39,7 +39,8 @@ int run_train(const std::string& config_path, const std::vector<std::string>& ov
     if (config_path.empty()) config_file = options.run_dir / tilt::run_files::kConfig;
   } else {
     if (config_path.empty()) throw tilt::Error("train: give a CONFIG.yaml, or --resume RUN_DIR");
-    options.run_dir = out.empty() ? std::filesystem::path("runs") / config_file.stem() : std::filesystem::path(out);
+    options.run_dir =
+        out.empty() ? std::filesystem::path("runs") / config_file.stem() : std::filesystem::path(out);
   }
   const tilt::Config config = tilt::load_config(config_file, overrides);
   tilt::train(config, options, comm);

@@ -23,11 +23,11 @@ std::string cpu_flags() {
 void select_blas_kernels(char** argv) {
   if (std::getenv("OPENBLAS_CORETYPE")) return;
   const std::string flags = cpu_flags();
-  const char* core = flags.find(" avx512f ") != std::string::npos && flags.find(" avx512bw ") != std::string::npos
-                         ? "SkylakeX"
-                     : flags.find(" avx2 ") != std::string::npos && flags.find(" fma ") != std::string::npos
-                         ? "Haswell"
-                         : nullptr;
+  const char* core =
+      flags.find(" avx512f ") != std::string::npos && flags.find(" avx512bw ") != std::string::npos
+          ? "SkylakeX"
+      : flags.find(" avx2 ") != std::string::npos && flags.find(" fma ") != std::string::npos ? "Haswell"
+                                                                                              : nullptr;
   if (!core) return;
   setenv("OPENBLAS_CORETYPE", core, 1);
   execv("/proc/self/exe", argv);

@@ -31,7 +31,9 @@ class Section {
   }
 
   // A key set to null (e.g. `--set prior.mixture=null`) counts as absent.
-  bool has(const std::string& key) const { return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull(); }
+  bool has(const std::string& key) const {
+    return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull();
+  }
   std::string key_path(const std::string& key) const { return join(path_, key); }
 
   Section section(const std::string& key) {
@@ -69,7 +71,8 @@ class Section {
   template <typename T>
   static T convert(const YAML::Node& value, const std::string& where) {
     try {
-      if constexpr (std::is_same_v<T, std::vector<double>> || std::is_same_v<T, std::vector<std::vector<double>>>) {
+      if constexpr (std::is_same_v<T, std::vector<double>> ||
+                    std::is_same_v<T, std::vector<std::vector<double>>>) {
         if (!value.IsSequence()) fail(where, "expected a list");
       } else {
         if (!value.IsScalar()) fail(where, "expected a single value");
@@ -99,7 +102,8 @@ class Section {
 };
 
 void require_positive(double value, const std::string& key) {
-  if (!(value > 0) || !std::isfinite(value)) fail(key, "must be a positive number, got " + std::to_string(value));
+  if (!(value > 0) || !std::isfinite(value))
+    fail(key, "must be a positive number, got " + std::to_string(value));
 }
 
 void require_at_least(long long value, long long minimum, const std::string& key) {
@@ -107,7 +111,8 @@ void require_at_least(long long value, long long minimum, const std::string& key
 }
 
 template <typename Enum>
-Enum parse_choice(const std::string& value, const std::map<std::string, Enum>& choices, const std::string& key) {
+Enum parse_choice(const std::string& value, const std::map<std::string, Enum>& choices,
+                  const std::string& key) {
   const auto found = choices.find(value);
   if (found != choices.end()) return found->second;
   std::string names;
@@ -149,9 +154,10 @@ MixtureConfig read_mixture(Section section) {
     if (mixture.weights.size() != k) fail(section.key_path("weights"), "needs one weight per mean");
     const YAML::Node variance = section.raw("variance");
     if (!variance) fail(section.key_path("variance"), "required key is missing");
-    mixture.variances = variance.IsSequence()
-                            ? Section::convert<std::vector<double>>(variance, section.key_path("variance"))
-                            : std::vector<double>(k, Section::convert<double>(variance, section.key_path("variance")));
+    mixture.variances =
+        variance.IsSequence()
+            ? Section::convert<std::vector<double>>(variance, section.key_path("variance"))
+            : std::vector<double>(k, Section::convert<double>(variance, section.key_path("variance")));
     if (mixture.variances.size() != k) fail(section.key_path("variance"), "needs one variance per mean");
   }
   double total = 0;
@@ -225,9 +231,12 @@ int Config::dim() const {
 
 std::string Config::objective_name() const {
   switch (objective) {
-    case ObjectiveKind::kRtb: return "rtb";
-    case ObjectiveKind::kTb: return "tb";
-    case ObjectiveKind::kMle: return "mle";
+    case ObjectiveKind::kRtb:
+      return "rtb";
+    case ObjectiveKind::kTb:
+      return "tb";
+    case ObjectiveKind::kMle:
+      return "mle";
   }
   return "";
 }
@@ -268,7 +277,8 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
 
   const bool is_rtb = config.objective == ObjectiveKind::kRtb;
   const auto only_for = [&](const std::string& key, bool allowed, const std::string& objectives) {
-    if (top.has(key) && !allowed) fail(key, "not used by objective " + config.objective_name() + " (only " + objectives + ")");
+    if (top.has(key) && !allowed)
+      fail(key, "not used by objective " + config.objective_name() + " (only " + objectives + ")");
   };
   only_for("target", !is_rtb, "tb, mle");
   only_for("prior", is_rtb, "rtb");
@@ -282,10 +292,9 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   } else {
     if (!top.has("prior")) fail("prior", "required key is missing");
     Section prior = top.section("prior");
-    config.prior.kind = parse_choice<PriorConfig::Kind>(prior.require<std::string>("kind"),
-                                                        {{"exact", PriorConfig::Kind::kExact},
-                                                         {"neural", PriorConfig::Kind::kNeural}},
-                                                        "prior.kind");
+    config.prior.kind = parse_choice<PriorConfig::Kind>(
+        prior.require<std::string>("kind"),
+        {{"exact", PriorConfig::Kind::kExact}, {"neural", PriorConfig::Kind::kNeural}}, "prior.kind");
     if (config.prior.kind == PriorConfig::Kind::kExact) {
       config.prior.mixture = read_mixture(prior.section("mixture"));
       if (prior.has("run_dir")) fail("prior.run_dir", "only for prior.kind: neural");
@@ -304,19 +313,21 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
       config.prior.mixture = prior_run.target;
       config.network = prior_run.network;
       if (top.has("network")) fail("network", "a neural prior fixes the network; remove this section");
-      if (prior_run.process.sigma2 != config.process.sigma2 || prior_run.process.steps != config.process.steps)
-        fail("process", "must match the neural prior's process (steps " + std::to_string(prior_run.process.steps) +
-                            ", sigma2 " + std::to_string(prior_run.process.sigma2) + ")");
+      if (prior_run.process.sigma2 != config.process.sigma2 ||
+          prior_run.process.steps != config.process.steps)
+        fail("process", "must match the neural prior's process (steps " +
+                            std::to_string(prior_run.process.steps) + ", sigma2 " +
+                            std::to_string(prior_run.process.sigma2) + ")");
     }
     prior.finish();
 
     if (!top.has("reward")) fail("reward", "required key is missing");
     Section reward = top.section("reward");
-    config.reward.kind = parse_choice<RewardConfig::Kind>(
-        reward.require<std::string>("kind"),
-        {{"gaussian_likelihood", RewardConfig::Kind::kGaussianLikelihood},
-         {"mixture_ratio", RewardConfig::Kind::kMixtureRatio}},
-        "reward.kind");
+    config.reward.kind =
+        parse_choice<RewardConfig::Kind>(reward.require<std::string>("kind"),
+                                         {{"gaussian_likelihood", RewardConfig::Kind::kGaussianLikelihood},
+                                          {"mixture_ratio", RewardConfig::Kind::kMixtureRatio}},
+                                         "reward.kind");
     const int dim = config.prior.mixture.dim();
     if (config.reward.kind == RewardConfig::Kind::kGaussianLikelihood) {
       config.reward.y = reward.require<std::vector<double>>("y");
@@ -325,20 +336,24 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
       if (reward.has("A")) {
         config.reward.a = reward.require<std::vector<std::vector<double>>>("A");
       } else {
-        if (static_cast<int>(m) != dim) fail("reward.A", "required when y's length differs from the dimension");
+        if (static_cast<int>(m) != dim)
+          fail("reward.A", "required when y's length differs from the dimension");
         for (int i = 0; i < dim; ++i) {
           config.reward.a.emplace_back(dim, 0.0);
           config.reward.a[i][i] = 1.0;
         }
       }
-      if (config.reward.a.size() != m) fail("reward.A", "needs one row per entry of y (" + std::to_string(m) + ")");
+      if (config.reward.a.size() != m)
+        fail("reward.A", "needs one row per entry of y (" + std::to_string(m) + ")");
       for (const auto& row : config.reward.a)
-        if (static_cast<int>(row.size()) != dim) fail("reward.A", "rows need " + std::to_string(dim) + " columns");
+        if (static_cast<int>(row.size()) != dim)
+          fail("reward.A", "rows need " + std::to_string(dim) + " columns");
       config.reward.noise_variance = reward.require<double>("noise_variance");
       require_positive(config.reward.noise_variance, "reward.noise_variance");
     } else {
       config.reward.numerator = read_mixture(reward.section("numerator"));
-      if (config.reward.numerator.dim() != dim) fail("reward.numerator", "dimension differs from the prior's");
+      if (config.reward.numerator.dim() != dim)
+        fail("reward.numerator", "dimension differs from the prior's");
     }
     reward.finish();
   }
@@ -348,7 +363,8 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   t.iterations = train.get("iterations", t.iterations);
   require_at_least(t.iterations, 0, "train.iterations");
   if (t.iterations > static_cast<int>(kMaxTrainingIterations))
-    fail("train.iterations", "at most " + std::to_string(kMaxTrainingIterations) + " (the RNG counter's training range)");
+    fail("train.iterations",
+         "at most " + std::to_string(kMaxTrainingIterations) + " (the RNG counter's training range)");
   t.batch = train.get("batch", t.batch);
   require_at_least(t.batch, 1, "train.batch");
   t.lr = train.get("lr", t.lr);
@@ -358,8 +374,10 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   t.beta = train.get("beta", t.beta);
   require_positive(t.beta, "train.beta");
   const YAML::Node floor = train.raw("log_reward_floor");
-  if (floor && !floor.IsNull()) t.log_reward_floor = Section::convert<double>(floor, "train.log_reward_floor");
-  if (!is_rtb && (train.has("beta") || t.log_reward_floor)) fail("train", "beta and log_reward_floor are rtb options");
+  if (floor && !floor.IsNull())
+    t.log_reward_floor = Section::convert<double>(floor, "train.log_reward_floor");
+  if (!is_rtb && (train.has("beta") || t.log_reward_floor))
+    fail("train", "beta and log_reward_floor are rtb options");
   if (config.objective == ObjectiveKind::kMle && (train.has("exploration") || train.has("log_z_lr")))
     fail("train", "exploration and log_z_lr do not apply to objective mle (it trains on bridges from data)");
   if (is_rtb && t.beta != 1.0 && config.reward.kind == RewardConfig::Kind::kMixtureRatio)
@@ -371,7 +389,8 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   require_at_least(t.exploration.hold, 0, "train.exploration.hold");
   // By default the noise decays over the whole run.
   t.exploration.decay_until = exploration.get("decay_until", std::max(t.iterations, t.exploration.hold));
-  if (t.exploration.decay_until < t.exploration.hold) fail("train.exploration.decay_until", "must be >= hold");
+  if (t.exploration.decay_until < t.exploration.hold)
+    fail("train.exploration.decay_until", "must be >= hold");
   exploration.finish();
   t.score_chunk_steps = train.get("score_chunk_steps", t.score_chunk_steps);
   require_at_least(t.score_chunk_steps, 0, "train.score_chunk_steps");

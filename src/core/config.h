@@ -33,8 +33,8 @@ struct NetworkConfig {
 
 struct PriorConfig {
   enum class Kind { kExact, kNeural } kind = Kind::kExact;
-  MixtureConfig mixture;            // kExact: the prior's marginal at t = 1
-  std::filesystem::path run_dir;    // kNeural: a finished `objective: mle` run
+  MixtureConfig mixture;          // kExact: the prior's marginal at t = 1
+  std::filesystem::path run_dir;  // kNeural: a finished `objective: mle` run
 };
 
 struct RewardConfig {
@@ -48,20 +48,20 @@ struct RewardConfig {
 };
 
 struct ExplorationConfig {
-  double std = 0.0;      // extra per-step noise std epsilon (added to the variance in quadrature)
-  int hold = 0;          // iterations at full epsilon
-  int decay_until = 0;   // epsilon decays linearly to 0 at this iteration (default: train.iterations)
+  double std = 0.0;     // extra per-step noise std epsilon (added to the variance in quadrature)
+  int hold = 0;         // iterations at full epsilon
+  int decay_until = 0;  // epsilon decays linearly to 0 at this iteration (default: train.iterations)
 };
 
 struct TrainConfig {
   int iterations = 1000;
-  int batch = 300;              // global batch, split across ranks
-  double lr = 1e-3;             // Adam, network parameters
-  double log_z_lr = 1e-1;       // Adam, the scalar log Z
-  double beta = 1.0;            // RTB: tempered reward r^beta
+  int batch = 300;                         // global batch, split across ranks
+  double lr = 1e-3;                        // Adam, network parameters
+  double log_z_lr = 1e-1;                  // Adam, the scalar log Z
+  double beta = 1.0;                       // RTB: tempered reward r^beta
   std::optional<double> log_reward_floor;  // RTB: log r clipped from below inside the loss
   ExplorationConfig exploration;
-  int score_chunk_steps = 0;    // 0: score all T steps in one autograd pass
+  int score_chunk_steps = 0;  // 0: score all T steps in one autograd pass
   int checkpoint_every = 500;
   int log_every = 50;
 };

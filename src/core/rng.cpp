@@ -21,8 +21,8 @@ at::Tensor fill(uint64_t seed, RngStream stream, uint32_t iteration, uint32_t st
   for (int64_t r = 0; r < rows; ++r) {
     const auto global_row = static_cast<uint32_t>(row_begin + r);
     for (int64_t b = 0; b < blocks_per_row; ++b) {
-      const Philox4x32 bits =
-          kernels::philox4x32_10(Philox4x32{{global_row, static_cast<uint32_t>(b), step, iteration}}, key0, key1);
+      const Philox4x32 bits = kernels::philox4x32_10(
+          Philox4x32{{global_row, static_cast<uint32_t>(b), step, iteration}}, key0, key1);
       float values[4];
       map(bits, values);
       for (int64_t k = 0; k < 4 && 4 * b + k < cols; ++k) data[r * cols + 4 * b + k] = values[k];
@@ -36,8 +36,10 @@ at::Tensor fill(uint64_t seed, RngStream stream, uint32_t iteration, uint32_t st
 at::Tensor CounterRng::normal(RngStream stream, uint32_t iteration, uint32_t step, int64_t row_begin,
                               int64_t rows, int64_t cols) const {
   return fill(seed_, stream, iteration, step, row_begin, rows, cols, [](const Philox4x32& bits, float* out) {
-    kernels::box_muller(kernels::philox_uniform(bits.v[0]), kernels::philox_uniform(bits.v[1]), out[0], out[1]);
-    kernels::box_muller(kernels::philox_uniform(bits.v[2]), kernels::philox_uniform(bits.v[3]), out[2], out[3]);
+    kernels::box_muller(kernels::philox_uniform(bits.v[0]), kernels::philox_uniform(bits.v[1]), out[0],
+                        out[1]);
+    kernels::box_muller(kernels::philox_uniform(bits.v[2]), kernels::philox_uniform(bits.v[3]), out[2],
+                        out[3]);
   });
 }
 

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <thread>
 
-#include "dist/communicator.h"
 #include "core/error.h"
+#include "dist/communicator.h"
 
 namespace tilt {
 namespace {
@@ -68,8 +68,8 @@ class MpiCommunicator final : public Communicator {
       }
       all.resize(total);
     }
-    check(MPI_Gatherv(local.data(), count, MPI_FLOAT, all.data(), counts.data(), offsets.data(), MPI_FLOAT, root,
-                      MPI_COMM_WORLD),
+    check(MPI_Gatherv(local.data(), count, MPI_FLOAT, all.data(), counts.data(), offsets.data(), MPI_FLOAT,
+                      root, MPI_COMM_WORLD),
           "gatherv");
     return all;
   }
@@ -88,7 +88,8 @@ class MpiCommunicator final : public Communicator {
   // and broadcast: every rank then applies bitwise the same update to its parameters.
   void reduce(void* data, size_t count, MPI_Datatype type, MPI_Op op) {
     if (size_ == 1) return;
-    check(MPI_Reduce(rank_ == 0 ? MPI_IN_PLACE : data, data, static_cast<int>(count), type, op, 0, MPI_COMM_WORLD),
+    check(MPI_Reduce(rank_ == 0 ? MPI_IN_PLACE : data, data, static_cast<int>(count), type, op, 0,
+                     MPI_COMM_WORLD),
           "reduce");
     int bytes = 0;
     MPI_Type_size(type, &bytes);

@@ -22,7 +22,7 @@ FourierMlpImpl::FourierMlpImpl(int dim, const NetworkConfig& config) : dim_(dim)
 at::Tensor FourierMlpImpl::forward(const at::Tensor& x, const at::Tensor& t) {
   const at::Tensor angle = t.unsqueeze(-1) * frequencies_ + phase_;  // [K, F]
   at::Tensor time = time_out_(torch::gelu(time_in_(torch::cat({angle.sin(), angle.cos()}, -1))));
-  at::Tensor h = torch::gelu(state_in_(x) + time.unsqueeze(1));      // [K, B, H]
+  at::Tensor h = torch::gelu(state_in_(x) + time.unsqueeze(1));  // [K, B, H]
   for (auto& layer : hidden_) h = torch::gelu(layer(h));
   return out_(h);
 }

@@ -40,7 +40,9 @@ TORCH_MODULE(FourierMlp);
 class NetworkDrift final : public Drift {
  public:
   explicit NetworkDrift(FourierMlp network) : network_(std::move(network)) {}
-  at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const override { return network_->forward(x, t); }
+  at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const override {
+    return network_->forward(x, t);
+  }
   FourierMlp& network() { return network_; }
   const FourierMlp& network() const { return network_; }
 

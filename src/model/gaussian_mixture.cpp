@@ -55,12 +55,15 @@ at::Tensor GaussianMixture::log_prob(const at::Tensor& x) const {
   return torch::logsumexp(component_log_joint(x), 1);
 }
 
-at::Tensor GaussianMixture::sample(const CounterRng& rng, uint32_t iteration, int64_t row_begin, int64_t rows) const {
-  const at::Tensor u = rng.uniform(RngStream::kMixtureComponent, iteration, 0, row_begin, rows, 1).to(torch::kFloat64);
+at::Tensor GaussianMixture::sample(const CounterRng& rng, uint32_t iteration, int64_t row_begin,
+                                   int64_t rows) const {
+  const at::Tensor u =
+      rng.uniform(RngStream::kMixtureComponent, iteration, 0, row_begin, rows, 1).to(torch::kFloat64);
   const at::Tensor cumulative = log_weights_.exp().cumsum(0);
   const at::Tensor component =
       torch::searchsorted(cumulative, u.squeeze(1) * cumulative[-1]).clamp_max(components() - 1);
-  const at::Tensor z = rng.normal(RngStream::kMixtureNoise, iteration, 0, row_begin, rows, dim()).to(torch::kFloat64);
+  const at::Tensor z =
+      rng.normal(RngStream::kMixtureNoise, iteration, 0, row_begin, rows, dim()).to(torch::kFloat64);
   const at::Tensor x = means_.index_select(0, component) +
                        torch::matmul(cholesky_.index_select(0, component), z.unsqueeze(-1)).squeeze(-1);
   return x.to(torch::kFloat32);
@@ -88,11 +91,11 @@ at::Tensor MixtureFollmerDrift::operator()(const at::Tensor& x, const at::Tensor
   const int64_t steps = t.size(0);
   const at::Tensor responsibilities = torch::softmax(component_logits(x, t), -1);  // [K, B, C]
   const at::Tensor tt = t.view({steps, 1, 1});
-  const at::Tensor denominator = tt * variances_ + sigma2_ * (1 - tt);                 // [K, 1, C]
+  const at::Tensor denominator = tt * variances_ + sigma2_ * (1 - tt);  // [K, 1, C]
   // sum_k r_k (sigma2 mu_k + (s_k^2 - sigma2) x) / den_k, split into a mean part and an x part.
-  const at::Tensor weight = responsibilities / denominator;                            // [K, B, C]
-  const at::Tensor mean_part = torch::matmul(weight, means_) * sigma2_;                // [K, B, D]
-  const at::Tensor x_coefficient = (weight * (variances_ - sigma2_)).sum(-1, true);    // [K, B, 1]
+  const at::Tensor weight = responsibilities / denominator;                          // [K, B, C]
+  const at::Tensor mean_part = torch::matmul(weight, means_) * sigma2_;              // [K, B, D]
+  const at::Tensor x_coefficient = (weight * (variances_ - sigma2_)).sum(-1, true);  // [K, B, 1]
   return mean_part + x_coefficient * x;
 }
 

@@ -27,9 +27,9 @@ class GaussianMixture {
   // Per-component variances s_k^2 when every Sigma_k = s_k^2 I; throws otherwise.
   at::Tensor isotropic_variances() const;
 
-  at::Tensor log_prob(const at::Tensor& x) const;              // [N, D] -> [N] float64
-  at::Tensor component_log_joint(const at::Tensor& x) const;   // log w_k + log N(x; mu_k, Sigma_k): [N, K]
-  at::Tensor mahalanobis2(const at::Tensor& x) const;          // (x - mu_k)^T Sigma_k^-1 (x - mu_k): [N, K]
+  at::Tensor log_prob(const at::Tensor& x) const;             // [N, D] -> [N] float64
+  at::Tensor component_log_joint(const at::Tensor& x) const;  // log w_k + log N(x; mu_k, Sigma_k): [N, K]
+  at::Tensor mahalanobis2(const at::Tensor& x) const;         // (x - mu_k)^T Sigma_k^-1 (x - mu_k): [N, K]
   // Rows [row_begin, row_begin + rows) of an exact sample stream: float32 [rows, D].
   at::Tensor sample(const CounterRng& rng, uint32_t iteration, int64_t row_begin, int64_t rows) const;
 
@@ -51,7 +51,7 @@ class MixtureFollmerDrift final : public Drift {
 
  private:
   at::Tensor component_logits(const at::Tensor& x, const at::Tensor& t) const;  // [K, B, C]
-  at::Tensor means_, log_weights_, variances_;  // float32 [C, D], [C], [C]
+  at::Tensor means_, log_weights_, variances_;                                  // float32 [C, D], [C], [C]
   double sigma2_;
 };
 

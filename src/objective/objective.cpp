@@ -17,10 +17,12 @@ at::Tensor Objective::path_without_grad(const Trajectory& batch) {
   return path;
 }
 
-at::Tensor Objective::log_weight(const Trajectory& batch) { return batch.log_reward - path_without_grad(batch); }
+at::Tensor Objective::log_weight(const Trajectory& batch) {
+  return batch.log_reward - path_without_grad(batch);
+}
 
-LossStats Objective::backward_squared_residual(const Trajectory& batch, at::Tensor& log_z, const at::Tensor& offset,
-                                               int64_t global_batch) {
+LossStats Objective::backward_squared_residual(const Trajectory& batch, at::Tensor& log_z,
+                                               const at::Tensor& offset, int64_t global_batch) {
   const int steps = batch.steps();
   const double scale = 1.0 / static_cast<double>(global_batch);
   at::Tensor residual;

@@ -4,8 +4,8 @@
 
 namespace tilt {
 
-at::Tensor forward_backward_step_terms(const PinnedBrownian& process, FourierMlp& network, const Trajectory& batch,
-                                       int first, int count) {
+at::Tensor forward_backward_step_terms(const PinnedBrownian& process, FourierMlp& network,
+                                       const Trajectory& batch, int first, int count) {
   const at::Tensor x = batch.states.narrow(0, first, count);
   const at::Tensor x_next = batch.states.narrow(0, first + 1, count);
   const at::Tensor drift = network->forward(x, process.times(first, count));

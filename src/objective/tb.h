@@ -10,8 +10,8 @@ namespace tilt {
 
 // log p_F(network drift) - log p_B for steps [first, first + count): the step term shared by TB and
 // maximum likelihood.
-at::Tensor forward_backward_step_terms(const PinnedBrownian& process, FourierMlp& network, const Trajectory& batch,
-                                       int first, int count);
+at::Tensor forward_backward_step_terms(const PinnedBrownian& process, FourierMlp& network,
+                                       const Trajectory& batch, int first, int count);
 
 class TbObjective final : public Objective {
  public:

@@ -27,7 +27,8 @@ at::Tensor PinnedBrownian::forward_log_prob(const at::Tensor& x, const at::Tenso
   return residual.square().sum(-1) * (-0.5 / variance) - 0.5 * dim * (kLog2Pi + std::log(variance));
 }
 
-at::Tensor PinnedBrownian::backward_log_prob(const at::Tensor& x, const at::Tensor& x_next, int first_step) const {
+at::Tensor PinnedBrownian::backward_log_prob(const at::Tensor& x, const at::Tensor& x_next,
+                                             int first_step) const {
   const int64_t count = x.size(0), dim = x.size(-1);
   // Step i (x_i <- x_{i+1}) has mean i/(i+1) x_{i+1} and variance i/(i+1) dt sigma2.
   const at::Tensor i = torch::arange(first_step, first_step + count, torch::kFloat64);
@@ -39,7 +40,8 @@ at::Tensor PinnedBrownian::backward_log_prob(const at::Tensor& x, const at::Tens
   return torch::where((i == 0).view({count, 1}).to(torch::kBool), torch::zeros_like(log_prob), log_prob);
 }
 
-at::Tensor PinnedBrownian::log_ratio(const at::Tensor& reference_residual, const at::Tensor& drift_difference) const {
+at::Tensor PinnedBrownian::log_ratio(const at::Tensor& reference_residual,
+                                     const at::Tensor& drift_difference) const {
   return ((drift_difference * reference_residual).sum(-1) - 0.5 * dt_ * drift_difference.square().sum(-1)) /
          sigma2_;
 }

@@ -4,14 +4,13 @@
 
 #include <cmath>
 
-
 namespace tilt {
 namespace {
 constexpr double kLog2Pi = 1.8378770664093453;
 
 at::Tensor to_tensor(const std::vector<std::vector<double>>& rows) {
-  at::Tensor out = torch::empty({static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows.front().size())},
-                                torch::kFloat64);
+  at::Tensor out = torch::empty(
+      {static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows.front().size())}, torch::kFloat64);
   for (size_t i = 0; i < rows.size(); ++i)
     for (size_t j = 0; j < rows[i].size(); ++j) out[i][j] = rows[i][j];
   return out;
@@ -39,8 +38,10 @@ GroundTruth GaussianLikelihood::posterior(const GaussianMixture& prior) const {
   // Evidence of component k: y ~ N(A mu_k, A Sigma_k A^T + s^2 I).
   const at::Tensor evidence_cov = torch::matmul(torch::matmul(a_, prior.covariances()), a_.t()) +
                                   noise_variance_ * torch::eye(m, torch::kFloat64);
-  const at::Tensor centred = (y_.unsqueeze(0) - torch::matmul(prior.means(), a_.t())).unsqueeze(-1);  // [K, m, 1]
-  const at::Tensor quadratic = torch::matmul(centred.transpose(1, 2), torch::linalg::solve(evidence_cov, centred, /*left=*/true));
+  const at::Tensor centred =
+      (y_.unsqueeze(0) - torch::matmul(prior.means(), a_.t())).unsqueeze(-1);  // [K, m, 1]
+  const at::Tensor quadratic =
+      torch::matmul(centred.transpose(1, 2), torch::linalg::solve(evidence_cov, centred, /*left=*/true));
   const at::Tensor log_evidence =
       -0.5 * (quadratic.view({k}) + std::get<1>(torch::linalg::slogdet(evidence_cov)) + m * kLog2Pi);
   const at::Tensor log_joint = prior.log_weights() + log_evidence;
@@ -55,7 +56,9 @@ at::Tensor MixtureRatio::operator()(const at::Tensor& x) const {
   return (numerator_.log_prob(x) - prior_.log_prob(x)).to(torch::kFloat32);
 }
 
-at::Tensor MixtureDensity::operator()(const at::Tensor& x) const { return mixture_.log_prob(x).to(torch::kFloat32); }
+at::Tensor MixtureDensity::operator()(const at::Tensor& x) const {
+  return mixture_.log_prob(x).to(torch::kFloat32);
+}
 
 Target make_target(const Config& config) {
   if (config.objective != ObjectiveKind::kRtb) {

@@ -13,7 +13,8 @@ Adam::Adam(std::vector<Group> groups, double beta1, double beta2, double eps)
     : beta1_(beta1), beta2_(beta2), eps_(eps) {
   for (auto& group : groups)
     for (auto& parameter : group.parameters)
-      slots_.push_back({parameter, torch::zeros_like(parameter.tensor), torch::zeros_like(parameter.tensor), group.lr});
+      slots_.push_back(
+          {parameter, torch::zeros_like(parameter.tensor), torch::zeros_like(parameter.tensor), group.lr});
 }
 
 void Adam::zero_grad() {
@@ -55,7 +56,8 @@ void Adam::load_state(const std::vector<NamedTensor>& state, int64_t steps) {
     for (auto [suffix, target] : {std::pair{"/m", &slot.m}, std::pair{"/v", &slot.v}}) {
       const auto found = by_name.find(slot.parameter.name + suffix);
       if (found == by_name.end() || found->second.sizes() != target->sizes())
-        throw Error("checkpoint: optimiser state for '" + slot.parameter.name + "' is missing or has the wrong shape");
+        throw Error("checkpoint: optimiser state for '" + slot.parameter.name +
+                    "' is missing or has the wrong shape");
       target->copy_(found->second);
     }
   }

@@ -58,7 +58,8 @@ Evaluation evaluate(Job& job, Communicator& comm, int64_t samples, uint32_t draw
   comm.all_reduce_sum(sums.data(), sums.size());
 
   const double n = static_cast<double>(samples);
-  const at::Tensor occupancy = torch::tensor(std::vector<double>(sums.begin() + 2, sums.begin() + 2 + modes)) / n;
+  const at::Tensor occupancy =
+      torch::tensor(std::vector<double>(sums.begin() + 2, sums.begin() + 2 + modes)) / n;
   const at::Tensor weights = truth.distribution.log_weights().exp();
 
   Evaluation result;
@@ -84,10 +85,12 @@ Evaluation evaluate(Job& job, Communicator& comm, int64_t samples, uint32_t draw
     const int64_t dim = truth.distribution.dim();
     // All pairwise distances cost O(N^2) time and memory: the first kEnergySamples samples suffice.
     const int64_t n_energy = std::min(samples, kEnergySamples);
-    const at::Tensor sampled = torch::from_blob(result.samples.data(), {samples, dim}, torch::kFloat32).narrow(0, 0, n_energy);
+    const at::Tensor sampled =
+        torch::from_blob(result.samples.data(), {samples, dim}, torch::kFloat32).narrow(0, 0, n_energy);
     // Two independent exact sample sets: the second measures the distance that sampling noise alone gives.
     const at::Tensor exact = truth.distribution.sample(job.rng(), kExactSampleDraws | draw, 0, n_energy);
-    const at::Tensor exact_again = truth.distribution.sample(job.rng(), kExactSampleDraws | draw, n_energy, n_energy);
+    const at::Tensor exact_again =
+        truth.distribution.sample(job.rng(), kExactSampleDraws | draw, n_energy, n_energy);
     distances[0] = energy_distance(sampled, exact);
     distances[1] = energy_distance(exact_again, exact);
   }

@@ -104,8 +104,8 @@ Trajectory Job::training_batch(uint32_t iteration, const BatchShard& shard) cons
     const at::Tensor data = target_.truth.distribution.sample(rng_, iteration, shard.begin, shard.count);
     return rollout_backward(process_, data, *target_.log_reward, rng_, iteration, shard);
   }
-  return rollout_forward(process_, config_.dim(), reference_.get(), *learned_, *target_.log_reward, rng_, iteration,
-                         shard, exploration_std(static_cast<int>(iteration)));
+  return rollout_forward(process_, config_.dim(), reference_.get(), *learned_, *target_.log_reward, rng_,
+                         iteration, shard, exploration_std(static_cast<int>(iteration)));
 }
 
 Trajectory Job::sample(uint32_t draw, const BatchShard& shard) const {
@@ -113,6 +113,8 @@ Trajectory Job::sample(uint32_t draw, const BatchShard& shard) const {
                          kSamplingDraws | draw, shard, 0.0);
 }
 
-void load_parameters(Job& job, const std::filesystem::path& checkpoint) { read_parameters(checkpoint, job.parameters()); }
+void load_parameters(Job& job, const std::filesystem::path& checkpoint) {
+  read_parameters(checkpoint, job.parameters());
+}
 
 }  // namespace tilt

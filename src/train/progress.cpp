@@ -49,7 +49,8 @@ void Progress::update(int iteration, double loss, double log_z, int line_every) 
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
   const bool last = iteration + 1 == total_;
-  if (terminal_ ? (!last && now - last_draw_ < std::chrono::milliseconds(200)) : ((iteration + 1) % line_every != 0 && !last))
+  if (terminal_ ? (!last && now - last_draw_ < std::chrono::milliseconds(200))
+                : ((iteration + 1) % line_every != 0 && !last))
     return;
   last_draw_ = now;
   const double rate = iterations_per_second();
@@ -62,8 +63,8 @@ void Progress::update(int iteration, double loss, double log_z, int line_every) 
                 std::string(kWidth - filled, '.').c_str(), iteration + 1, total_, loss, log_z, rate,
                 format_duration(eta).c_str());
   } else {
-    std::printf("iter %d/%d  loss %.5g  log_z %.5f  %.1f it/s  ETA %s\n", iteration + 1, total_, loss, log_z, rate,
-                format_duration(eta).c_str());
+    std::printf("iter %d/%d  loss %.5g  log_z %.5f  %.1f it/s  ETA %s\n", iteration + 1, total_, loss, log_z,
+                rate, format_duration(eta).c_str());
   }
   std::fflush(stdout);
 }

@@ -6,9 +6,9 @@
 
 namespace tilt {
 
-Trajectory rollout_forward(const PinnedBrownian& process, int dim, const Drift* reference, const Drift& learned,
-                           const LogReward& log_reward, const CounterRng& rng, uint32_t iteration,
-                           const BatchShard& shard, double exploration_std) {
+Trajectory rollout_forward(const PinnedBrownian& process, int dim, const Drift* reference,
+                           const Drift& learned, const LogReward& log_reward, const CounterRng& rng,
+                           uint32_t iteration, const BatchShard& shard, double exploration_std) {
   torch::NoGradGuard no_grad;
   const int steps = process.steps();
   const int64_t batch = shard.count;
@@ -33,8 +33,9 @@ Trajectory rollout_forward(const PinnedBrownian& process, int dim, const Drift* 
   return out;
 }
 
-Trajectory rollout_backward(const PinnedBrownian& process, const at::Tensor& terminal, const LogReward& log_reward,
-                            const CounterRng& rng, uint32_t iteration, const BatchShard& shard) {
+Trajectory rollout_backward(const PinnedBrownian& process, const at::Tensor& terminal,
+                            const LogReward& log_reward, const CounterRng& rng, uint32_t iteration,
+                            const BatchShard& shard) {
   torch::NoGradGuard no_grad;
   const int steps = process.steps();
   const int64_t batch = terminal.size(0), dim = terminal.size(1);

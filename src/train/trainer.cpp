@@ -25,13 +25,15 @@ namespace {
 std::atomic<int> g_stop_signal{0};
 extern "C" void on_stop_signal(int signal) { g_stop_signal = signal; }
 
-const std::vector<std::string> kMetricColumns = {"step",     "loss",        "log_z", "residual_mean", "residual_std",
-                                                 "exploration_std", "iterations_per_s", "elapsed_s"};
+const std::vector<std::string> kMetricColumns = {
+    "step",     "loss", "log_z", "residual_mean", "residual_std", "exploration_std", "iterations_per_s",
+    "elapsed_s"};
 
 void save_checkpoint(const std::filesystem::path& run_dir, const Job& job, const Adam& adam, int step,
                      const io::MetricsTable& metrics, int ranks) {
   io::write_atomically(run_dir / run_files::kCheckpoint, [&](io::H5File& file) {
-    for (const auto& parameter : job.parameters()) file.write("/parameters/" + parameter.name, parameter.tensor);
+    for (const auto& parameter : job.parameters())
+      file.write("/parameters/" + parameter.name, parameter.tensor);
     for (const auto& entry : adam.state()) file.write("/optimizer/" + entry.name, entry.tensor);
     file.write("/optimizer/steps", torch::tensor(adam.steps_taken(), torch::kInt64));
     file.write("/step", torch::tensor(static_cast<int64_t>(step), torch::kInt64));
@@ -43,7 +45,8 @@ void save_checkpoint(const std::filesystem::path& run_dir, const Job& job, const
     file.write("/meta/ranks", torch::tensor(static_cast<int64_t>(ranks), torch::kInt64));
     metrics.write_h5(file, "/metrics");
   });
-  io::write_atomically(run_dir / run_files::kMetricsH5, [&](io::H5File& file) { metrics.write_h5(file, "/metrics"); });
+  io::write_atomically(run_dir / run_files::kMetricsH5,
+                       [&](io::H5File& file) { metrics.write_h5(file, "/metrics"); });
   metrics.write_csv(run_dir / run_files::kMetricsCsv);
 }
 
@@ -93,7 +96,8 @@ void configure_threads(const Communicator& comm) {
 
 std::string metrics_json(const std::vector<std::pair<std::string, double>>& metrics) {
   nlohmann::ordered_json out;
-  for (const auto& [name, value] : metrics) out[name] = std::isfinite(value) ? nlohmann::ordered_json(value) : nullptr;
+  for (const auto& [name, value] : metrics)
+    out[name] = std::isfinite(value) ? nlohmann::ordered_json(value) : nullptr;
   return out.dump();
 }
 
@@ -126,11 +130,11 @@ void write_samples_png(const std::filesystem::path& path, const Job& job, const 
   io::write_density_png(
       path,
       [&](const std::vector<double>& points) {
-        const at::Tensor x =
-            torch::from_blob(const_cast<double*>(points.data()), {static_cast<int64_t>(points.size() / 2), 2},
-                             torch::kFloat64);
+        const at::Tensor x = torch::from_blob(const_cast<double*>(points.data()),
+                                              {static_cast<int64_t>(points.size() / 2), 2}, torch::kFloat64);
         const at::Tensor log_density = truth.log_prob(x).contiguous();
-        return std::vector<double>(log_density.data_ptr<double>(), log_density.data_ptr<double>() + log_density.numel());
+        return std::vector<double>(log_density.data_ptr<double>(),
+                                   log_density.data_ptr<double>() + log_density.numel());
       },
       samples, box);
 }
@@ -196,7 +200,8 @@ std::vector<std::pair<std::string, double>> train(const Config& config, const Tr
     progress.update(step, loss, log_z, t.log_every);
     if ((step + 1) % t.log_every == 0 || step + 1 == t.iterations) {
       const double mean = totals[1] / totals[3];
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       metrics.append({static_cast<double>(step + 1), loss, log_z, mean,
                       std::sqrt(std::max(0.0, totals[2] / totals[3] - mean * mean)),
                       job.exploration_std(step), progress.iterations_per_second(), elapsed});
@@ -216,8 +221,8 @@ std::vector<std::pair<std::string, double>> train(const Config& config, const Tr
   progress.finish();
   if (step < t.iterations) {
     if (comm.is_root())
-      std::printf("tilt: stopped by signal at iteration %d; checkpoint saved, continue with --resume %s\n", step,
-                  options.run_dir.c_str());
+      std::printf("tilt: stopped by signal at iteration %d; checkpoint saved, continue with --resume %s\n",
+                  step, options.run_dir.c_str());
     return {};
   }
   if (start == t.iterations && comm.is_root() && !options.quiet)

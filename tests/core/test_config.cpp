@@ -37,7 +37,8 @@ TEST(Config, MinimalRtbConfigGetsDefaultsAndIdentityA) {
 }
 
 TEST(Config, OverridesReplaceAndCreateKeys) {
-  const Config config = parse_config(kMinimal, {"train.iterations=7", "process.sigma2=2.5", "train.log_reward_floor=-10"}, ".");
+  const Config config =
+      parse_config(kMinimal, {"train.iterations=7", "process.sigma2=2.5", "train.log_reward_floor=-10"}, ".");
   EXPECT_EQ(config.train.iterations, 7);
   EXPECT_DOUBLE_EQ(config.process.sigma2, 2.5);
   ASSERT_TRUE(config.train.log_reward_floor.has_value());
@@ -45,7 +46,8 @@ TEST(Config, OverridesReplaceAndCreateKeys) {
 }
 
 TEST(Config, ResolvedYamlRoundTrips) {
-  const Config config = parse_config(kMinimal, {"train.exploration.std=0.3", "train.exploration.hold=5"}, ".");
+  const Config config =
+      parse_config(kMinimal, {"train.exploration.std=0.3", "train.exploration.hold=5"}, ".");
   const Config again = parse_config(to_yaml(config), {}, ".");
   EXPECT_EQ(to_yaml(again), to_yaml(config));
   EXPECT_DOUBLE_EQ(again.train.exploration.std, 0.3);
@@ -53,14 +55,18 @@ TEST(Config, ResolvedYamlRoundTrips) {
 
 TEST(Config, BadConfigsFailWithAMessageNamingTheKey) {
   EXPECT_NE(error_of(kMinimal, {"train.lrr=1"}).find("'train.lrr': unknown key"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"train.lr=abc"}).find("'train.lr': cannot read 'abc' as a number"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"train.lr=-1"}).find("'train.lr': must be a positive number"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"train.lr=abc"}).find("'train.lr': cannot read 'abc' as a number"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"train.lr=-1"}).find("'train.lr': must be a positive number"),
+            std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"train.batch=0"}).find("'train.batch': must be >= 1"), std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"process.steps=[1,2]"}).find("'process.steps': expected a single value"),
             std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"reward.y=[1,2,3]"}).find("'reward.A'"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"objective=dpo"}).find("'objective': unknown value 'dpo'"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"prior.mixture.preset=gmm7"}).find("unknown preset 'gmm7'"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"objective=dpo"}).find("'objective': unknown value 'dpo'"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"prior.mixture.preset=gmm7"}).find("unknown preset 'gmm7'"),
+            std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"target.mixture.preset=gmm9"}).find("'target': not used by objective rtb"),
             std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"prior.kind=neural", "prior.mixture=null", "prior.run_dir=/nonexistent"})
@@ -81,9 +87,7 @@ TEST(Config, MixtureWeightsAreNormalisedAndCheckedForLength) {
             std::string::npos);
 }
 
-TEST(Config, MissingFileIsAnError) {
-  EXPECT_THROW(load_config("/nonexistent/config.yaml"), Error);
-}
+TEST(Config, MissingFileIsAnError) { EXPECT_THROW(load_config("/nonexistent/config.yaml"), Error); }
 
 // Every shipped config loads (configs that depend on a trained prior are loaded against a stand-in
 // run directory by the CLI test, which trains that prior first).
@@ -91,7 +95,8 @@ TEST(Config, EveryShippedConfigLoads) {
   const char* source = std::getenv("TILT_SOURCE_DIR");
   ASSERT_NE(source, nullptr);
   int loaded = 0;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(std::filesystem::path(source) / "configs")) {
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(std::filesystem::path(source) / "configs")) {
     if (entry.path().extension() != ".yaml") continue;
     std::ifstream in(entry.path());
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

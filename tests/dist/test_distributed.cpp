@@ -87,14 +87,17 @@ TEST(Distributed, ParametersStayIdenticalAcrossRanksAndMatchOneRank) {
   Adam reference_adam = reference.make_optimizer();
   train_steps(reference, reference_adam, alone, 10);
   const at::Tensor expected = flat_parameters(reference);
-  EXPECT_TRUE(torch::allclose(mine, expected, 1e-3, 1e-5)) << "max difference " << (mine - expected).abs().max();
+  EXPECT_TRUE(torch::allclose(mine, expected, 1e-3, 1e-5))
+      << "max difference " << (mine - expected).abs().max();
 }
 
 TEST(Distributed, GatherConcatenatesInRankOrder) {
   const std::vector<float> local(g_world->rank() + 1, static_cast<float>(g_world->rank()));
   const std::vector<float> all = g_world->gather(local, 0);
-  if (g_world->is_root()) EXPECT_EQ(all, (std::vector<float>{0, 1, 1}));
-  else EXPECT_TRUE(all.empty());
+  if (g_world->is_root())
+    EXPECT_EQ(all, (std::vector<float>{0, 1, 1}));
+  else
+    EXPECT_TRUE(all.empty());
 }
 
 }  // namespace

@@ -57,7 +57,8 @@ TEST(GaussianLikelihood, PosteriorMatchesNumericalIntegrationIn1D) {
   prior_config.variances = {0.5, 1.5, 0.2};
   const GaussianMixture prior = GaussianMixture::isotropic(prior_config);
   const double a = 1.7, y = 2.5, s2 = 2.0;
-  const GaussianLikelihood likelihood(torch::tensor({{a}}, torch::kFloat64), torch::tensor({y}, torch::kFloat64), s2);
+  const GaussianLikelihood likelihood(torch::tensor({{a}}, torch::kFloat64),
+                                      torch::tensor({y}, torch::kFloat64), s2);
   const GroundTruth truth = likelihood.posterior(prior);
 
   const at::Tensor grid = torch::linspace(-15, 15, 300001, torch::kFloat64).unsqueeze(1);
@@ -79,7 +80,8 @@ TEST(GaussianLikelihood, DefaultJobLogZ) {
 objective: rtb
 prior: {kind: exact, mixture: {preset: gmm25}}
 reward: {kind: gaussian_likelihood, y: [-6, 2], noise_variance: 9}
-)", {}, ".");
+)",
+                               {}, ".");
   EXPECT_NEAR(make_target(config).truth.log_z, -6.44692, 1e-4);
 }
 

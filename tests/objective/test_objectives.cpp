@@ -22,7 +22,9 @@ struct RtbSetup {
 objective: rtb
 prior: {kind: exact, mixture: {preset: gmm25}}
 reward: {kind: gaussian_likelihood, y: [-6, 2], noise_variance: 9}
-)", {}, ".").prior.mixture);
+)",
+                                                                  {}, ".")
+                                                         .prior.mixture);
   MixtureFollmerDrift prior_drift{prior, 5.0};
   FourierMlp correction{2, NetworkConfig{}};
   at::Tensor log_z = torch::zeros({}).requires_grad_(true);
@@ -46,8 +48,8 @@ TEST(Rtb, LossIsZeroAtInitialisationWithUnitReward) {
   RtbObjective objective(s.process, s.correction, s.log_z, 1.0, std::nullopt, 0);
   const NetworkDrift learned(s.correction);
   for (double exploration : {0.0, 0.5}) {
-    const Trajectory paths = rollout_forward(s.process, 2, &s.prior_drift, learned, ZeroLogReward(), CounterRng(1),
-                                             0, {64, 0, 64}, exploration);
+    const Trajectory paths = rollout_forward(s.process, 2, &s.prior_drift, learned, ZeroLogReward(),
+                                             CounterRng(1), 0, {64, 0, 64}, exploration);
     const LossStats stats = objective.accumulate_gradients(paths, 64);
     EXPECT_EQ(stats.loss_sum, 0.0);
     EXPECT_EQ(stats.residual_square_sum, 0.0);
@@ -57,10 +59,11 @@ TEST(Rtb, LossIsZeroAtInitialisationWithUnitReward) {
 // At initialisation the residual is log Z - beta log r: its mean is 0 exactly at log Z = E[beta log r].
 TEST(Rtb, ResidualAtInitialisationIsLogZMinusLogReward) {
   RtbSetup s;
-  const GaussianLikelihood likelihood(torch::eye(2, torch::kFloat64), torch::tensor({-6.0, 2.0}, torch::kFloat64), 9);
+  const GaussianLikelihood likelihood(torch::eye(2, torch::kFloat64),
+                                      torch::tensor({-6.0, 2.0}, torch::kFloat64), 9);
   RtbObjective objective(s.process, s.correction, s.log_z, 2.0, std::nullopt, 0);
-  const Trajectory paths = rollout_forward(s.process, 2, &s.prior_drift, NetworkDrift(s.correction), likelihood,
-                                           CounterRng(2), 0, {32, 0, 32}, 0.0);
+  const Trajectory paths = rollout_forward(s.process, 2, &s.prior_drift, NetworkDrift(s.correction),
+                                           likelihood, CounterRng(2), 0, {32, 0, 32}, 0.0);
   const LossStats stats = objective.accumulate_gradients(paths, 32);
   EXPECT_NEAR(stats.residual_sum / 32, -2.0 * paths.log_reward.mean().item<double>(), 1e-4);
   // d loss / d log Z = mean residual.
@@ -75,9 +78,10 @@ TEST(Rtb, ChunkedScoringGivesTheSameGradients) {
     for (auto& p : s.correction->parameters()) p.add_(0.05 * torch::randn_like(p));
     s.log_z.fill_(-3.0);
   }
-  const GaussianLikelihood likelihood(torch::eye(2, torch::kFloat64), torch::tensor({-6.0, 2.0}, torch::kFloat64), 9);
-  const Trajectory paths = rollout_forward(s.process, 2, &s.prior_drift, NetworkDrift(s.correction), likelihood,
-                                           CounterRng(3), 0, {48, 0, 48}, 0.3);
+  const GaussianLikelihood likelihood(torch::eye(2, torch::kFloat64),
+                                      torch::tensor({-6.0, 2.0}, torch::kFloat64), 9);
+  const Trajectory paths = rollout_forward(s.process, 2, &s.prior_drift, NetworkDrift(s.correction),
+                                           likelihood, CounterRng(3), 0, {48, 0, 48}, 0.3);
   RtbObjective whole(s.process, s.correction, s.log_z, 1.0, -10.0, 0);
   const LossStats a = whole.accumulate_gradients(paths, 100);
   const auto expected = gradients(s.correction, s.log_z);

@@ -14,7 +14,9 @@ namespace {
 
 class ZeroDrift final : public Drift {
  public:
-  at::Tensor operator()(const at::Tensor& x, const at::Tensor&) const override { return torch::zeros_like(x); }
+  at::Tensor operator()(const at::Tensor& x, const at::Tensor&) const override {
+    return torch::zeros_like(x);
+  }
 };
 
 class ZeroLogReward final : public LogReward {
@@ -36,11 +38,12 @@ TEST(PinnedBrownian, ForwardLogProbIsTheGaussianDensity) {
 TEST(PinnedBrownian, LogRatioEqualsDifferenceOfLogProbs) {
   torch::manual_seed(0);
   const PinnedBrownian process(20, 5.0);
-  const at::Tensor x = torch::randn({3, 8, 2}, torch::kFloat64), next = x + 0.3 * torch::randn({3, 8, 2}, torch::kFloat64);
+  const at::Tensor x = torch::randn({3, 8, 2}, torch::kFloat64),
+                   next = x + 0.3 * torch::randn({3, 8, 2}, torch::kFloat64);
   const at::Tensor reference = torch::randn({3, 8, 2}, torch::kFloat64) * 4;
   const at::Tensor correction = torch::randn({3, 8, 2}, torch::kFloat64) * 4;
-  const at::Tensor direct =
-      process.forward_log_prob(x, next, reference + correction) - process.forward_log_prob(x, next, reference);
+  const at::Tensor direct = process.forward_log_prob(x, next, reference + correction) -
+                            process.forward_log_prob(x, next, reference);
   const at::Tensor ratio = process.log_ratio(next - x - process.dt() * reference, correction);
   EXPECT_TRUE(torch::allclose(ratio, direct, 1e-9, 1e-9)) << (ratio - direct).abs().max();
 }
@@ -51,14 +54,17 @@ TEST(PinnedBrownian, ZeroDriftPathRatioIsTheTerminalGaussian) {
     const PinnedBrownian process(steps, 5.0);
     const ZeroDrift zero;
     const CounterRng rng(3);
-    const Trajectory paths = rollout_forward(process, 3, nullptr, zero, ZeroLogReward(), rng, 0, {64, 0, 64}, 0.0);
+    const Trajectory paths =
+        rollout_forward(process, 3, nullptr, zero, ZeroLogReward(), rng, 0, {64, 0, 64}, 0.0);
     const at::Tensor x = paths.states.narrow(0, 0, steps), next = paths.states.narrow(0, 1, steps);
-    const at::Tensor path = (process.forward_log_prob(x, next, torch::zeros_like(x)) -
-                             process.backward_log_prob(x, next, 0)).sum(0).to(torch::kFloat64);
+    const at::Tensor path =
+        (process.forward_log_prob(x, next, torch::zeros_like(x)) - process.backward_log_prob(x, next, 0))
+            .sum(0)
+            .to(torch::kFloat64);
     const at::Tensor x1 = paths.states[steps].to(torch::kFloat64);
     const at::Tensor expected = -0.5 * x1.square().sum(-1) / 5.0 - 1.5 * std::log(2 * M_PI * 5.0);
-    EXPECT_TRUE(torch::allclose(path, expected, 1e-4, 2e-3)) << "T=" << steps << " max err "
-                                                               << (path - expected).abs().max();
+    EXPECT_TRUE(torch::allclose(path, expected, 1e-4, 2e-3))
+        << "T=" << steps << " max err " << (path - expected).abs().max();
   }
 }
 

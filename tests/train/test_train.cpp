@@ -13,7 +13,8 @@ namespace tilt {
 namespace {
 
 std::filesystem::path fresh_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("tilt_test_train_" + name + "_" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("tilt_test_train_" + name + "_" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   return dir;
 }
@@ -40,8 +41,9 @@ TEST(Trainer, WritesACompleteRunDirectory) {
   LocalCommunicator comm;
   const auto dir = fresh_dir("files");
   train(parse_config(kSmallRtb, {}, "."), options(dir), comm);
-  for (const char* file : {run_files::kConfig, run_files::kCheckpoint, run_files::kMetricsCsv, run_files::kMetricsH5,
-                           run_files::kSamples, run_files::kSamplesPng, run_files::kEval})
+  for (const char* file :
+       {run_files::kConfig, run_files::kCheckpoint, run_files::kMetricsCsv, run_files::kMetricsH5,
+        run_files::kSamples, run_files::kSamplesPng, run_files::kEval})
     EXPECT_TRUE(std::filesystem::exists(dir / file)) << file;
   const io::H5File samples = io::H5File::open_read(dir / run_files::kSamples);
   EXPECT_EQ(samples.read("/samples").sizes(), (at::IntArrayRef{100, 2}));
@@ -70,12 +72,14 @@ TEST(Trainer, ResumedRunReproducesTheUninterruptedOne) {
   for (const std::string group : {"/parameters/network", "/optimizer/network"})
     for (const auto& name : a.children(group)) {
       if (a.has(group + "/" + name + "/m")) continue;  // optimiser groups hold m and v below
-      EXPECT_TRUE(torch::equal(a.read(group + "/" + name), b.read(group + "/" + name))) << group << "/" << name;
+      EXPECT_TRUE(torch::equal(a.read(group + "/" + name), b.read(group + "/" + name)))
+          << group << "/" << name;
       ++compared;
     }
   EXPECT_GT(compared, 4);
   EXPECT_TRUE(torch::equal(a.read("/parameters/log_z"), b.read("/parameters/log_z")));
-  EXPECT_TRUE(torch::equal(a.read("/metrics/values").narrow(1, 1, 2), b.read("/metrics/values").narrow(1, 1, 2)));
+  EXPECT_TRUE(
+      torch::equal(a.read("/metrics/values").narrow(1, 1, 2), b.read("/metrics/values").narrow(1, 1, 2)));
   EXPECT_THROW(train(parse_config(kSmallRtb, {}, "."), options(fresh_dir("missing"), true), comm), Error);
   std::filesystem::remove_all(whole);
   std::filesystem::remove_all(split);
@@ -95,7 +99,8 @@ reward: {kind: gaussian_likelihood, A: [[2.0]], y: [3.0], noise_variance: 1.0}
 network: {hidden: 32, fourier_features: 16, layers: 1}
 train: {iterations: 400, batch: 128, lr: 3.0e-3, log_z_lr: 0.1, log_every: 100, checkpoint_every: 400}
 eval: {samples: 2000}
-)", {}, ".");
+)",
+                                     {}, ".");
   const auto metrics = train(config, options(dir), comm);
   const auto value = [&](const std::string& name) {
     for (const auto& [key, v] : metrics)
