@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "core/blas_kernels.h"
+#include "core/cpu_setup.h"
 #include "core/config.h"
 #include "dist/communicator.h"
 #include "dist/gradient_sync.h"
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
       config_path = argv[i];
   }
   try {
-    tilt::configure_threads(*comm);
+    tilt::configure_threads(tilt::cores_per_rank(*comm));
     const tilt::Config config = tilt::load_config(config_path, overrides);
     tilt::Job job(config);
     tilt::Adam adam = job.make_optimizer();

@@ -10,7 +10,9 @@ packages=(
   libhdf5-openmpi-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libstb-dev
+  zlib1g-dev
+  slurm-wlm munge
+  python3-h5py python3-matplotlib python3-pandas python3-yaml
 )
 
 missing=()

@@ -1,7 +1,7 @@
 // The unit tests' main: the same BLAS kernel selection as the tilt executable, then GoogleTest.
 #include <gtest/gtest.h>
 
-#include "core/blas_kernels.h"
+#include "core/cpu_setup.h"
 
 int main(int argc, char** argv) {
   tilt::select_blas_kernels(argv);

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -10,7 +11,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
-#include "core/run_files.h"
+#include "io/run_files.h"
 
 namespace tilt {
 namespace {
@@ -21,6 +22,17 @@ std::string join(const std::string& prefix, const std::string& key) {
 
 [[noreturn]] void fail(const std::string& key, const std::string& what) {
   throw Error("config: '" + key + "': " + what);
+}
+
+// Non-finite numbers (.inf, .nan) are never meaningful in a config: rejected wherever a number is read.
+template <typename T>
+void require_finite(const T& value, const std::string& key) {
+  if constexpr (std::is_same_v<T, double>) {
+    if (!std::isfinite(value)) fail(key, "must be a finite number, got " + std::to_string(value));
+  } else if constexpr (std::is_same_v<T, std::vector<double>> ||
+                       std::is_same_v<T, std::vector<std::vector<double>>>) {
+    for (const auto& element : value) require_finite(element, key);
+  }
 }
 
 // A YAML mapping being read: records which keys were consumed so that finish() can reject the rest.
@@ -77,7 +89,9 @@ class Section {
       } else {
         if (!value.IsScalar()) fail(where, "expected a single value");
       }
-      return value.as<T>();
+      T result = value.as<T>();
+      require_finite(result, where);
+      return result;
     } catch (const YAML::Exception&) {
       std::ostringstream shown;
       shown << value;
@@ -173,11 +187,29 @@ MixtureConfig read_mixture(Section section) {
   return mixture;
 }
 
+// The shortest text that reads back as exactly `value` (0.04, not 0.040000000000000001).
+YAML::Node number(double value) {
+  char buffer[32];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  return YAML::Node(std::string(buffer, end));
+}
+
+YAML::Node number(const std::vector<double>& values) {
+  YAML::Node node(YAML::NodeType::Sequence);
+  for (double value : values) node.push_back(number(value));
+  return node;
+}
+
+YAML::Node number(const std::vector<std::vector<double>>& rows) {
+  YAML::Node node(YAML::NodeType::Sequence);
+  for (const auto& row : rows) node.push_back(number(row));
+  return node;
+}
+
 // Lists of numbers are written inline ([1, 2]) so that the resolved config stays readable.
 template <typename T>
-YAML::Node flow(const T& value) {
-  YAML::Node node;
-  node = value;
+YAML::Node flow(const T& values) {
+  YAML::Node node = number(values);
   node.SetStyle(YAML::EmitterStyle::Flow);
   return node;
 }
@@ -361,7 +393,7 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   Section train = top.section("train");
   TrainConfig& t = config.train;
   t.iterations = train.get("iterations", t.iterations);
-  require_at_least(t.iterations, 0, "train.iterations");
+  require_at_least(t.iterations, 1, "train.iterations");
   if (t.iterations > static_cast<int>(kMaxTrainingIterations))
     fail("train.iterations",
          "at most " + std::to_string(kMaxTrainingIterations) + " (the RNG counter's training range)");
@@ -384,7 +416,7 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
     fail("train.beta", "a mixture_ratio reward has an exact posterior only for beta = 1");
   Section exploration = train.section("exploration");
   t.exploration.std = exploration.get("std", 0.0);
-  if (t.exploration.std < 0) fail("train.exploration.std", "must be >= 0");
+  if (t.exploration.std < 0) fail("train.exploration.std", "must be >= 0, got " + std::to_string(t.exploration.std));
   t.exploration.hold = exploration.get("hold", 0);
   require_at_least(t.exploration.hold, 0, "train.exploration.hold");
   // By default the noise decays over the whole run.
@@ -394,6 +426,8 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   exploration.finish();
   t.score_chunk_steps = train.get("score_chunk_steps", t.score_chunk_steps);
   require_at_least(t.score_chunk_steps, 0, "train.score_chunk_steps");
+  if (t.score_chunk_steps > config.process.steps)
+    fail("train.score_chunk_steps", "must be <= process.steps (" + std::to_string(config.process.steps) + ")");
   t.checkpoint_every = train.get("checkpoint_every", t.checkpoint_every);
   require_at_least(t.checkpoint_every, 1, "train.checkpoint_every");
   t.log_every = train.get("log_every", t.log_every);
@@ -432,7 +466,7 @@ std::string to_yaml(const Config& config) {
   root["objective"] = config.objective_name();
   root["seed"] = config.seed;
   root["process"]["steps"] = config.process.steps;
-  root["process"]["sigma2"] = config.process.sigma2;
+  root["process"]["sigma2"] = number(config.process.sigma2);
   if (!(config.objective == ObjectiveKind::kRtb && config.prior.kind == PriorConfig::Kind::kNeural)) {
     root["network"]["hidden"] = config.network.hidden;
     root["network"]["fourier_features"] = config.network.fourier_features;
@@ -450,7 +484,7 @@ std::string to_yaml(const Config& config) {
       root["reward"]["kind"] = "gaussian_likelihood";
       root["reward"]["A"] = flow(config.reward.a);
       root["reward"]["y"] = flow(config.reward.y);
-      root["reward"]["noise_variance"] = config.reward.noise_variance;
+      root["reward"]["noise_variance"] = number(config.reward.noise_variance);
     } else {
       root["reward"]["kind"] = "mixture_ratio";
       root["reward"]["numerator"] = emit_mixture(config.reward.numerator);
@@ -462,16 +496,16 @@ std::string to_yaml(const Config& config) {
   YAML::Node train = root["train"];
   train["iterations"] = t.iterations;
   train["batch"] = t.batch;
-  train["lr"] = t.lr;
+  train["lr"] = number(t.lr);
   if (config.objective != ObjectiveKind::kMle) {
-    train["log_z_lr"] = t.log_z_lr;
-    train["exploration"]["std"] = t.exploration.std;
+    train["log_z_lr"] = number(t.log_z_lr);
+    train["exploration"]["std"] = number(t.exploration.std);
     train["exploration"]["hold"] = t.exploration.hold;
     train["exploration"]["decay_until"] = t.exploration.decay_until;
   }
   if (config.objective == ObjectiveKind::kRtb) {
-    train["beta"] = t.beta;
-    if (t.log_reward_floor) train["log_reward_floor"] = *t.log_reward_floor;
+    train["beta"] = number(t.beta);
+    if (t.log_reward_floor) train["log_reward_floor"] = number(*t.log_reward_floor);
   }
   train["score_chunk_steps"] = t.score_chunk_steps;
   train["checkpoint_every"] = t.checkpoint_every;
@@ -479,7 +513,6 @@ std::string to_yaml(const Config& config) {
   root["eval"]["samples"] = config.eval.samples;
   if (config.eval.plot_box) root["eval"]["plot_box"] = flow(*config.eval.plot_box);
   YAML::Emitter out;
-  out.SetDoublePrecision(17);
   out << root;
   return std::string(out.c_str()) + "\n";
 }

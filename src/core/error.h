@@ -13,4 +13,11 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// Exit statuses of `tilt train` a launcher acts on. kExitStopped (EX_TEMPFAIL): stopped by
+// SIGTERM or SIGUSR1 after writing a checkpoint; the Slurm templates requeue the job on it and the
+// requeued job resumes where it stopped. kExitInterrupted: stopped by SIGINT (a person), also
+// checkpointed, not requeued.
+inline constexpr int kExitStopped = 75;
+inline constexpr int kExitInterrupted = 130;
+
 }  // namespace tilt

@@ -23,6 +23,8 @@ class Communicator {
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
   // Concatenates every rank's `local` (sizes may differ) on `root`, in rank order; empty elsewhere.
   virtual std::vector<float> gather(const std::vector<float>& local, int root) = 0;
+  // Every rank's string, in rank order, on `root`; empty elsewhere.
+  virtual std::vector<std::string> gather_strings(const std::string& local, int root) = 0;
   virtual void barrier() = 0;
   // Ends every rank of the job with `message` on stderr: a rank that fails must not leave the others
   // blocked in a collective.
@@ -40,6 +42,7 @@ class LocalCommunicator final : public Communicator {
   void all_reduce_max(double*, size_t) override {}
   void broadcast(void*, size_t, int) override {}
   std::vector<float> gather(const std::vector<float>& local, int) override { return local; }
+  std::vector<std::string> gather_strings(const std::string& local, int) override { return {local}; }
   void barrier() override {}
   [[noreturn]] void abort(const std::string& message) override;
 };
@@ -55,6 +58,9 @@ struct BatchShard {
   int64_t count = 0;
 };
 BatchShard shard_batch(int64_t total, int rank, int size);
+
+// The MPI library's own version line (e.g. "Open MPI v4.1.4, ..."), first line only.
+std::string mpi_library_version();
 
 // Cores this rank may use: the cores of its node divided among the ranks on that node.
 int cores_per_rank(const Communicator& comm);

@@ -74,6 +74,28 @@ class MpiCommunicator final : public Communicator {
     return all;
   }
 
+  std::vector<std::string> gather_strings(const std::string& local, int root) override {
+    const int count = static_cast<int>(local.size());
+    std::vector<int> counts(size_), offsets(size_);
+    check(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "gather");
+    std::string all;
+    if (rank_ == root) {
+      int total = 0;
+      for (int r = 0; r < size_; ++r) {
+        offsets[r] = total;
+        total += counts[r];
+      }
+      all.resize(total);
+    }
+    check(MPI_Gatherv(local.data(), count, MPI_CHAR, all.data(), counts.data(), offsets.data(), MPI_CHAR,
+                      root, MPI_COMM_WORLD),
+          "gatherv");
+    std::vector<std::string> strings;
+    if (rank_ == root)
+      for (int r = 0; r < size_; ++r) strings.push_back(all.substr(offsets[r], counts[r]));
+    return strings;
+  }
+
   void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "barrier"); }
 
   [[noreturn]] void abort(const std::string& message) override {
@@ -105,6 +127,14 @@ class MpiCommunicator final : public Communicator {
 void LocalCommunicator::abort(const std::string& message) {
   std::fprintf(stderr, "tilt: error: %s\n", message.c_str());
   std::exit(1);
+}
+
+std::string mpi_library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  MPI_Get_library_version(text, &length);
+  const std::string version(text, length);
+  return version.substr(0, version.find_first_of("\r\n,"));
 }
 
 std::unique_ptr<Communicator> make_mpi_world() { return std::make_unique<MpiCommunicator>(); }

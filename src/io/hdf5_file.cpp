@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 #include <torch/torch.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 
 namespace tilt::io {
 namespace {
@@ -142,6 +144,57 @@ hid_t create_dataset(hid_t file, const fs::path& path, const std::string& name, 
                  path, "cannot create dataset " + in_quotes(name));
 }
 
+constexpr const char* kChecksumAttribute = "crc32";
+
+uint32_t crc32_of(const void* data, size_t bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto* p = static_cast<const Bytef*>(data);
+  // zlib takes lengths as uInt: feed large buffers in pieces.
+  while (bytes > 0) {
+    const uInt piece = static_cast<uInt>(std::min<size_t>(bytes, 1u << 30));
+    crc = crc32(crc, p, piece);
+    p += piece;
+    bytes -= piece;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+void write_checksum(hid_t dataset, const fs::path& path, const std::string& name, uint32_t crc) {
+  const Handle space(checked(H5Screate(H5S_SCALAR), path, "cannot create a dataspace"), H5Sclose);
+  const Handle attribute(checked(H5Acreate2(dataset, kChecksumAttribute, H5T_STD_U32LE, space.get(),
+                                            H5P_DEFAULT, H5P_DEFAULT),
+                                 path, "cannot add a checksum to " + in_quotes(name)),
+                         H5Aclose);
+  checked(H5Awrite(attribute.get(), H5T_NATIVE_UINT32, &crc), path,
+          "cannot write the checksum of " + in_quotes(name));
+}
+
+// Compares the bytes read with the checksum stored at write time (datasets written before
+// checksums existed have none and are accepted as they are).
+void verify_checksum(hid_t dataset, const fs::path& path, const std::string& name, const void* data,
+                     size_t bytes) {
+  if (checked(H5Aexists(dataset, kChecksumAttribute), path, "cannot look up the checksum of " + in_quotes(name)) == 0)
+    return;
+  const Handle attribute(checked(H5Aopen(dataset, kChecksumAttribute, H5P_DEFAULT), path,
+                                 "cannot open the checksum of " + in_quotes(name)),
+                         H5Aclose);
+  uint32_t stored = 0;
+  checked(H5Aread(attribute.get(), H5T_NATIVE_UINT32, &stored), path,
+          "cannot read the checksum of " + in_quotes(name));
+  if (stored != crc32_of(data, bytes))
+    fail(path, in_quotes(name) + " is corrupt (its CRC-32 does not match the one written with it)");
+}
+
+// Files are created with HDF5's 1.8+ object format: its object headers carry checksums.
+hid_t file_access_plist(const fs::path& path) {
+  const hid_t plist = checked(H5Pcreate(H5P_FILE_ACCESS), path, "cannot create a property list");
+  if (H5Pset_libver_bounds(plist, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
+    H5Pclose(plist);
+    fail_h5(path, "cannot select the file format");
+  }
+  return plist;
+}
+
 }  // namespace
 
 H5File::H5File(long long id, std::filesystem::path path) : id_(id), path_(std::move(path)) {}
@@ -166,7 +219,8 @@ void H5File::close() {
 
 H5File H5File::create(const std::filesystem::path& path) {
   silence_hdf5_errors();
-  const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const Handle access(file_access_plist(path), H5Pclose);
+  const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get());
   if (id < 0) fail_h5(path, "cannot create the file");
   return H5File(id, path);
 }
@@ -201,6 +255,7 @@ void H5File::write(const std::string& name, const at::Tensor& tensor) {
     checked(H5Dwrite(dataset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data_ptr()), path_,
             "cannot write " + in_quotes(name));
   }
+  write_checksum(dataset.get(), path_, name, crc32_of(data.data_ptr(), data.nbytes()));
 }
 
 at::Tensor H5File::read(const std::string& name) const {
@@ -233,6 +288,7 @@ at::Tensor H5File::read(const std::string& name) const {
     checked(H5Dread(dataset.get(), native_type(*dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, tensor.data_ptr()),
             path_, "cannot read " + in_quotes(name));
   }
+  verify_checksum(dataset.get(), path_, name, tensor.data_ptr(), tensor.nbytes());
   return tensor;
 }
 
@@ -253,6 +309,7 @@ void H5File::write_string(const std::string& name, const std::string& value) {
     checked(H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, value.data()), path_,
             "cannot write " + in_quotes(name));
   }
+  write_checksum(dataset.get(), path_, name, crc32_of(value.data(), value.size()));
 }
 
 std::string H5File::read_string(const std::string& name) const {
@@ -268,12 +325,16 @@ std::string H5File::read_string(const std::string& name) const {
   const Handle space(
       checked(H5Dget_space(dataset.get()), path_, "cannot get the shape of " + in_quotes(name)), H5Sclose);
   const H5S_class_t space_class = H5Sget_simple_extent_type(space.get());
-  if (space_class == H5S_NULL) return "";
+  if (space_class == H5S_NULL) {
+    verify_checksum(dataset.get(), path_, name, "", 0);
+    return "";
+  }
   if (space_class != H5S_SCALAR) fail(path_, in_quotes(name) + " is not a single string");
   // The file's own type is used as the memory type: no conversion, so the bytes come back unchanged.
   std::string value(H5Tget_size(type.get()), '\0');
   checked(H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, value.data()), path_,
           "cannot read " + in_quotes(name));
+  verify_checksum(dataset.get(), path_, name, value.data(), value.size());
   return value;
 }
 
@@ -301,10 +362,57 @@ std::vector<std::string> H5File::children(const std::string& group) const {
   return names;
 }
 
+void H5File::set_attribute(const std::string& key, const std::string& value) {
+  if (id_ < 0) fail(path_, "cannot set attribute " + in_quotes(key) + " of a closed file");
+  if (checked(H5Aexists(id_, key.c_str()), path_, "cannot look up attribute " + in_quotes(key)) > 0)
+    checked(H5Adelete(id_, key.c_str()), path_, "cannot replace attribute " + in_quotes(key));
+  const Handle type(checked(H5Tcopy(H5T_C_S1), path_, "cannot create a string type"), H5Tclose);
+  checked(H5Tset_size(type.get(), std::max<size_t>(value.size(), 1)), path_, "cannot size attribute " + in_quotes(key));
+  checked(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), path_, "cannot set up attribute " + in_quotes(key));
+  checked(H5Tset_cset(type.get(), H5T_CSET_UTF8), path_, "cannot set up attribute " + in_quotes(key));
+  const Handle space(checked(H5Screate(H5S_SCALAR), path_, "cannot create a dataspace"), H5Sclose);
+  const Handle attribute(
+      checked(H5Acreate2(id_, key.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), path_,
+              "cannot create attribute " + in_quotes(key)),
+      H5Aclose);
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  checked(H5Awrite(attribute.get(), type.get(), padded.data()), path_, "cannot write attribute " + in_quotes(key));
+}
+
+std::string H5File::attribute(const std::string& key) const {
+  if (id_ < 0) fail(path_, "cannot read attribute " + in_quotes(key) + " of a closed file");
+  if (checked(H5Aexists(id_, key.c_str()), path_, "cannot look up attribute " + in_quotes(key)) == 0)
+    fail(path_, "no attribute " + in_quotes(key));
+  const Handle attribute(checked(H5Aopen(id_, key.c_str(), H5P_DEFAULT), path_, "cannot open attribute " + in_quotes(key)),
+                         H5Aclose);
+  const Handle type(checked(H5Aget_type(attribute.get()), path_, "cannot get the type of attribute " + in_quotes(key)),
+                    H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) != 0)
+    fail(path_, "attribute " + in_quotes(key) + " is not a fixed-length string");
+  std::string value(H5Tget_size(type.get()), '\0');
+  checked(H5Aread(attribute.get(), type.get(), value.data()), path_, "cannot read attribute " + in_quotes(key));
+  // NUL padding (and the placeholder byte of an empty value) is not part of the value.
+  value.erase(std::find(value.begin(), value.end(), '\0'), value.end());
+  return value;
+}
+
+std::vector<std::string> H5File::attribute_names() const {
+  if (id_ < 0) fail(path_, "cannot list the attributes of a closed file");
+  std::vector<std::string> names;
+  checked(H5Aiterate2(
+              id_, H5_INDEX_NAME, H5_ITER_INC, nullptr,
+              [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
+                static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+                return 0;
+              },
+              &names),
+          path_, "cannot list the attributes");
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 void write_atomically(const std::filesystem::path& path, const std::function<void(H5File&)>& fill) {
-  fs::path temp = path;
-  temp += ".tmp";
-  try {
+  replace_atomically(path, [&](const fs::path& temp) {
     {
       H5File file = H5File::create(temp);
       fill(file);
@@ -312,14 +420,7 @@ void write_atomically(const std::filesystem::path& path, const std::function<voi
     // The destructor cannot report a failed final flush (a full disk, say), so reopening the closed
     // file proves it complete before it replaces `path`.
     H5File::open_read(temp);
-    std::error_code error;
-    fs::rename(temp, path, error);
-    if (error) fail(path, "cannot rename " + temp.string() + " over it: " + error.message());
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw;
-  }
+  });
 }
 
 }  // namespace tilt::io

@@ -4,16 +4,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <system_error>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/hdf5_file.h"
 
 namespace tilt::io {
 namespace {
-
-namespace fs = std::filesystem;
 
 // The fewest significant digits from 9 up that read back as the same double: 9 keeps steps below 1e9
 // in plain notation and most metrics short, 17 round-trips any double. to_chars, unlike printf,
@@ -54,14 +51,18 @@ std::string checked_header(const MetricsTable& table, const std::string& destina
 
 }  // namespace
 
-void MetricsTable::append(const std::vector<double>& row) {
-  if (row.size() != columns.size()) {
-    std::string names;
-    for (const std::string& column : columns) names += (names.empty() ? "" : ", ") + column;
-    throw Error("metrics row has " + std::to_string(row.size()) + " values but the table has " +
-                std::to_string(columns.size()) + " columns (" + names + ")");
+void MetricsTable::append(const std::vector<std::pair<std::string, double>>& named) {
+  std::vector<double> row;
+  row.reserve(columns.size());
+  for (const std::string& column : columns) {
+    const auto found = std::find_if(named.begin(), named.end(), [&](const auto& entry) { return entry.first == column; });
+    if (found == named.end()) throw Error("metrics row has no value for column '" + column + "'");
+    row.push_back(found->second);
   }
-  rows.push_back(row);
+  if (named.size() != columns.size())
+    throw Error("metrics row names " + std::to_string(named.size()) + " values for " +
+                std::to_string(columns.size()) + " columns (a name is repeated or unknown)");
+  rows.push_back(std::move(row));
 }
 
 void MetricsTable::truncate_after(double step) {
@@ -81,18 +82,7 @@ void MetricsTable::write_csv(const std::filesystem::path& path) const {
     }
     text += '\n';
   }
-  fs::path temp = path;
-  temp += ".tmp";
-  std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  std::error_code error;
-  if (out) fs::rename(temp, path, error);
-  if (!out || error) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw Error("cannot write metrics CSV " + path.string() + (error ? ": " + error.message() : ""));
-  }
+  write_text_atomically(path, text);
 }
 
 void MetricsTable::write_h5(H5File& file, const std::string& group) const {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tilt::io {
@@ -13,7 +14,8 @@ struct MetricsTable {
   std::vector<std::string> columns;
   std::vector<std::vector<double>> rows;  // each row has columns.size() values
 
-  void append(const std::vector<double>& row);  // throws tilt::Error on a length mismatch
+  // A row by column name, in any order; every column must be named exactly once.
+  void append(const std::vector<std::pair<std::string, double>>& named);
   // Keeps the rows whose first column (the step) is <= step: a resumed run drops what came after
   // its checkpoint.
   void truncate_after(double step);

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "io/hdf5_file.h"
 
 namespace tilt {
 
@@ -62,6 +63,17 @@ void Adam::load_state(const std::vector<NamedTensor>& state, int64_t steps) {
     }
   }
   steps_ = steps;
+}
+
+void Adam::save(io::H5File& file, const std::string& group) const {
+  for (const auto& entry : state()) file.write(group + "/" + entry.name, entry.tensor);
+  file.write(group + "/steps", torch::tensor(steps_, torch::kInt64));
+}
+
+void Adam::load(const io::H5File& file, const std::string& group) {
+  std::vector<NamedTensor> stored;
+  for (const auto& entry : state()) stored.push_back({entry.name, file.read(group + "/" + entry.name)});
+  load_state(stored, file.read(group + "/steps").item<int64_t>());
 }
 
 std::vector<at::Tensor> Adam::parameters() const {

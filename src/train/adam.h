@@ -9,6 +9,10 @@
 
 namespace tilt {
 
+namespace io {
+class H5File;
+}
+
 struct NamedTensor {
   std::string name;
   at::Tensor tensor;
@@ -29,6 +33,9 @@ class Adam {
   // First and second moments by parameter name ("<name>/m", "<name>/v") and the step count.
   std::vector<NamedTensor> state() const;
   void load_state(const std::vector<NamedTensor>& state, int64_t steps);
+  // The same state as datasets under `group` of a checkpoint ("<group>/<name>/m", "<group>/steps").
+  void save(io::H5File& file, const std::string& group) const;
+  void load(const io::H5File& file, const std::string& group);
   std::vector<at::Tensor> parameters() const;
 
  private:

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "core/run_files.h"
+#include "io/run_files.h"
 #include "io/hdf5_file.h"
 #include "objective/mle.h"
 #include "objective/rtb.h"
@@ -23,16 +23,19 @@ std::vector<NamedTensor> network_parameters(const FourierMlp& network) {
 }
 
 // Copies "/parameters/<name>" of a checkpoint into each parameter, checking shapes.
-void read_parameters(const std::filesystem::path& checkpoint, const std::vector<NamedTensor>& parameters) {
-  io::H5File file = io::H5File::open_read(checkpoint);
+void read_parameters(const io::H5File& file, const std::vector<NamedTensor>& parameters) {
   torch::NoGradGuard no_grad;
   for (const auto& parameter : parameters) {
     const at::Tensor stored = file.read("/parameters/" + parameter.name);
     if (stored.sizes() != parameter.tensor.sizes())
-      throw Error("checkpoint '" + checkpoint.string() + "': parameter '" + parameter.name +
+      throw Error("checkpoint '" + file.path().string() + "': parameter '" + parameter.name +
                   "' has a different shape than the config's network");
     parameter.tensor.copy_(stored);
   }
+}
+
+void read_parameters(const std::filesystem::path& checkpoint, const std::vector<NamedTensor>& parameters) {
+  read_parameters(io::H5File::open_read(checkpoint), parameters);
 }
 
 // A frozen neural prior: the drift network of a finished mle run, without gradients.
@@ -79,6 +82,20 @@ Job::Job(const Config& config)
 }
 
 double Job::log_z() const { return log_z_.item<double>(); }
+
+void Job::save(io::H5File& file, int step) const {
+  for (const auto& parameter : parameters()) file.write("/parameters/" + parameter.name, parameter.tensor);
+  file.write("/rng/seed", torch::tensor(static_cast<int64_t>(rng_.seed()), torch::kInt64));
+  file.write("/rng/iteration", torch::tensor(static_cast<int64_t>(step), torch::kInt64));
+}
+
+void Job::load(const io::H5File& file) {
+  const auto seed = static_cast<uint64_t>(file.read("/rng/seed").item<int64_t>());
+  if (seed != rng_.seed())
+    throw Error("checkpoint '" + file.path().string() + "' was written with seed " + std::to_string(seed) +
+                ", the config has " + std::to_string(rng_.seed()));
+  read_parameters(file, parameters());
+}
 
 std::vector<NamedTensor> Job::parameters() const {
   std::vector<NamedTensor> out = network_parameters(network_);

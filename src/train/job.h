@@ -18,6 +18,10 @@
 
 namespace tilt {
 
+namespace io {
+class H5File;
+}
+
 class Job {
  public:
   explicit Job(const Config& config);
@@ -29,6 +33,11 @@ class Job {
   Objective& objective() { return *objective_; }
   bool has_log_z() const { return config_.objective != ObjectiveKind::kMle; }
   double log_z() const;
+
+  // The job's part of a checkpoint: parameters ("/parameters/<name>") and the noise state
+  // ("/rng/seed", "/rng/iteration" = step). load() checks the seed against this job's.
+  void save(io::H5File& file, int step) const;
+  void load(const io::H5File& file);
 
   // Trainable parameters by checkpoint name, network first then log Z.
   std::vector<NamedTensor> parameters() const;

@@ -31,7 +31,7 @@ if "$tilt" train "$work/missing.yaml" 2>/dev/null; then fail "missing config fil
 
 # Train, sample and evaluate on 2 ranks.
 "${mpirun[@]}" "$tilt" train "$config" --out "$work/run" "${small[@]}"
-for file in config.yaml checkpoint.h5 metrics.csv metrics.h5 samples.h5 samples.png eval.json; do
+for file in config.yaml provenance.yaml checkpoint.h5 metrics.csv metrics.h5 samples.h5 eval.json; do
   [[ -s "$work/run/$file" ]] || fail "run directory lacks $file"
 done
 [[ $(wc -l <"$work/run/metrics.csv") -eq 5 ]] || fail "metrics.csv should have a header and 4 rows"

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "core/blas_kernels.h"
+#include "core/cpu_setup.h"
 #include "core/config.h"
 #include "dist/communicator.h"
 #include "dist/gradient_sync.h"

@@ -16,13 +16,9 @@
 #include <vector>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/hdf5_file.h"
 #include "io/metrics_table.h"
-#include "io/png_plot.h"
-
-// Only tilt_lib has the stb directory on its include path, so the test names it from /usr/include.
-#define STB_IMAGE_IMPLEMENTATION
-#include <stb/stb_image.h>
 
 namespace tilt::io {
 namespace {
@@ -54,7 +50,7 @@ void write_bytes(const fs::path& path, const std::string& bytes) {
   out << bytes;
 }
 
-fs::path with_tmp_suffix(fs::path path) { return path += ".tmp"; }
+fs::path with_tmp_suffix(fs::path path) { return path += ".tmp." + std::to_string(getpid()); }
 
 // The message of the tilt::Error that `action` throws (another exception type fails the test too).
 template <typename Action>
@@ -277,18 +273,9 @@ TEST_F(IoTest, WriteAtomicallyKeepsThePreviousFileWhenFillThrows) {
   EXPECT_EQ(H5File::open_read(path).read_string("/version"), "old");
 }
 
-TEST_F(IoTest, MetricsAppendRejectsARowOfTheWrongLength) {
-  MetricsTable table{{"step", "loss"}, {}};
-  table.append({0, 1.5});
-  const std::string message = error_message([&] { table.append({1}); });
-  EXPECT_TRUE(contains(message, "loss")) << message;
-  EXPECT_THROW(table.append({1, 2, 3}), Error);
-  EXPECT_EQ(table.rows, (std::vector<std::vector<double>>{{0, 1.5}}));
-}
-
 TEST_F(IoTest, MetricsTruncateAfterKeepsRowsUpToTheStep) {
   MetricsTable table{{"step", "loss"}, {}};
-  for (double step : {0, 10, 20, 30}) table.append({step, step / 10});
+  for (double step : {0, 10, 20, 30}) table.rows.push_back({step, step / 10});
   table.truncate_after(20);
   EXPECT_EQ(table.rows, (std::vector<std::vector<double>>{{0, 0}, {10, 1}, {20, 2}}));
   table.truncate_after(15);
@@ -298,9 +285,9 @@ TEST_F(IoTest, MetricsTruncateAfterKeepsRowsUpToTheStep) {
 TEST_F(IoTest, MetricsCsvContentIsExact) {
   const fs::path path = dir_ / "metrics.csv";
   MetricsTable table{{"step", "loss", "lr"}, {}};
-  table.append({0, 1.5, 0.001});
-  table.append({10, 0.1, 1e-5});
-  table.append({1000000, 0.1 + 0.2, -2.5});
+  table.rows.push_back({0, 1.5, 0.001});
+  table.rows.push_back({10, 0.1, 1e-5});
+  table.rows.push_back({1000000, 0.1 + 0.2, -2.5});
   table.write_csv(path);
   EXPECT_EQ(read_bytes(path),
             "step,loss,lr\n"
@@ -317,7 +304,7 @@ TEST_F(IoTest, MetricsCsvNumbersReadBackExactly) {
   const at::Tensor values =
       torch::randn({200}, torch::kDouble) * torch::pow(10.0, torch::randint(-30, 30, {200}));
   for (int64_t i = 0; i < values.size(0); ++i) {
-    table.append({static_cast<double>(i), values[i].item<double>()});
+    table.rows.push_back({static_cast<double>(i), values[i].item<double>()});
   }
   table.write_csv(path);
   std::ifstream in(path);
@@ -342,8 +329,8 @@ TEST_F(IoTest, MetricsWithACommaInAColumnNameAreRejected) {
 TEST_F(IoTest, MetricsRoundTripThroughHdf5) {
   const fs::path path = dir_ / "metrics.h5";
   MetricsTable table{{"step", "loss", "grad_norm"}, {}};
-  table.append({0, 2.0 / 3.0, std::numeric_limits<double>::infinity()});
-  table.append({100, 1e-300, -7.25});
+  table.rows.push_back({0, 2.0 / 3.0, std::numeric_limits<double>::infinity()});
+  table.rows.push_back({100, 1e-300, -7.25});
   const MetricsTable empty{{"step"}, {}};
   {
     H5File file = H5File::create(path);
@@ -362,131 +349,97 @@ TEST_F(IoTest, MetricsRoundTripThroughHdf5) {
 
 // A narrow Gaussian centred on the middle of pixel (col 40, row 27) of a 64 x 48 picture of [-2, 2]^2:
 // narrow enough that the peak pixel is brighter than its neighbours even after 8-bit quantisation.
-constexpr int kWidth = 64;
-constexpr int kHeight = 48;
-constexpr int kPeakCol = 40;
-constexpr int kPeakRow = 27;
-const PlotBox kBox{-2, 2, -2, 2};
-
-std::vector<double> narrow_gaussian(const std::vector<double>& xy) {
-  const double x0 = kBox.x_min + (kPeakCol + 0.5) * (kBox.x_max - kBox.x_min) / kWidth;
-  const double y0 = kBox.y_max - (kPeakRow + 0.5) * (kBox.y_max - kBox.y_min) / kHeight;
-  std::vector<double> log_p(xy.size() / 2);
-  for (size_t i = 0; i < log_p.size(); ++i) {
-    log_p[i] = -(std::pow(xy[2 * i] - x0, 2) + std::pow(xy[2 * i + 1] - y0, 2)) / (2 * 0.05 * 0.05);
-  }
-  return log_p;
+// The byte offset of `needle` in a file (the raw bytes of a dataset written without compression).
+size_t offset_of(const std::string& bytes, const std::string& needle) {
+  const size_t at = bytes.find(needle);
+  if (at == std::string::npos) throw std::runtime_error("pattern not found in the file");
+  return at;
 }
 
-struct Image {
-  int width = 0, height = 0;
-  std::vector<uint8_t> rgb;
-  int brightness(int col, int row) const {
-    const uint8_t* pixel = &rgb[3 * (static_cast<size_t>(row) * width + col)];
-    return pixel[0] + pixel[1] + pixel[2];
-  }
-  std::vector<uint8_t> pixel(int col, int row) const {
-    const auto begin = rgb.begin() + 3 * (static_cast<ptrdiff_t>(row) * width + col);
-    return {begin, begin + 3};
-  }
-};
-
-Image decode_png(const fs::path& path) {
-  Image image;
-  int channels = 0;
-  uint8_t* data = stbi_load(path.c_str(), &image.width, &image.height, &channels, 3);
-  if (data == nullptr) throw std::runtime_error("cannot decode " + path.string());
-  image.rgb.assign(data, data + 3 * static_cast<size_t>(image.width) * image.height);
-  stbi_image_free(data);
-  return image;
+TEST_F(IoTest, AFlippedDataByteIsDetectedOnRead) {
+  const fs::path path = dir_ / "checkpoint.h5";
+  // A recognisable float pattern, so the test can find its bytes in the file.
+  const at::Tensor values = torch::arange(1000, 1064, torch::kFloat32);
+  write_atomically(path, [&](H5File& file) {
+    file.write("/parameters/w", values);
+    file.write_string("/meta/config", "objective: rtb\n");
+  });
+  EXPECT_TRUE(torch::equal(H5File::open_read(path).read("/parameters/w"), values));
+  std::string bytes = read_bytes(path);
+  const float first = 1000.0f;
+  const size_t at = offset_of(bytes, std::string(reinterpret_cast<const char*>(&first), sizeof first));
+  bytes[at + 100] ^= 0x01;
+  write_bytes(path, bytes);
+  const std::string message = error_message([&] { H5File::open_read(path).read("/parameters/w"); });
+  EXPECT_TRUE(contains(message, "corrupt")) << message;
+  EXPECT_TRUE(contains(message, "/parameters/w")) << message;
+  // The string beside it is untouched and still reads.
+  EXPECT_EQ(H5File::open_read(path).read_string("/meta/config"), "objective: rtb\n");
 }
 
-uint32_t big_endian_u32(const std::string& bytes, size_t at) {
-  uint32_t value = 0;
-  for (size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[at + i]);
-  return value;
+TEST_F(IoTest, AFlippedStringByteIsDetectedOnRead) {
+  const fs::path path = dir_ / "samples.h5";
+  write_atomically(path, [&](H5File& file) { file.write_string("/config", "seed: 12345678"); });
+  std::string bytes = read_bytes(path);
+  bytes[offset_of(bytes, "seed: 12345678") + 6] = '9';
+  write_bytes(path, bytes);
+  const std::string message = error_message([&] { H5File::open_read(path).read_string("/config"); });
+  EXPECT_TRUE(contains(message, "corrupt")) << message;
 }
 
-TEST_F(IoTest, DensityPngHasThePngSignatureAndSize) {
-  const fs::path path = dir_ / "density.png";
-  int calls = 0;
-  write_density_png(
-      path,
-      [&](const std::vector<double>& xy) {
-        ++calls;
-        EXPECT_EQ(xy.size(), 2u * kWidth * kHeight);
-        return narrow_gaussian(xy);
-      },
-      {}, kBox, kWidth, kHeight);
-  EXPECT_EQ(calls, 1);  // one batch for the whole picture
+TEST_F(IoTest, ATruncatedFileIsRefused) {
+  const fs::path path = dir_ / "checkpoint.h5";
+  write_atomically(path, [&](H5File& file) { file.write("/parameters/w", torch::ones({4096})); });
   const std::string bytes = read_bytes(path);
-  ASSERT_GE(bytes.size(), 24u);
-  EXPECT_EQ(bytes.substr(0, 8), "\x89PNG\r\n\x1a\n");
-  EXPECT_EQ(bytes.substr(12, 4), "IHDR");
-  EXPECT_EQ(big_endian_u32(bytes, 16), static_cast<uint32_t>(kWidth));
-  EXPECT_EQ(big_endian_u32(bytes, 20), static_cast<uint32_t>(kHeight));
-  EXPECT_FALSE(fs::exists(with_tmp_suffix(path)));
+  write_bytes(path, bytes.substr(0, bytes.size() / 2));
+  const std::string message = error_message([&] { H5File::open_read(path).read("/parameters/w"); });
+  EXPECT_TRUE(contains(message, path.string())) << message;
 }
 
-TEST_F(IoTest, DensityPngIsBrightestAtThePeakWithYPointingUp) {
-  const fs::path path = dir_ / "density.png";
-  write_density_png(path, narrow_gaussian, {}, kBox, kWidth, kHeight);
-  const Image image = decode_png(path);
-  ASSERT_EQ(image.width, kWidth);
-  ASSERT_EQ(image.height, kHeight);
-  int best_col = -1, best_row = -1, best = -1;
-  for (int row = 0; row < kHeight; ++row) {
-    for (int col = 0; col < kWidth; ++col) {
-      if (image.brightness(col, row) > best) {
-        best = image.brightness(col, row);
-        best_col = col;
-        best_row = row;
-      }
-    }
-  }
-  EXPECT_EQ(best_col, kPeakCol);
-  EXPECT_EQ(best_row, kPeakRow);
-  EXPECT_NE(image.pixel(kPeakCol, kPeakRow), image.pixel(0, 0));
-  // The picture flipped upside down would put the peak here.
-  EXPECT_LT(image.brightness(kPeakCol, kHeight - 1 - kPeakRow), best);
+TEST_F(IoTest, FileAttributesRoundTrip) {
+  const fs::path path = dir_ / "a.h5";
+  write_atomically(path, [&](H5File& file) {
+    file.set_attribute("config_hash", "0123abcd");
+    file.set_attribute("empty", "");
+    file.set_attribute("config_hash", "replaced");
+  });
+  const H5File file = H5File::open_read(path);
+  EXPECT_EQ(file.attribute("config_hash"), "replaced");
+  EXPECT_EQ(file.attribute("empty"), "");
+  EXPECT_EQ(file.attribute_names(), (std::vector<std::string>{"config_hash", "empty"}));
+  const std::string message = error_message([&] { file.attribute("missing"); });
+  EXPECT_TRUE(contains(message, "missing")) << message;
 }
 
-TEST_F(IoTest, DensityPngDrawsOnlySamplesInsideTheBox) {
-  const fs::path plain = dir_ / "plain.png";
-  const fs::path dotted = dir_ / "dotted.png";
-  write_density_png(plain, narrow_gaussian, {}, kBox, kWidth, kHeight);
-  // One sample in the top-left part of the box (col 8, row 6), the others outside it or not a number.
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  write_density_png(dotted, narrow_gaussian, {-1.47f, 1.45f, 10.f, 0.f, 0.f, -10.f, nan, 0.f}, kBox, kWidth,
-                    kHeight);
-  const Image before = decode_png(plain);
-  const Image after = decode_png(dotted);
-  int changed = 0;
-  for (int row = 0; row < kHeight; ++row) {
-    for (int col = 0; col < kWidth; ++col) {
-      if (before.pixel(col, row) != after.pixel(col, row)) {
-        ++changed;
-        EXPECT_LE(std::abs(col - 8), 1);
-        EXPECT_LE(std::abs(row - 6), 1);
-        EXPECT_GT(after.brightness(col, row), before.brightness(col, row));
-      }
-    }
-  }
-  EXPECT_EQ(changed, 9);
+TEST_F(IoTest, TextIsWrittenAtomically) {
+  const fs::path path = dir_ / "eval.json";
+  write_text_atomically(path, "{\"a\": 1}\n");
+  EXPECT_EQ(read_bytes(path), "{\"a\": 1}\n");
+  write_text_atomically(path, "second");
+  EXPECT_EQ(read_bytes(path), "second");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
 }
 
-TEST_F(IoTest, DensityPngRejectsBadInput) {
-  const fs::path path = dir_ / "density.png";
-  const auto too_few = [](const std::vector<double>&) { return std::vector<double>(3); };
-  EXPECT_THROW(write_density_png(path, too_few, {}, kBox, kWidth, kHeight), Error);
-  EXPECT_THROW(write_density_png(path, narrow_gaussian, {0.f, 0.f, 1.f}, kBox, kWidth, kHeight), Error);
-  EXPECT_THROW(write_density_png(path, narrow_gaussian, {}, kBox, 0, kHeight), Error);
-  EXPECT_THROW(write_density_png(path, narrow_gaussian, {}, PlotBox{1, 1, 0, 1}, kWidth, kHeight), Error);
-  EXPECT_FALSE(fs::exists(path));
-  const fs::path unwritable = dir_ / "no_such_dir" / "density.png";
-  const std::string message =
-      error_message([&] { write_density_png(unwritable, narrow_gaussian, {}, kBox, kWidth, kHeight); });
-  EXPECT_TRUE(contains(message, unwritable.string())) << message;
+TEST_F(IoTest, AnUnwritableDestinationNamesTheFileAndKeepsNothing) {
+  // A regular file where a directory should be: refused even for root, unlike permission bits.
+  write_bytes(dir_ / "not_a_dir", "x");
+  const fs::path path = dir_ / "not_a_dir" / "eval.json";
+  const std::string message = error_message([&] { write_text_atomically(path, "{}"); });
+  EXPECT_TRUE(contains(message, path.string())) << message;
+  EXPECT_TRUE(contains(message, "Not a directory")) << message;
+  const std::string h5_message =
+      error_message([&] { write_atomically(dir_ / "not_a_dir" / "c.h5", [](H5File&) {}); });
+  EXPECT_TRUE(contains(h5_message, "c.h5")) << h5_message;
+}
+
+TEST_F(IoTest, MetricsAppendByNameFollowsTheColumnOrder) {
+  MetricsTable table{{"step", "loss"}, {}};
+  table.append({{"loss", 0.5}, {"step", 2}});
+  EXPECT_EQ(table.rows.back(), (std::vector<double>{2, 0.5}));
+  const std::string missing = error_message([&] { table.append({{"step", 3}}); });
+  EXPECT_TRUE(contains(missing, "loss")) << missing;
+  EXPECT_THROW(table.append({{"step", 3}, {"loss", 1}, {"extra", 1}}), Error);
+  EXPECT_EQ(table.rows.size(), 1u);
 }
 
 }  // namespace

@@ -1,12 +1,17 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include <filesystem>
+#include <functional>
 
 #include "core/config.h"
 #include "core/error.h"
 #include "dist/communicator.h"
 #include "io/hdf5_file.h"
+#include "io/run_files.h"
+#include "train/provenance.h"
 #include "train/trainer.h"
 
 namespace tilt {
@@ -32,9 +37,24 @@ eval: {samples: 100}
 TrainOptions options(const std::filesystem::path& dir, bool resume = false) {
   TrainOptions o;
   o.run_dir = dir;
-  o.resume = resume;
+  o.start = resume ? StartMode::kResume : StartMode::kFresh;
   o.quiet = true;
   return o;
+}
+
+TrainOptions options(const std::filesystem::path& dir, StartMode start) {
+  TrainOptions o = options(dir);
+  o.start = start;
+  return o;
+}
+
+std::string error_message(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 TEST(Trainer, WritesACompleteRunDirectory) {
@@ -43,7 +63,7 @@ TEST(Trainer, WritesACompleteRunDirectory) {
   train(parse_config(kSmallRtb, {}, "."), options(dir), comm);
   for (const char* file :
        {run_files::kConfig, run_files::kCheckpoint, run_files::kMetricsCsv, run_files::kMetricsH5,
-        run_files::kSamples, run_files::kSamplesPng, run_files::kEval})
+        run_files::kSamples, run_files::kEval, run_files::kProvenance})
     EXPECT_TRUE(std::filesystem::exists(dir / file)) << file;
   const io::H5File samples = io::H5File::open_read(dir / run_files::kSamples);
   EXPECT_EQ(samples.read("/samples").sizes(), (at::IntArrayRef{100, 2}));
@@ -54,8 +74,63 @@ TEST(Trainer, WritesACompleteRunDirectory) {
   EXPECT_TRUE(checkpoint.has("/optimizer/log_z/m"));
   // The resolved config reloads to the same config.
   EXPECT_EQ(to_yaml(load_config(dir / run_files::kConfig)), to_yaml(parse_config(kSmallRtb, {}, ".")));
+  // A 2-D target's samples file carries the exact log density on a grid, for plots.
+  EXPECT_EQ(samples.read("/exact/log_density").sizes(), (at::IntArrayRef{200, 200}));
   // A second fresh run into the same directory is refused rather than overwriting it.
   EXPECT_THROW(train(parse_config(kSmallRtb, {}, "."), options(dir), comm), Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Trainer, EveryFileCarriesTheProvenance) {
+  LocalCommunicator comm;
+  const auto dir = fresh_dir("provenance");
+  const Config config = parse_config(kSmallRtb, {"seed=7"}, ".");
+  train(config, options(dir), comm);
+  for (const char* file : {run_files::kCheckpoint, run_files::kMetricsH5, run_files::kSamples}) {
+    const io::H5File h5 = io::H5File::open_read(dir / file);
+    EXPECT_EQ(h5.attribute("config_hash"), config_hash(config)) << file;
+    EXPECT_EQ(h5.attribute("seed"), "7") << file;
+    EXPECT_EQ(h5.attribute("ranks"), "1") << file;
+    EXPECT_FALSE(h5.attribute("code_revision").empty()) << file;
+    EXPECT_FALSE(h5.attribute("hdf5_version").empty()) << file;
+  }
+  const YAML::Node sidecar = YAML::LoadFile((dir / run_files::kProvenance).string());
+  EXPECT_EQ(sidecar["config_hash"].as<std::string>(), config_hash(config));
+  ASSERT_EQ(sidecar["sessions"].size(), 1u);
+  EXPECT_EQ(sidecar["sessions"][0]["start_step"].as<int>(), 0);
+  // A resumed session is appended, with the step it started from.
+  train(parse_config(kSmallRtb, {"seed=7", "train.iterations=8"}, "."), options(dir, true), comm);
+  const YAML::Node resumed = YAML::LoadFile((dir / run_files::kProvenance).string());
+  ASSERT_EQ(resumed["sessions"].size(), 2u);
+  EXPECT_EQ(resumed["sessions"][1]["start_step"].as<int>(), 6);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Trainer, ResumeRefusesAnotherSeedProcessOrNetwork) {
+  LocalCommunicator comm;
+  const auto dir = fresh_dir("refuse");
+  train(parse_config(kSmallRtb, {"train.iterations=2"}, "."), options(dir), comm);
+  for (const std::string change : {"seed=1", "process.steps=12", "process.sigma2=4", "network.hidden=8"}) {
+    const std::string key = change.substr(0, change.find('='));
+    const std::string message = error_message(
+        [&] { train(parse_config(kSmallRtb, {change}, "."), options(dir, StartMode::kAutoResume), comm); });
+    EXPECT_NE(message.find(key), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+  // More iterations are a continuation, not a different run.
+  train(parse_config(kSmallRtb, {"train.iterations=3"}, "."), options(dir, StartMode::kAutoResume), comm);
+  EXPECT_EQ(io::H5File::open_read(dir / run_files::kCheckpoint).read("/step").item<int64_t>(), 3);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Trainer, ReplaceStartsAfreshAndAutoResumeStartsWhenThereIsNoCheckpoint) {
+  LocalCommunicator comm;
+  const auto dir = fresh_dir("replace");
+  train(parse_config(kSmallRtb, {"train.iterations=2"}, "."), options(dir, StartMode::kAutoResume), comm);
+  EXPECT_EQ(io::H5File::open_read(dir / run_files::kCheckpoint).read("/step").item<int64_t>(), 2);
+  train(parse_config(kSmallRtb, {"train.iterations=1", "seed=3"}, "."), options(dir, StartMode::kReplace), comm);
+  EXPECT_EQ(io::H5File::open_read(dir / run_files::kCheckpoint).read("/step").item<int64_t>(), 1);
+  EXPECT_EQ(load_config(dir / run_files::kConfig).seed, 3u);
   std::filesystem::remove_all(dir);
 }
 
@@ -101,7 +176,7 @@ train: {iterations: 400, batch: 128, lr: 3.0e-3, log_z_lr: 0.1, log_every: 100, 
 eval: {samples: 2000}
 )",
                                      {}, ".");
-  const auto metrics = train(config, options(dir), comm);
+  const auto metrics = train(config, options(dir), comm).metrics;
   const auto value = [&](const std::string& name) {
     for (const auto& [key, v] : metrics)
       if (key == name) return v;

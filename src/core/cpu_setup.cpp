@@ -1,5 +1,7 @@
-#include "core/blas_kernels.h"
+#include "core/cpu_setup.h"
 
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -32,6 +34,14 @@ void select_blas_kernels(char** argv) {
   setenv("OPENBLAS_CORETYPE", core, 1);
   execv("/proc/self/exe", argv);
   // exec failed (no /proc): run on with OpenBLAS's own choice.
+}
+
+void configure_threads(int cores) {
+  at::set_num_threads(cores);
+  // Looked up at run time: which BLAS LibTorch loads is the system's packaging choice.
+  using SetThreads = void (*)(int);
+  if (auto set_blas_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_blas_threads(1);
 }
 
 }  // namespace tilt

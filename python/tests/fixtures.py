@@ -1,0 +1,129 @@
+"""Synthetic run and sweep directories in the layout tilt writes."""
+
+import json
+from pathlib import Path
+
+import h5py
+import matplotlib.image
+import numpy as np
+import yaml
+
+METRICS_HEADER = [
+    "step", "loss", "log_z", "residual_mean", "residual_std", "exploration_std", "grad_norm",
+    "iterations_per_s", "elapsed_s",
+]
+METRICS_STEPS = [0, 100, 200, 300, 400]
+GRID_X = np.linspace(-4.0, 4.0, 41)
+GRID_Y = np.linspace(-3.0, 3.0, 31)
+SAMPLE_COUNT = 300
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def gaussian_log_density(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """log N((x, y); 0, diag(1, 0.5)) on the grid, row i at y[i]."""
+    grid_x, grid_y = np.meshgrid(x, y)
+    return -0.5 * (grid_x**2 + grid_y**2 / 0.5) - np.log(2 * np.pi * np.sqrt(0.5))
+
+
+def metrics_rows(seed: int) -> list:
+    return [
+        [step, 10 * np.exp(-step / 100) + 0.1 * seed, -6 + 0.001 * step, 0.01 * seed, 1 / (1 + step), 0.2,
+         1.5 + seed, 12.5, step / 12.5]
+        for step in METRICS_STEPS
+    ]
+
+
+def write_run(run_dir: Path, seed: int = 0, eval_metrics: dict = None, dimension: int = 2,
+              provenance: bool = True, metrics: bool = True, samples: bool = True) -> Path:
+    """A run directory with config.yaml and, as asked, provenance.yaml, metrics.csv, eval.json (when
+    eval_metrics is given) and samples.h5 (with the exact grid in 2-D)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "objective": "rtb",
+        "seed": seed,
+        "process": {"steps": 100, "sigma2": 5.0},
+        "reward": {"kind": "gaussian_likelihood", "y": [-6, 2]},
+        "train": {"iterations": 400, "batch": 300, "lr": 0.002},
+        "eval": {"samples": SAMPLE_COUNT},
+    }
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    if provenance:
+        # As tilt writes it: one entry per session, here a run resumed once on another revision.
+        sessions = [
+            {"started_at": "2025-01-01T10:00:00Z", "ranks": 1, "hosts": "node1", "code_revision": "0a1b2c3",
+             "code_dirty": True, "libtorch_version": "2.1.0"},
+            {"started_at": "2025-01-01T11:00:00Z", "ranks": 2, "hosts": "node1,node2",
+             "code_revision": "659bbdb", "code_dirty": False, "libtorch_version": "2.1.0"},
+        ]
+        (run_dir / "provenance.yaml").write_text(
+            yaml.safe_dump({"config_hash": "abc123", "seed": seed, "sessions": sessions}, sort_keys=False)
+        )
+    if metrics:
+        lines = [",".join(METRICS_HEADER)]
+        lines += [",".join(repr(float(value)) for value in row) for row in metrics_rows(seed)]
+        (run_dir / "metrics.csv").write_text("\n".join(lines) + "\n")
+    if eval_metrics is not None:
+        (run_dir / "eval.json").write_text(json.dumps(eval_metrics))
+    if samples:
+        rng = np.random.default_rng(seed)
+        with h5py.File(run_dir / "samples.h5", "w") as file:
+            file["samples"] = rng.normal(size=(SAMPLE_COUNT, dimension)).astype(np.float32)
+            if dimension == 2:
+                file["exact/x"] = GRID_X
+                file["exact/y"] = GRID_Y
+                file["exact/log_density"] = gaussian_log_density(GRID_X, GRID_Y)
+    return run_dir
+
+
+def write_sweep(sweep_dir: Path, keys: list, rows: list, name: str = "test_sweep") -> Path:
+    """A sweep directory. Each of `rows` is a dict with `params` (key -> YAML text), `status` (the status
+    file's object, or None for none), `eval` (eval.json's object, or None) and `run` (whether the run
+    directory exists; default True)."""
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    (sweep_dir / "status").mkdir(exist_ok=True)
+    manifest_rows = []
+    for index, row in enumerate(rows):
+        run_dir = f"rows/{index:03d}"
+        manifest_rows.append({"index": index, "run_dir": run_dir, "params": row["params"]})
+        if row["status"] is not None:
+            (sweep_dir / "status" / f"{index:03d}.json").write_text(json.dumps(row["status"]))
+        if row.get("run", True):
+            seed = int(row["params"].get("seed", 0))
+            has_samples = row["eval"] is not None
+            write_run(sweep_dir / run_dir, seed=seed, eval_metrics=row["eval"], samples=has_samples)
+    manifest = {
+        "name": name, "config": "configs/rtb/gmm25_gaussian.yaml", "keys": keys, "rows": manifest_rows,
+    }
+    (sweep_dir / "manifest.json").write_text(json.dumps(manifest))
+    return sweep_dir
+
+
+# The brief's sweep: train.lr in {0.001, 0.01} x seed in {1, 2, 3}. Rows 0-3 finished, row 4 failed
+# (exit code 1), row 5 never started (no status file, no run directory). Row 1 reports iw_log_z as null.
+LR_SWEEP_KEYS = ["train.lr", "seed"]
+LR_SWEEP_EVAL = {
+    0: {"samples": 300, "log_z_error": -0.04, "mode_tv": 0.040, "iw_log_z": -6.45},
+    1: {"samples": 300, "log_z_error": -0.01, "mode_tv": 0.055, "iw_log_z": None},
+    2: {"samples": 300, "log_z_error": 0.03, "mode_tv": 0.047, "iw_log_z": -6.41},
+    3: {"samples": 300, "log_z_error": 0.20, "mode_tv": 0.120, "iw_log_z": -6.30},
+}
+FINISHED = {"state": "finished", "exit_code": 0, "attempts": 1}
+
+
+def write_lr_sweep(sweep_dir: Path) -> Path:
+    rows = []
+    for index, (lr, seed) in enumerate([(lr, seed) for lr in ("0.001", "0.01") for seed in ("1", "2", "3")]):
+        status = FINISHED if index in LR_SWEEP_EVAL else None
+        if index == 4:
+            status = {"state": "failed", "exit_code": 1, "attempts": 2}
+        rows.append({"params": {"train.lr": lr, "seed": seed}, "status": status,
+                     "eval": LR_SWEEP_EVAL.get(index), "run": index != 5})
+    return write_sweep(sweep_dir, LR_SWEEP_KEYS, rows)
+
+
+def assert_nonblank_png(test, path: Path) -> None:
+    test.assertTrue(path.is_file(), f"{path} missing")
+    test.assertEqual(path.read_bytes()[:8], PNG_SIGNATURE, f"{path} is not a PNG")
+    pixels = matplotlib.image.imread(path)
+    test.assertGreater(pixels.shape[0] * pixels.shape[1], 100 * 100)
+    test.assertGreater(float(pixels.std()), 0.01, f"{path} is blank")

@@ -1,0 +1,260 @@
+"""Markdown reports (report.md, summary.csv, PNG figures) of a run or a sweep directory."""
+
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import figures
+from .files import InputError
+from .run import CONFIG_FILE, Run, load_run
+from .sweep import STATES, Sweep, is_sweep_dir, load_sweep, summarize
+
+REPORT_FILE = "report.md"
+SUMMARY_FILE = "summary.csv"
+RUN_TRAINING_FIGURE = "training.png"
+RUN_SAMPLES_FIGURE = "samples.png"
+SWEEP_TRAINING_FIGURE = "training_curves.png"
+# Shown in place of a statistic that does not exist (no finished seed, metric not finite).
+MISSING = "–"
+
+
+def write_report(path, out_dir=None) -> list:
+    """Writes the report of the run or sweep directory `path` into `out_dir` (default PATH/report) and
+    returns the paths written, report.md first."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"no such directory: {path}")
+    out_dir = Path(out_dir) if out_dir is not None else path / "report"
+    if is_sweep_dir(path):
+        sweep = load_sweep(path)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return write_sweep_report(sweep, out_dir)
+    if (path / CONFIG_FILE).exists():
+        run = load_run(path)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return write_run_report(run, out_dir)
+    raise InputError(
+        f"{path} is neither a tilt run directory (no {CONFIG_FILE}) nor a sweep directory (no manifest.json)"
+    )
+
+
+def draw_run_figures(run: Run, out_dir: Path) -> list:
+    """Draws training.png (when metrics were logged) and samples.png (when samples.h5 exists) into
+    out_dir; returns the paths drawn."""
+    drawn = []
+    if "step" in run.metrics.columns and figures.training_columns(run.metrics):
+        figure = figures.plot_training_curves(run.metrics, title=f"Run {run.name}: training curves")
+        drawn.append(figures.save(figure, out_dir / RUN_TRAINING_FIGURE))
+    if run.samples_path.exists():
+        samples, exact = run.samples()
+        title = f"Run {run.name}: samples" + (" over the exact target" if exact is not None else "")
+        figure = figures.plot_samples(samples, exact, title=title)
+        drawn.append(figures.save(figure, out_dir / RUN_SAMPLES_FIGURE))
+    return drawn
+
+
+def write_run_report(run: Run, out_dir: Path) -> list:
+    drawn = draw_run_figures(run, out_dir)
+    drawn_names = {figure.name for figure in drawn}
+    summary = pd.DataFrame(list((run.eval or {}).items()), columns=["metric", "value"])
+    summary.to_csv(out_dir / SUMMARY_FILE, index=False)
+
+    lines = [f"# Run `{run.name}`", "", f"- directory: `{run.path.resolve()}`"]
+    lines += [f"- {label}: {value}" for label, value in _run_facts(run)]
+    lines += ["", "## Evaluation", ""]
+    if run.eval is None:
+        lines.append("Not finished: the run has no eval.json yet.")
+    else:
+        table_rows = [[name, _format_number(value)] for name, value in run.eval.items()]
+        lines += _markdown_table(["metric", "value"], table_rows)
+    lines += ["", "## Training curves", ""]
+    if RUN_TRAINING_FIGURE in drawn_names:
+        lines.append(_image(RUN_TRAINING_FIGURE, "training curves"))
+    else:
+        lines.append("No metrics logged yet.")
+    lines += ["", "## Samples", ""]
+    if RUN_SAMPLES_FIGURE in drawn_names:
+        lines.append(_image(RUN_SAMPLES_FIGURE, "samples"))
+    else:
+        lines.append("No samples.h5 yet.")
+    lines += ["", "## Config", "", "```yaml", (run.path / "config.yaml").read_text().rstrip(), "```"]
+    return _write_markdown(out_dir, lines) + [out_dir / SUMMARY_FILE] + drawn
+
+
+def write_sweep_report(sweep: Sweep, out_dir: Path) -> list:
+    summary = summarize(sweep)
+    summary.to_csv(out_dir / SUMMARY_FILE, index=False)
+    rows = sweep.rows
+    state_counts = rows["state"].value_counts()
+    # Known states in a fixed order, then any state a newer tilt may write.
+    ordered_states = [s for s in STATES if s in state_counts]
+    ordered_states += [s for s in state_counts.index if s not in STATES]
+    counts = ", ".join(f"{state_counts[state]} {state}" for state in ordered_states)
+
+    lines = [
+        f"# Sweep `{sweep.name}`",
+        "",
+        f"- directory: `{sweep.path.resolve()}`",
+        f"- base config: `{sweep.base_config}`",
+        f"- swept keys: {', '.join(sweep.keys) or 'none'}",
+        f"- rows: {len(rows)} ({counts or 'none'})",
+        "",
+        "## Evaluation metrics",
+        "",
+    ]
+    lines += _results_section(sweep, summary)
+    lines += ["", "## Failed and unfinished rows", ""]
+    lines += _unfinished_section(sweep)
+
+    drawn = []
+    lines += ["", "## Metrics vs swept keys", ""]
+    section, key_figures = _metric_vs_key_section(sweep, summary, out_dir)
+    lines += section
+    drawn += key_figures
+
+    lines += ["", "## Training curves", ""]
+    training_figure = _draw_sweep_training(sweep, out_dir)
+    if training_figure is None:
+        lines.append("No finished row has training metrics.")
+    else:
+        lines.append(_image(training_figure.name, "training curves"))
+        drawn.append(training_figure)
+    return _write_markdown(out_dir, lines) + [out_dir / SUMMARY_FILE] + drawn
+
+
+def _results_section(sweep: Sweep, summary: pd.DataFrame) -> list:
+    if not sweep.eval_metrics:
+        return ["No row has finished yet."]
+    lines = [
+        "Mean ± std over the finished seeds (in brackets: how many report a finite value); "
+        f"{MISSING}: none do.",
+        "",
+    ]
+    key_columns = sweep.grid_keys or ["grid point"]
+    table_rows = []
+    for grid_point, group in summary.groupby("grid_point", sort=False):
+        keys = [group[key].iloc[0] for key in sweep.grid_keys] or [grid_point]
+        stats = group.set_index("metric")
+        cells = [
+            _format_mean_std(stats.at[metric, "mean"], stats.at[metric, "std"], stats.at[metric, "n"])
+            for metric in sweep.eval_metrics
+        ]
+        table_rows.append(keys + cells)
+    return lines + _markdown_table(key_columns + sweep.eval_metrics, table_rows)
+
+
+def _unfinished_section(sweep: Sweep) -> list:
+    unfinished = sweep.rows[sweep.rows["state"] != "finished"]
+    if unfinished.empty:
+        return ["none"]
+    table_rows = [
+        [
+            str(row["index"]),
+            ", ".join(f"{key}={row[key]}" for key in sweep.keys),
+            row["state"],
+            MISSING if pd.isna(row["exit_code"]) else str(row["exit_code"]),
+        ]
+        for _, row in unfinished.iterrows()
+    ]
+    return _markdown_table(["index", "params", "state", "exit code"], table_rows)
+
+
+def _metric_vs_key_section(sweep: Sweep, summary: pd.DataFrame, out_dir: Path) -> tuple:
+    if not sweep.grid_keys:
+        return ["Only the seed is swept."], []
+    finished = sweep.finished_rows
+    # A metric with one value in every finished row (the sample count, an exact log Z) would draw flat lines.
+    varying = [m for m in sweep.eval_metrics if finished[m].nunique(dropna=True) > 1]
+    constant = [m for m in sweep.eval_metrics if m not in varying]
+    if not varying:
+        return ["No metric differs between finished rows."], []
+    lines, drawn = [], []
+    for key in sweep.grid_keys:
+        other_keys = [other for other in sweep.grid_keys if other != key]
+        lines += [f"### {key}", ""]
+        for metric in varying:
+            title = f"Sweep {sweep.name}: {metric} vs {key}"
+            figure = figures.plot_metric_vs_key(summary, metric, key, other_keys, title=title)
+            path = figures.save(figure, out_dir / f"{_file_stem(metric)}_vs_{_file_stem(key)}.png")
+            drawn.append(path)
+            lines += [_image(path.name, f"{metric} vs {key}"), ""]
+    if constant:
+        lines.append(f"Not drawn (the same in every finished row): {', '.join(constant)}.")
+    return lines, drawn
+
+
+def _draw_sweep_training(sweep: Sweep, out_dir: Path):
+    metrics = sweep.metrics()
+    if "step" not in metrics.columns or not figures.training_columns(metrics):
+        return None
+    seed_counts = metrics.groupby("grid_point")["index"].nunique()
+    labelled = metrics.assign(
+        grid_point=metrics["grid_point"].map(lambda g: f"{g} ({_count(seed_counts[g], 'seed')})")
+    )
+    figure = figures.plot_training_curves(
+        labelled,
+        title=f"Sweep {sweep.name}: training curves (mean over seeds; band: min to max)",
+        group_by="grid_point",
+    )
+    return figures.save(figure, out_dir / SWEEP_TRAINING_FIGURE)
+
+
+def _run_facts(run: Run) -> list:
+    """(label, value) lines about the run from its config and provenance, leaving out what is absent."""
+    # tilt appends one provenance entry per session (a resumed run has several); the last one says what
+    # code and layout produced the run's final state.
+    sessions = run.provenance.get("sessions") or [{}]
+    latest_session = sessions[-1] if isinstance(sessions[-1], dict) else {}
+    candidates = [
+        ("objective", run.config.get("objective")),
+        ("seed", run.config.get("seed")),
+        ("iterations", run.config.get("train", {}).get("iterations")),
+        ("config hash", run.provenance.get("config_hash")),
+        ("code revision", latest_session.get("code_revision")),
+        ("code dirty", latest_session.get("code_dirty")),
+        ("ranks", latest_session.get("ranks")),
+        ("hosts", latest_session.get("hosts")),
+        ("sessions", len(sessions) if len(sessions) > 1 else None),
+    ]
+    return [(label, f"`{value}`") for label, value in candidates if value is not None]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _format_number(value: float) -> str:
+    return MISSING if math.isnan(value) else f"{value:.4g}"
+
+
+def _format_mean_std(mean: float, std: float, n: int) -> str:
+    if n == 0:
+        return MISSING
+    if math.isnan(std):
+        return f"{mean:.4g} ({n})"
+    return f"{mean:.4g} ± {std:.4g} ({n})"
+
+
+def _markdown_table(header: list, rows: list) -> list:
+    def line(cells):
+        return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
+
+    return [line(header), line(["---"] * len(header))] + [line(row) for row in rows]
+
+
+def _image(file_name: str, alt_text: str) -> str:
+    return f"![{alt_text}]({file_name})"
+
+
+def _file_stem(name: str) -> str:
+    """`name` with every character that could break a file name or a Markdown link replaced by _."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def _write_markdown(out_dir: Path, lines: list) -> list:
+    path = out_dir / REPORT_FILE
+    path.write_text("\n".join(lines) + "\n")
+    return [path]

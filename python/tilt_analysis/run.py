@@ -1,0 +1,96 @@
+"""One tilt run directory: config, provenance, training metrics, evaluation and samples."""
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from .files import InputError, read_csv, read_json_object, read_yaml
+
+CONFIG_FILE = "config.yaml"
+PROVENANCE_FILE = "provenance.yaml"
+METRICS_FILE = "metrics.csv"
+EVAL_FILE = "eval.json"
+SAMPLES_FILE = "samples.h5"
+
+
+@dataclass
+class Run:
+    """A loaded run directory.
+
+    `eval` maps each eval.json metric to a float (NaN where tilt wrote null, i.e. not finite) and is None
+    while the run has not finished. `metrics` has one column per metrics.csv column and is empty when the
+    run has logged nothing yet.
+    """
+
+    path: Path
+    config: dict = field(repr=False)
+    provenance: dict = field(repr=False)
+    metrics: pd.DataFrame = field(repr=False)
+    eval: Optional[dict] = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def finished(self) -> bool:
+        return self.eval is not None
+
+    @property
+    def samples_path(self) -> Path:
+        return self.path / SAMPLES_FILE
+
+    def samples(self) -> tuple:
+        """Returns (samples, exact): the N x D samples, and for 2-D targets a dict with the exact density
+        grid `x` (nx), `y` (ny) and `log_density` (ny x nx, row i at y[i]); exact is None without one."""
+        if not self.samples_path.exists():
+            raise InputError(f"{self.samples_path} does not exist (the run has not been evaluated)")
+        try:
+            with h5py.File(self.samples_path, "r") as file:
+                samples = np.asarray(file["samples"])
+                exact = None
+                if "exact" in file:
+                    exact = {name: np.asarray(file["exact"][name]) for name in ("x", "y", "log_density")}
+        except (OSError, KeyError) as error:
+            raise InputError(f"cannot read {self.samples_path}: {error}") from error
+        if samples.ndim == 1:
+            samples = samples[:, np.newaxis]
+        return samples, exact
+
+
+def load_run(path) -> Run:
+    """Loads the run directory `path`; only config.yaml is required (tilt writes it first)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"no such directory: {path}")
+    if not (path / CONFIG_FILE).exists():
+        raise InputError(f"{path} is not a tilt run directory (no {CONFIG_FILE})")
+    provenance_path = path / PROVENANCE_FILE
+    metrics_path = path / METRICS_FILE
+    return Run(
+        path=path,
+        config=read_yaml(path / CONFIG_FILE),
+        provenance=read_yaml(provenance_path) if provenance_path.exists() else {},
+        metrics=read_csv(metrics_path) if metrics_path.exists() else pd.DataFrame(),
+        eval=read_eval(path / EVAL_FILE),
+    )
+
+
+def read_eval(path: Path) -> Optional[dict]:
+    """eval.json as metric -> float (null -> NaN), or None when the file does not exist."""
+    if not path.exists():
+        return None
+    metrics = {}
+    for name, value in read_json_object(path).items():
+        if value is None:
+            metrics[name] = math.nan
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            metrics[name] = float(value)
+        else:
+            raise InputError(f"{path}: {name} is {value!r}, not a number or null")
+    return metrics

@@ -1,0 +1,61 @@
+#include "train/checkpoint.h"
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "io/hdf5_file.h"
+
+namespace tilt {
+
+void save_checkpoint(const std::filesystem::path& path, const Job& job, const Adam& adam, int step,
+                     const TrainingTables& tables, const Provenance& provenance) {
+  io::write_atomically(path, [&](io::H5File& file) {
+    job.save(file, step);
+    adam.save(file, "/optimizer");
+    tables.metrics.write_h5(file, "/metrics");
+    tables.timing.write_h5(file, "/timing");
+    file.write("/step", torch::tensor(static_cast<int64_t>(step), torch::kInt64));
+    file.write_string("/meta/config", to_yaml(job.config()));
+    file.write_string("/meta/version", TILT_VERSION);
+    file.write("/meta/ranks", torch::tensor(static_cast<int64_t>(std::stoi(provenance.get("ranks"))), torch::kInt64));
+    stamp(file, provenance);
+  });
+}
+
+int load_checkpoint(const std::filesystem::path& path, Job& job, Adam& adam, TrainingTables& tables) {
+  const io::H5File file = io::H5File::open_read(path);
+  job.load(file);
+  adam.load(file, "/optimizer");
+  const int step = static_cast<int>(file.read("/step").item<int64_t>());
+  tables.metrics = io::MetricsTable::read_h5(file, "/metrics");
+  tables.timing = io::MetricsTable::read_h5(file, "/timing");
+  tables.metrics.truncate_after(step);
+  tables.timing.truncate_after(step);
+  return step;
+}
+
+void check_resumable(const std::filesystem::path& path, const Config& config) {
+  const Config stored = parse_config(io::H5File::open_read(path).read_string("/meta/config"), {}, ".");
+  const auto refuse = [&](const std::string& key, const std::string& was, const std::string& now) {
+    throw Error("cannot resume " + path.string() + ": " + key + " was " + was + " in the checkpoint, " + now +
+                " now (start a new run directory instead)");
+  };
+  if (stored.objective != config.objective)
+    refuse("objective", stored.objective_name(), config.objective_name());
+  if (stored.seed != config.seed) refuse("seed", std::to_string(stored.seed), std::to_string(config.seed));
+  if (stored.process.steps != config.process.steps)
+    refuse("process.steps", std::to_string(stored.process.steps), std::to_string(config.process.steps));
+  if (stored.process.sigma2 != config.process.sigma2)
+    refuse("process.sigma2", std::to_string(stored.process.sigma2), std::to_string(config.process.sigma2));
+  const NetworkConfig &a = stored.network, &b = config.network;
+  if (a.hidden != b.hidden) refuse("network.hidden", std::to_string(a.hidden), std::to_string(b.hidden));
+  if (a.fourier_features != b.fourier_features)
+    refuse("network.fourier_features", std::to_string(a.fourier_features), std::to_string(b.fourier_features));
+  if (a.layers != b.layers) refuse("network.layers", std::to_string(a.layers), std::to_string(b.layers));
+}
+
+int checkpoint_ranks(const std::filesystem::path& path) {
+  return static_cast<int>(io::H5File::open_read(path).read("/meta/ranks").item<int64_t>());
+}
+
+}  // namespace tilt

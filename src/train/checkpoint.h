@@ -1,0 +1,41 @@
+// The checkpoint schema: one HDF5 file (run_files::kCheckpoint) from which a run continues bit for
+// bit. Each component writes and reads its own part:
+//   /parameters/...        Job: network parameters and log Z
+//   /rng/seed, /rng/iteration
+//                          Job: the counter-based noise needs only (seed, iteration)
+//   /optimizer/...         Adam: moments and step count
+//   /metrics, /timing      the training tables up to the checkpoint's step
+//   /step, /meta/config, /meta/version, /meta/ranks
+// and every file carries the session's provenance as attributes.
+#pragma once
+
+#include <filesystem>
+
+#include "core/config.h"
+#include "io/metrics_table.h"
+#include "train/adam.h"
+#include "train/job.h"
+#include "train/provenance.h"
+
+namespace tilt {
+
+struct TrainingTables {
+  io::MetricsTable metrics;  // deterministic: equal on any rank count and across resumes
+  io::MetricsTable timing;   // wall-clock: speed and elapsed time
+};
+
+void save_checkpoint(const std::filesystem::path& path, const Job& job, const Adam& adam, int step,
+                     const TrainingTables& tables, const Provenance& provenance);
+
+// Restores parameters, optimiser state and tables (cut at the checkpoint's step); returns the step.
+int load_checkpoint(const std::filesystem::path& path, Job& job, Adam& adam, TrainingTables& tables);
+
+// Throws one line naming the first difference when `config` cannot continue the checkpoint's run:
+// another objective, seed, process or network would silently change what the run computes. The
+// rank count, iterations and schedule may change.
+void check_resumable(const std::filesystem::path& path, const Config& config);
+
+// The rank count the checkpoint was written on.
+int checkpoint_ranks(const std::filesystem::path& path);
+
+}  // namespace tilt

@@ -1,0 +1,105 @@
+#include "train/run_directory.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/hdf5_file.h"
+#include "io/run_files.h"
+#include "train/checkpoint.h"
+#include "train/job.h"
+
+namespace tilt {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kDensityGridPoints = 200;  // per axis of the exact-density grid in samples.h5
+
+bool holds_a_run(const fs::path& dir) {
+  return fs::exists(dir / run_files::kConfig) || fs::exists(dir / run_files::kCheckpoint);
+}
+
+// Only the files tilt writes are removed: `--out ~/ --replace` must not empty a home directory.
+void remove_run_files(const fs::path& dir) {
+  for (const char* name : {run_files::kConfig, run_files::kProvenance, run_files::kCheckpoint,
+                           run_files::kMetricsCsv, run_files::kMetricsH5, run_files::kSamples, run_files::kEval}) {
+    std::error_code error;
+    fs::remove(dir / name, error);
+    if (error) throw Error("--replace: cannot remove " + (dir / name).string() + ": " + error.message());
+  }
+}
+
+}  // namespace
+
+bool prepare_run_directory(const fs::path& dir, StartMode mode, const Config& config) {
+  const bool has_checkpoint = fs::exists(dir / run_files::kCheckpoint);
+  bool resuming = false;
+  switch (mode) {
+    case StartMode::kResume:
+      if (!has_checkpoint) throw Error("--resume: no checkpoint in '" + dir.string() + "'");
+      resuming = true;
+      break;
+    case StartMode::kAutoResume:
+      resuming = has_checkpoint;
+      break;
+    case StartMode::kFresh:
+      if (holds_a_run(dir))
+        throw Error("run directory '" + dir.string() +
+                    "' already holds a run: continue it with --resume, replace it with --replace, or "
+                    "choose another --out");
+      break;
+    case StartMode::kReplace:
+      remove_run_files(dir);
+      break;
+  }
+  if (resuming) check_resumable(dir / run_files::kCheckpoint, config);
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) throw Error("cannot create run directory '" + dir.string() + "': " + error.message());
+  // --set may have changed the config (e.g. more iterations): the directory describes the run it holds.
+  io::write_text_atomically(dir / run_files::kConfig, to_yaml(config));
+  return resuming;
+}
+
+void write_samples(const fs::path& path, const std::vector<float>& samples, const Job& job,
+                   const Provenance& provenance) {
+  const int64_t dim = job.config().dim();
+  const int64_t n = static_cast<int64_t>(samples.size()) / dim;
+  io::write_atomically(path, [&](io::H5File& file) {
+    file.write("/samples", torch::from_blob(const_cast<float*>(samples.data()), {n, dim}, torch::kFloat32));
+    file.write_string("/config", to_yaml(job.config()));
+    stamp(file, provenance);
+    const GaussianMixture& truth = job.target().truth.distribution;
+    if (dim != 2) return;
+    double x_min, x_max, y_min, y_max;
+    if (const auto& box = job.config().eval.plot_box) {
+      x_min = (*box)[0], x_max = (*box)[1], y_min = (*box)[2], y_max = (*box)[3];
+    } else {
+      // The exact distribution's means, padded by 4 standard deviations of its widest component.
+      const at::Tensor means = truth.means();
+      const double pad = 4 * std::sqrt(truth.covariances().diagonal(0, -2, -1).max().item<double>()) + 1;
+      x_min = means.select(1, 0).min().item<double>() - pad, x_max = means.select(1, 0).max().item<double>() + pad;
+      y_min = means.select(1, 1).min().item<double>() - pad, y_max = means.select(1, 1).max().item<double>() + pad;
+    }
+    const at::Tensor x = torch::linspace(x_min, x_max, kDensityGridPoints, torch::kFloat64);
+    const at::Tensor y = torch::linspace(y_min, y_max, kDensityGridPoints, torch::kFloat64);
+    const std::vector<at::Tensor> mesh = torch::meshgrid({y, x}, "ij");
+    const at::Tensor points = torch::stack({mesh[1].reshape(-1), mesh[0].reshape(-1)}, 1);
+    file.write("/exact/x", x);
+    file.write("/exact/y", y);
+    file.write("/exact/log_density", truth.log_prob(points).reshape({kDensityGridPoints, kDensityGridPoints}));
+  });
+}
+
+std::string metrics_json(const std::vector<std::pair<std::string, double>>& metrics) {
+  nlohmann::ordered_json out;
+  for (const auto& [name, value] : metrics)
+    out[name] = std::isfinite(value) ? nlohmann::ordered_json(value) : nullptr;
+  return out.dump();
+}
+
+}  // namespace tilt

@@ -1,0 +1,38 @@
+// A run directory's life cycle: which start a `tilt train` makes in it (fresh, replace, resume,
+// auto-resume), and the final outputs written after evaluation. File names: io/run_files.h; every
+// write is atomic (io/atomic_file.h).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/config.h"
+#include "train/provenance.h"
+
+namespace tilt {
+
+class Job;
+
+enum class StartMode {
+  kFresh,       // refuse a directory that already holds a run
+  kReplace,     // delete the run files a directory holds, then start fresh
+  kResume,      // continue the checkpoint; refuse when there is none
+  kAutoResume,  // continue the checkpoint when there is one, else start fresh (requeued jobs, sweeps)
+};
+
+// Rank 0, before anything else is written: checks the directory against `mode` and `config` (a
+// resumed checkpoint must match the config's seed, process and network), removes a replaced run's
+// files, writes the resolved config. Returns whether the run resumes from a checkpoint.
+bool prepare_run_directory(const std::filesystem::path& dir, StartMode mode, const Config& config);
+
+// samples.h5: /samples (N x D float32) and, for 2-D targets, the exact target's log density on a
+// grid (/exact/x, /exact/y, /exact/log_density [ny, nx]) for plots; the config and provenance beside.
+void write_samples(const std::filesystem::path& path, const std::vector<float>& samples, const Job& job,
+                   const Provenance& provenance);
+
+// JSON object {"name": value, ...} on one line; a value that is not finite is written as null.
+std::string metrics_json(const std::vector<std::pair<std::string, double>>& metrics);
+
+}  // namespace tilt
