@@ -12,6 +12,9 @@ from .run import EVAL_FILE, Run, load_run, read_eval
 MANIFEST_FILE = "manifest.json"
 SEED_KEY = "seed"
 ALL_SEEDS_GRID_POINT = "(all)"
+# The value shown for a swept key that a row does not set (an explicit row setting other keys): the
+# base config's value applies.
+BASE_CONFIG_VALUE = "(config)"
 # Columns of Sweep.rows besides the swept keys and the eval metrics.
 ROW_COLUMNS = ["index", "run_dir", "state", "exit_code", "attempts"]
 STATES = ["finished", "failed", "preempted", "running", "pending"]
@@ -112,7 +115,8 @@ def load_sweep(path) -> Sweep:
 def grid_point_label(params: dict, grid_keys: list) -> str:
     if not grid_keys:
         return ALL_SEEDS_GRID_POINT
-    return ", ".join(f"{key}={params[key]}" for key in grid_keys)
+    label = ", ".join(f"{key}={params[key]}" for key in grid_keys if params[key] != BASE_CONFIG_VALUE)
+    return label or "(base config)"
 
 
 def _read_row(sweep_path: Path, manifest_row: dict, keys: list, manifest_path: Path) -> tuple:
@@ -120,7 +124,7 @@ def _read_row(sweep_path: Path, manifest_row: dict, keys: list, manifest_path: P
     try:
         index = int(manifest_row["index"])
         run_dir = sweep_path / manifest_row["run_dir"]
-        params = {key: str(manifest_row["params"][key]) for key in keys}
+        params = {key: str(manifest_row["params"].get(key, BASE_CONFIG_VALUE)) for key in keys}
     except (KeyError, TypeError, ValueError) as error:
         message = f"{manifest_path}: malformed row {manifest_row!r}: missing or bad {error}"
         raise InputError(message) from error
