@@ -8,10 +8,9 @@ import matplotlib.image
 import numpy as np
 import yaml
 
-METRICS_HEADER = [
-    "step", "loss", "log_z", "residual_mean", "residual_std", "exploration_std", "grad_norm",
-    "iterations_per_s", "elapsed_s",
-]
+# As tilt writes metrics.csv now: the timing columns (iterations_per_s, elapsed_s) live in metrics.h5's
+# /timing group only.
+METRICS_HEADER = ["step", "loss", "log_z", "residual_mean", "residual_std", "exploration_std", "grad_norm"]
 METRICS_STEPS = [0, 100, 200, 300, 400]
 GRID_X = np.linspace(-4.0, 4.0, 41)
 GRID_Y = np.linspace(-3.0, 3.0, 31)
@@ -28,7 +27,7 @@ def gaussian_log_density(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def metrics_rows(seed: int) -> list:
     return [
         [step, 10 * np.exp(-step / 100) + 0.1 * seed, -6 + 0.001 * step, 0.01 * seed, 1 / (1 + step), 0.2,
-         1.5 + seed, 12.5, step / 12.5]
+         1.5 + seed]
         for step in METRICS_STEPS
     ]
 
@@ -119,6 +118,37 @@ def write_lr_sweep(sweep_dir: Path) -> Path:
         rows.append({"params": {"train.lr": lr, "seed": seed}, "status": status,
                      "eval": LR_SWEEP_EVAL.get(index), "run": index != 5})
     return write_sweep(sweep_dir, LR_SWEEP_KEYS, rows)
+
+
+# Like a real sweep: a grid over train.lr plus an explicit row that sets reward.A, reward.y and
+# reward.noise_variance together, 2 seeds each; every row finished with tilt's full set of eval metrics.
+COVARYING_KEYS = ["train.lr", "seed", "reward.A", "reward.y", "reward.noise_variance"]
+REWARD_KEYS = ["reward.A", "reward.y", "reward.noise_variance"]
+REWARD_AXIS_FIGURE = "metrics_vs_reward.A-reward.y-reward.noise_variance.png"
+EVAL_METRIC_NAMES = [
+    "samples", "log_z_exact", "log_z_learned", "log_z_error", "elbo", "elbo_error", "iw_log_z",
+    "iw_log_z_error", "mode_tv", "min_mode_fraction", "outside_mass", "energy_distance",
+    "energy_distance_exact_vs_exact",
+]
+
+
+def covarying_eval(index: int) -> dict:
+    """Distinct, finite values of every eval metric for row `index`."""
+    return {name: 64.0 if name == "samples" else round(0.1 * (i + 1) + 0.01 * index, 6)
+            for i, name in enumerate(EVAL_METRIC_NAMES)}
+
+
+def write_covarying_sweep(sweep_dir: Path) -> Path:
+    params = [{"train.lr": lr} for lr in ("1.0e-3", "2.0e-3")]
+    params.append({"reward.A": "[[1, 0.5]]", "reward.y": "[3]", "reward.noise_variance": "4"})
+    rows = []
+    for point in params:
+        for seed in ("0", "1"):
+            index = len(rows)
+            rows.append(
+                {"params": {**point, "seed": seed}, "status": FINISHED, "eval": covarying_eval(index)}
+            )
+    return write_sweep(sweep_dir, COVARYING_KEYS, rows, name="small")
 
 
 def assert_nonblank_png(test, path: Path) -> None:

@@ -6,8 +6,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fixtures import FINISHED, LR_SWEEP_EVAL, assert_nonblank_png, write_lr_sweep, write_run, write_sweep
+from fixtures import (
+    EVAL_METRIC_NAMES, FINISHED, LR_SWEEP_EVAL, REWARD_AXIS_FIGURE, assert_nonblank_png, covarying_eval,
+    write_covarying_sweep, write_lr_sweep, write_run, write_sweep,
+)
 from tilt_analysis import InputError, load_sweep, summarize, write_report
+from tilt_analysis.sweep import MAIN_METRICS
 
 
 def linked_images(report: Path) -> list:
@@ -34,15 +38,8 @@ class SweepReportTest(unittest.TestCase):
 
     def test_writes_report_summary_and_figures_into_the_default_directory(self):
         self.assertEqual(self.written[:2], [self.out_dir / "report.md", self.out_dir / "summary.csv"])
-        figures = sorted(p.name for p in self.written[2:])
-        # samples is 300 in every row, so it gets no figure.
-        self.assertEqual(
-            figures,
-            [
-                "iw_log_z_vs_train.lr.png", "log_z_error_vs_train.lr.png", "mode_tv_vs_train.lr.png",
-                "training_curves.png",
-            ],
-        )
+        figures = [p.name for p in self.written[2:]]
+        self.assertEqual(figures, ["metrics_vs_train.lr.png", "training_curves.png"])
         for path in self.written[2:]:
             assert_nonblank_png(self, path)
 
@@ -58,10 +55,17 @@ class SweepReportTest(unittest.TestCase):
     def test_table_shows_mean_std_and_n_per_grid_point(self):
         values = np.array([LR_SWEEP_EVAL[i]["log_z_error"] for i in (0, 1, 2)])
         results = section(self.markdown, "Evaluation metrics")
-        self.assertIn("| train.lr | samples | log_z_error | mode_tv | iw_log_z |", results)
+        compact, all_metrics = results.split("### All metrics")
+        # Only the main metrics, in MAIN_METRICS order: not samples nor iw_log_z.
+        self.assertIn("| point | train.lr | log_z_error | mode_tv |\n", compact)
         mean_std = f"{values.mean():.4g} ± {values.std(ddof=1):.4g} (3)"
-        self.assertIn(f"| 0.001 | 300 ± 0 (3) | {mean_std} |", results)
-        self.assertIn("| 0.01 | 300 (1) | 0.2 (1) | 0.12 (1) | -6.3 (1) |", results)
+        self.assertIn(f"| P1 | 0.001 | {mean_std} |", compact)
+        self.assertIn("| P2 | 0.01 | 0.2 (1) | 0.12 (1) |\n", compact)
+        self.assertIn("- P1: train.lr=0.001\n- P2: train.lr=0.01\n", all_metrics)
+        self.assertIn("| metric | P1 | P2 |\n", all_metrics)
+        self.assertIn("| samples | 300 ± 0 (3) | 300 (1) |\n", all_metrics)
+        self.assertIn(f"| log_z_error | {mean_std} | 0.2 (1) |\n", all_metrics)
+        self.assertIn("| iw_log_z | -6.43 ± 0.02828 (2) | -6.3 (1) |\n", all_metrics)
 
     def test_lists_failed_and_pending_rows(self):
         unfinished = section(self.markdown, "Failed and unfinished rows")
@@ -69,6 +73,65 @@ class SweepReportTest(unittest.TestCase):
         self.assertIn("| 5 | train.lr=0.01, seed=3 | pending | – |", unfinished)
         self.assertNotIn("| 0 |", unfinished)
         self.assertIn("rows: 6 (4 finished, 1 failed, 1 pending)", self.markdown)
+
+
+class CovaryingSweepReportTest(unittest.TestCase):
+    """A grid over train.lr plus an explicit row setting three reward keys together, as tilt sweeps do."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.temp = tempfile.TemporaryDirectory()
+        cls.sweep_dir = write_covarying_sweep(Path(cls.temp.name) / "sweep")
+        cls.written = write_report(cls.sweep_dir)
+        cls.out_dir = cls.sweep_dir / "report"
+        cls.markdown = (cls.out_dir / "report.md").read_text()
+        compact, all_metrics = section(cls.markdown, "Evaluation metrics").split("### All metrics")
+        cls.compact = table_lines(compact)
+        cls.all_metrics = table_lines(all_metrics)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.temp.cleanup()
+
+    def test_one_figure_per_axis_with_one_panel_per_main_metric(self):
+        names = [path.name for path in self.written[2:]]
+        self.assertEqual(names, ["metrics_vs_train.lr.png", REWARD_AXIS_FIGURE, "training_curves.png"])
+        self.assertEqual(sorted(p.name for p in self.out_dir.glob("*.png")), sorted(names))
+        self.assertEqual(sorted(linked_images(self.out_dir / "report.md")), sorted(names))
+        for path in self.written[2:]:
+            assert_nonblank_png(self, path)
+        self.assertIn("### reward.A / reward.y / reward.noise_variance\n", self.markdown)
+
+    def test_compact_table_has_one_row_per_grid_point_axes_then_main_metrics(self):
+        header, *rows = self.compact
+        axes = ["train.lr", "reward.A / reward.y / reward.noise_variance"]
+        self.assertEqual(header, ["point"] + axes + MAIN_METRICS)
+        self.assertEqual([row[:3] for row in rows], [
+            ["P1", "1.0e-3", "(config)"],
+            ["P2", "2.0e-3", "(config)"],
+            ["P3", "(config)", "[[1, 0.5]] / [3] / 4"],
+        ])
+        # Row 4 and 5 are P3's seeds.
+        values = np.array([covarying_eval(i)["mode_tv"] for i in (4, 5)])
+        self.assertEqual(rows[2][3 + MAIN_METRICS.index("mode_tv")],
+                         f"{values.mean():.4g} ± {values.std(ddof=1):.4g} (2)")
+
+    def test_all_metrics_table_is_transposed_one_row_per_metric(self):
+        header, *rows = self.all_metrics
+        self.assertEqual(header, ["metric", "P1", "P2", "P3"])
+        self.assertEqual([row[0] for row in rows], EVAL_METRIC_NAMES)
+        by_metric = {row[0]: row[1:] for row in rows}
+        values = np.array([covarying_eval(i)["energy_distance_exact_vs_exact"] for i in (2, 3)])
+        self.assertEqual(by_metric["energy_distance_exact_vs_exact"][1],
+                         f"{values.mean():.4g} ± {values.std(ddof=1):.4g} (2)")
+        self.assertEqual(by_metric["samples"], ["64 ± 0 (2)"] * 3)
+        self.assertIn("- P3: reward.A=[[1, 0.5]], reward.y=[3], reward.noise_variance=4", self.markdown)
+
+
+def table_lines(markdown: str) -> list:
+    """The cells of the first Markdown table in `markdown`, one list per line, without the --- line."""
+    lines = [line for line in markdown.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines if "---" not in line]
 
 
 class ReportVariantsTest(unittest.TestCase):
@@ -91,7 +154,7 @@ class ReportVariantsTest(unittest.TestCase):
         markdown = (self.root / "out" / "report.md").read_text()
         self.assertEqual(section(markdown, "Failed and unfinished rows").strip(), "none")
         # reward.y's values are not numbers: a categorical axis, still drawn.
-        assert_nonblank_png(self, self.root / "out" / "mode_tv_vs_reward.y.png")
+        assert_nonblank_png(self, self.root / "out" / "metrics_vs_reward.y.png")
         self.assertTrue(all(path.parent == self.root / "out" for path in written))
 
     def test_grid_point_without_finished_seed_shows_a_dash(self):
@@ -107,10 +170,26 @@ class ReportVariantsTest(unittest.TestCase):
         write_report(sweep_dir)
 
         markdown = (sweep_dir / "report" / "report.md").read_text()
-        self.assertIn("| 0.001 | 0.05 (1) |", markdown)
-        self.assertIn("| 0.01 | – |", markdown)
+        self.assertIn("| P1 | 0.001 | 0.05 (1) |", markdown)
+        self.assertIn("| P2 | 0.01 | – |", markdown)
+        self.assertIn("| mode_tv | 0.05 (1) | – |", markdown)
         unfinished = section(markdown, "Failed and unfinished rows")
         self.assertIn("| 1 | train.lr=0.01 | preempted | – |", unfinished)
+
+    def test_one_grid_point_draws_no_metric_figure_and_says_so(self):
+        rows = [
+            {"params": {"train.lr": "0.001", "seed": seed}, "status": FINISHED,
+             "eval": {"mode_tv": tv, "log_z_error": 0.1}}
+            for seed, tv in (("1", 0.05), ("2", 0.07))
+        ]
+        sweep_dir = write_sweep(self.root / "sweep", ["train.lr", "seed"], rows)
+
+        written = write_report(sweep_dir)
+
+        self.assertEqual([path.name for path in written[2:]], ["training_curves.png"])
+        markdown = (sweep_dir / "report" / "report.md").read_text()
+        self.assertIn("One grid point only", section(markdown, "Metrics vs swept keys"))
+        self.assertIn("| P1 | 0.001 | 0.1 ± 0 (2) | 0.06 ± 0.01414 (2) |", markdown)
 
     def test_run_report(self):
         eval_metrics = {"mode_tv": 0.04, "log_z_error": -0.0412345, "iw_log_z": None}

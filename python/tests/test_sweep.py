@@ -8,8 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fixtures import FINISHED, LR_SWEEP_EVAL, METRICS_HEADER, METRICS_STEPS, write_lr_sweep, write_sweep
+from fixtures import (
+    FINISHED, LR_SWEEP_EVAL, METRICS_HEADER, METRICS_STEPS, REWARD_KEYS, write_covarying_sweep,
+    write_lr_sweep, write_sweep,
+)
 from tilt_analysis import InputError, load_sweep, summarize
+from tilt_analysis.sweep import BASE_CONFIG_VALUE, MAIN_METRICS, Axis
 
 GRID_A = "train.lr=0.001"
 GRID_B = "train.lr=0.01"
@@ -100,6 +104,54 @@ class LoadSweepTest(unittest.TestCase):
     def test_rejects_a_directory_without_manifest(self):
         with self.assertRaisesRegex(InputError, "manifest.json"):
             load_sweep(self.root)
+
+
+class AxesTest(unittest.TestCase):
+    def setUp(self):
+        self.temp = tempfile.TemporaryDirectory()
+        self.root = Path(self.temp.name)
+
+    def tearDown(self):
+        self.temp.cleanup()
+
+    def test_keys_an_explicit_row_sets_together_form_one_axis_and_the_seed_none(self):
+        sweep = load_sweep(write_covarying_sweep(self.root / "sweep"))
+
+        self.assertEqual(sweep.axes, [Axis(("train.lr",)), Axis(tuple(REWARD_KEYS))])
+        lr_axis, reward_axis = sweep.axes
+        self.assertEqual(reward_axis.label, "reward.A / reward.y / reward.noise_variance")
+        rows = sweep.rows
+        self.assertEqual([lr_axis.value(row) for _, row in rows.iterrows()],
+                         ["1.0e-3"] * 2 + ["2.0e-3"] * 2 + [BASE_CONFIG_VALUE] * 2)
+        self.assertEqual([reward_axis.value(row) for _, row in rows.iterrows()],
+                         [BASE_CONFIG_VALUE] * 4 + ["[[1, 0.5]] / [3] / 4"] * 2)
+
+    def test_keys_of_a_full_grid_are_separate_axes(self):
+        rows = [
+            {"params": {"train.lr": lr, "reward.y": y, "seed": seed}, "status": FINISHED,
+             "eval": {"mode_tv": 0.1}}
+            for lr in ("0.001", "0.01") for y in ("[0]", "[3]") for seed in ("1", "2")
+        ]
+        sweep = load_sweep(write_sweep(self.root / "sweep", ["train.lr", "reward.y", "seed"], rows))
+
+        self.assertEqual(sweep.axes, [Axis(("train.lr",)), Axis(("reward.y",))])
+
+    def test_seed_only_sweep_has_no_axis(self):
+        rows = [{"params": {"seed": s}, "status": FINISHED, "eval": {"mode_tv": 0.1}} for s in ("1", "2")]
+
+        self.assertEqual(load_sweep(write_sweep(self.root / "sweep", ["seed"], rows)).axes, [])
+
+    def test_main_metrics_follow_the_constant_order_not_eval_json_order(self):
+        eval_metrics = {"energy_distance": 1.0, "samples": 64, "mode_tv": 0.1, "log_z_error": 0.2}
+        rows = [{"params": {"seed": "1"}, "status": FINISHED, "eval": eval_metrics}]
+
+        sweep = load_sweep(write_sweep(self.root / "sweep", ["seed"], rows))
+
+        self.assertEqual(sweep.main_metrics, ["log_z_error", "mode_tv", "energy_distance"])
+        self.assertEqual(MAIN_METRICS, [
+            "log_z_error", "iw_log_z_error", "elbo_error", "mode_tv", "min_mode_fraction", "outside_mass",
+            "energy_distance",
+        ])
 
 
 class SummarizeTest(unittest.TestCase):

@@ -10,13 +10,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
-# metrics.csv columns that measure speed, not training progress.
+from .sweep import BASE_CONFIG_VALUE, Axis
+
+# Columns that measure speed, not training progress. tilt now writes them to metrics.h5's /timing group
+# only; metrics.csv files of older runs still have them.
 TIMING_COLUMNS = {"iterations_per_s", "elapsed_s"}
 # Columns Sweep.metrics() adds to identify the run of each row.
 RUN_ID_COLUMNS = {"index", "grid_point", "seed"}
 # The density is drawn this many nats below its peak; lower values would wash out the modes.
 LOG_DENSITY_RANGE = 12.0
+# Characters per line of wrapped tick labels, axis labels and legend entries.
+TICK_LABEL_WIDTH = 16
+AXIS_LABEL_WIDTH = 40
+LEGEND_LABEL_WIDTH = 50
+# A numeric axis with at most this many values gets one tick per value, labelled as the sweep wrote it.
+MAX_LABELLED_VALUES = 10
+# wrap_label keeps these, standing alone between spaces, at the end of the line before them.
+SEPARATOR_WORDS = {"/", ";", ",", "|"}
 
 
 def save(figure: Figure, path: Path) -> Path:
@@ -36,7 +48,9 @@ def training_columns(metrics: pd.DataFrame) -> list:
 
 def plot_training_curves(metrics: pd.DataFrame, title: str, group_by: str = None) -> Figure:
     """One panel per training column vs step. With `group_by`, one line per group: the mean over the
-    group's runs at each step, with a band from their minimum to their maximum."""
+    group's runs at each step, with a band from their minimum to their maximum; the legend (wrapped
+    labels) goes below the panels. The loss is drawn on a log scale when all its values are positive,
+    other columns when their positive values span decades."""
     columns = training_columns(metrics)
     if "step" not in metrics.columns or not columns:
         raise ValueError("metrics need a step column and at least one training column")
@@ -59,13 +73,16 @@ def plot_training_curves(metrics: pd.DataFrame, title: str, group_by: str = None
                 )
         axes.set_xlabel("step")
         axes.set_ylabel(column)
-        if _spans_decades(metrics[column]):
+        axes.set_title(column)
+        if (column == "loss" and _all_positive(metrics[column])) or _spans_decades(metrics[column]):
             axes.set_yscale("log")
     for unused in panels[len(columns) :]:
         unused.remove()
     if len(groups) > 1:
         handles, labels = figure.axes[0].get_legend_handles_labels()
-        figure.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=min(len(groups), 2))
+        labels = [wrap_label(label, LEGEND_LABEL_WIDTH) for label in labels]
+        ncol = _legend_columns(labels, 55 * column_count)
+        figure.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=ncol)
     figure.suptitle(title)
     return figure
 
@@ -95,45 +112,138 @@ def plot_samples(samples: np.ndarray, exact: dict = None, title: str = "tilt sam
     return figure
 
 
-def plot_metric_vs_key(summary: pd.DataFrame, metric: str, key: str, other_keys: list, title: str) -> Figure:
-    """`metric`'s mean over seeds (error bars: std) against the values of the swept `key`, one line per
-    combination of `other_keys`. `summary` is summarize()'s frame. The axis is numeric when every value of
-    `key` parses as a number, else categorical in grid order."""
-    rows = summary[summary["metric"] == metric]
-    values = list(dict.fromkeys(rows[key]))
-    numeric_values = _as_numbers(values)
+def plot_metrics_vs_axis(
+    summary: pd.DataFrame, axis: Axis, other_axes: list, metrics: list, title: str
+) -> Figure:
+    """One panel per metric of `metrics`: its mean over seeds (error bars: std) against the values of
+    `axis`, one line per combination of the values of `other_axes` that take more than one value.
+    `summary` is summarize()'s frame. The x axis is numeric (logarithmic when the values span decades)
+    when the axis is one key whose values all parse as numbers; else categorical, with the values (wrapped)
+    as tick labels: in increasing order then BASE_CONFIG_VALUE when all other values are numbers, else in
+    grid order."""
+    points = summary.drop_duplicates("grid_point")
+    point_value = dict(zip(points["grid_point"], points.apply(axis.value, axis=1)))
+    values = list(dict.fromkeys(point_value.values()))
+    numeric_values = _as_numbers(values) if len(axis.keys) == 1 else None
     if numeric_values is not None:
         position = dict(zip(values, numeric_values))
     else:
+        values = _categorical_order(values)
         position = {value: i for i, value in enumerate(values)}
 
-    figure = Figure(figsize=(6.4, 4.4), layout="constrained")
-    axes = figure.add_subplot()
-    if other_keys:
-        labels = rows[other_keys].apply(
-            lambda row: ", ".join(f"{other}={row[other]}" for other in other_keys), axis=1
+    varying_others = [other for other in other_axes if points.apply(other.value, axis=1).nunique() > 1]
+    legend_title = None
+    if len(varying_others) == 1:
+        # The other axis's name goes in the legend's title, its values in the entries.
+        (other,) = varying_others
+        legend_title = wrap_label(other.label, LEGEND_LABEL_WIDTH)
+        line_labels = points.apply(other.value, axis=1)
+    elif varying_others:
+        line_labels = points.apply(
+            lambda row: "; ".join(f"{other.label}={other.value(row)}" for other in varying_others), axis=1
         )
-        series = list(rows.groupby(labels, sort=False))
     else:
-        series = [(None, rows)]
-    for label, group in series:
-        group = group.assign(x=group[key].map(position)).sort_values("x")
-        # NaN std (one seed) draws no bar; an all-NaN yerr makes matplotlib 3.6 raise, so pass none then.
-        errors = group["std"].to_numpy(float) if group["std"].notna().any() else None
-        axes.errorbar(
-            group["x"].to_numpy(float), group["mean"].to_numpy(float), yerr=errors,
-            marker="o", capsize=3, label=label,
-        )
+        line_labels = pd.Series([None] * len(points), index=points.index, dtype=object)
+    point_line = dict(zip(points["grid_point"], line_labels))
+    lines = list(dict.fromkeys(point_line.values()))
+    # Lines that meet at a categorical tick are spread around it, so that their error bars stay apart.
+    dodge = {}
     if numeric_values is None:
-        axes.set_xticks(range(len(values)), values)
-    elif _spans_decades(pd.Series(numeric_values)):
-        axes.set_xscale("log")
-    axes.set_xlabel(key)
-    axes.set_ylabel(f"{metric} (mean ± std over seeds)")
-    if len(series) > 1:
-        axes.legend(fontsize="small")
-    axes.set_title(title)
+        for value in values:
+            meeting = [line for line in lines if any(
+                point_line[g] == line and point_value[g] == value for g in point_line
+            )]
+            spread = min(0.3, 0.1 * (len(meeting) - 1))
+            for i, line in enumerate(meeting):
+                dodge[(line, value)] = spread * (i / (len(meeting) - 1) - 0.5) if len(meeting) > 1 else 0.0
+
+    column_count = min(3, max(1, len(metrics)))
+    row_count = math.ceil(max(1, len(metrics)) / column_count)
+    figure = Figure(figsize=(4.6 * column_count, 3.6 * row_count + 0.6), layout="constrained")
+    panels = list(figure.subplots(row_count, column_count, squeeze=False).flat)
+    tick_labels = [wrap_label(value, TICK_LABEL_WIDTH) for value in values]
+    for axes, metric in zip(panels, metrics):
+        rows = summary[summary["metric"] == metric]
+        offsets = rows["grid_point"].map(lambda g: dodge.get((point_line[g], point_value[g]), 0.0))
+        rows = rows.assign(x=rows["grid_point"].map(point_value).map(position) + offsets)
+        for line in lines:
+            group = rows[[point_line[g] == line for g in rows["grid_point"]]].sort_values("x")
+            if group.empty:
+                continue
+            # NaN std (one seed) draws no bar; an all-NaN yerr makes matplotlib 3.6 raise, so pass none then.
+            errors = group["std"].to_numpy(float) if group["std"].notna().any() else None
+            axes.errorbar(
+                group["x"].to_numpy(float), group["mean"].to_numpy(float), yerr=errors,
+                marker="o", capsize=3, label=None if line is None else wrap_label(line, LEGEND_LABEL_WIDTH),
+            )
+        if rows["mean"].notna().sum() == 0:
+            axes.text(0.5, 0.5, "no finite value", transform=axes.transAxes, ha="center", va="center")
+        if numeric_values is None:
+            axes.set_xticks(range(len(values)), tick_labels)
+            axes.set_xlim(-0.5, len(values) - 0.5)
+        else:
+            if _spans_decades(pd.Series(numeric_values)):
+                axes.set_xscale("log")
+            if len(values) <= MAX_LABELLED_VALUES:
+                # Ticks at the swept values, as the sweep spells them.
+                ticks = sorted(zip(numeric_values, tick_labels))
+                axes.set_xticks([tick for tick, _ in ticks], [label for _, label in ticks])
+                axes.xaxis.set_minor_locator(NullLocator())
+        axes.set_xlabel(wrap_label(axis.label, AXIS_LABEL_WIDTH))
+        axes.set_ylabel(metric)
+        axes.set_title(metric)
+        axes.grid(True, alpha=0.3)
+    for unused in panels[len(metrics) :]:
+        unused.remove()
+    if len(lines) > 1:
+        handles, labels = figure.axes[0].get_legend_handles_labels()
+        figure.legend(
+            handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=_legend_columns(labels, 110),
+            title=legend_title,
+        )
+    figure.suptitle(title)
     return figure
+
+
+def wrap_label(text: str, width: int) -> str:
+    """`text` broken into lines of at most `width` characters (where it can be) at its spaces, but never
+    inside brackets, so that a value such as [[1, 0.5]] stays on one line."""
+    words, depth, current = [], 0, ""
+    for character in text:
+        if character == " " and depth == 0:
+            words.append(current)
+            current = ""
+            continue
+        depth += (character in "([{") - (character in ")]}")
+        current += character
+    words.append(current)
+    # A lone separator (the / between an axis's keys) ends its line rather than starting the next.
+    for i in range(len(words) - 1, 0, -1):
+        if words[i] in SEPARATOR_WORDS:
+            words[i - 1] += " " + words.pop(i)
+    lines = []
+    for word in words:
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def _categorical_order(values: list) -> list:
+    """Numbers in increasing order then BASE_CONFIG_VALUE when that is all there is; else as given."""
+    numbers = [value for value in values if value != BASE_CONFIG_VALUE]
+    parsed = _as_numbers(numbers)
+    if parsed is None:
+        return values
+    ordered = [value for _, value in sorted(zip(parsed, numbers))]
+    return ordered + [value for value in values if value == BASE_CONFIG_VALUE]
+
+
+def _legend_columns(labels: list, line_characters: int) -> int:
+    """How many legend columns of these labels fit in about `line_characters` characters."""
+    longest = max(len(line) for label in labels for line in label.split("\n"))
+    return max(1, min(len(labels), line_characters // (longest + 6)))
 
 
 def _draw_log_density(figure: Figure, axes, exact: dict) -> None:
@@ -151,6 +261,11 @@ def _as_numbers(values: list):
         return [float(value) for value in values]
     except ValueError:
         return None
+
+
+def _all_positive(values: pd.Series) -> bool:
+    finite = values[np.isfinite(values)]
+    return len(finite) > 0 and finite.min() > 0
 
 
 def _spans_decades(values: pd.Series) -> bool:

@@ -10,7 +10,7 @@ import yaml
 from . import figures
 from .files import InputError
 from .run import CONFIG_FILE, Run, load_run
-from .sweep import STATES, Sweep, is_sweep_dir, load_sweep, summarize
+from .sweep import BASE_CONFIG_VALUE, MAIN_METRICS, STATES, Sweep, is_sweep_dir, load_sweep, summarize
 
 REPORT_FILE = "report.md"
 SUMMARY_FILE = "summary.csv"
@@ -19,6 +19,8 @@ RUN_SAMPLES_FIGURE = "samples.png"
 SWEEP_TRAINING_FIGURE = "training_curves.png"
 # Shown in place of a statistic that does not exist (no finished seed, metric not finite).
 MISSING = "–"
+# The id of the i-th grid point (from 1, in grid order), heading its column in the "All metrics" table.
+GRID_POINT_ID = "P{}"
 
 
 def write_report(path, out_dir=None) -> list:
@@ -111,7 +113,7 @@ def write_sweep_report(sweep: Sweep, out_dir: Path) -> list:
 
     drawn = []
     lines += ["", "## Metrics vs swept keys", ""]
-    section, key_figures = _metric_vs_key_section(sweep, summary, out_dir)
+    section, key_figures = _metric_vs_axis_section(sweep, summary, out_dir)
     lines += section
     drawn += key_figures
 
@@ -126,24 +128,44 @@ def write_sweep_report(sweep: Sweep, out_dir: Path) -> list:
 
 
 def _results_section(sweep: Sweep, summary: pd.DataFrame) -> list:
+    """The compact table (one row per grid point: its axes' values and the main metrics) and the "All
+    metrics" table (one row per eval metric, one column per grid point)."""
     if not sweep.eval_metrics:
         return ["No row has finished yet."]
+    axes = sweep.axes
+    main = sweep.main_metrics
+    grid_points = list(dict.fromkeys(summary["grid_point"]))
+    ids = {grid_point: GRID_POINT_ID.format(i) for i, grid_point in enumerate(grid_points, start=1)}
+    cells = {
+        (row["grid_point"], row["metric"]): _format_mean_std(row["mean"], row["std"], row["n"])
+        for _, row in summary.iterrows()
+    }
+    points = summary.drop_duplicates("grid_point").set_index("grid_point")
+
     lines = [
         "Mean ± std over the finished seeds (in brackets: how many report a finite value); "
-        f"{MISSING}: none do.",
+        f"{MISSING}: none do. `{BASE_CONFIG_VALUE}`: the row leaves the key at the base config's value.",
         "",
     ]
-    key_columns = sweep.grid_keys or ["grid point"]
-    table_rows = []
-    for grid_point, group in summary.groupby("grid_point", sort=False):
-        keys = [group[key].iloc[0] for key in sweep.grid_keys] or [grid_point]
-        stats = group.set_index("metric")
-        cells = [
-            _format_mean_std(stats.at[metric, "mean"], stats.at[metric, "std"], stats.at[metric, "n"])
-            for metric in sweep.eval_metrics
+    if main:
+        header = ["point"] + [axis.label for axis in axes] + main
+        table_rows = [
+            [ids[grid_point]]
+            + [axis.value(points.loc[grid_point]) for axis in axes]
+            + [cells[(grid_point, metric)] for metric in main]
+            for grid_point in grid_points
         ]
-        table_rows.append(keys + cells)
-    return lines + _markdown_table(key_columns + sweep.eval_metrics, table_rows)
+        lines += _markdown_table(header, table_rows)
+    else:
+        lines.append(f"None of the main metrics ({', '.join(MAIN_METRICS)}) is reported: see below.")
+    lines += ["", "### All metrics", ""]
+    lines += [f"- {ids[grid_point]}: {grid_point}" for grid_point in grid_points]
+    lines.append("")
+    table_rows = [
+        [metric] + [cells[(grid_point, metric)] for grid_point in grid_points]
+        for metric in sweep.eval_metrics
+    ]
+    return lines + _markdown_table(["metric"] + [ids[grid_point] for grid_point in grid_points], table_rows)
 
 
 def _unfinished_section(sweep: Sweep) -> list:
@@ -162,27 +184,33 @@ def _unfinished_section(sweep: Sweep) -> list:
     return _markdown_table(["index", "params", "state", "exit code"], table_rows)
 
 
-def _metric_vs_key_section(sweep: Sweep, summary: pd.DataFrame, out_dir: Path) -> tuple:
-    if not sweep.grid_keys:
-        return ["Only the seed is swept."], []
-    finished = sweep.finished_rows
-    # A metric with one value in every finished row (the sample count, an exact log Z) would draw flat lines.
-    varying = [m for m in sweep.eval_metrics if finished[m].nunique(dropna=True) > 1]
-    constant = [m for m in sweep.eval_metrics if m not in varying]
-    if not varying:
-        return ["No metric differs between finished rows."], []
-    lines, drawn = [], []
-    for key in sweep.grid_keys:
-        other_keys = [other for other in sweep.grid_keys if other != key]
-        lines += [f"### {key}", ""]
-        for metric in varying:
-            title = f"Sweep {sweep.name}: {metric} vs {key}"
-            figure = figures.plot_metric_vs_key(summary, metric, key, other_keys, title=title)
-            path = figures.save(figure, out_dir / f"{_file_stem(metric)}_vs_{_file_stem(key)}.png")
-            drawn.append(path)
-            lines += [_image(path.name, f"{metric} vs {key}"), ""]
+def _metric_vs_axis_section(sweep: Sweep, summary: pd.DataFrame, out_dir: Path) -> tuple:
+    """One figure per axis of the grid that takes more than one value: a panel per main metric."""
+    if summary["grid_point"].nunique() < 2:
+        return ["One grid point only (only the seed varies): no metric-vs-key figure."], []
+    main = sweep.main_metrics
+    if not main:
+        return [f"None of the main metrics ({', '.join(MAIN_METRICS)}) is reported: no figure."], []
+    points = summary.drop_duplicates("grid_point")
+    axes = sweep.axes
+    drawn_axes = [axis for axis in axes if points.apply(axis.value, axis=1).nunique() > 1]
+    lines = [
+        "One figure per direction of the grid (keys that always change together form one), one panel per "
+        "main metric: mean ± std over the finished seeds.",
+        "",
+    ]
+    drawn = []
+    for axis in drawn_axes:
+        others = [other for other in axes if other != axis]
+        title = f"Sweep {sweep.name}: metrics vs {axis.label} (mean ± std over seeds)"
+        figure = figures.plot_metrics_vs_axis(summary, axis, others, main, title=title)
+        file_name = f"metrics_vs_{'-'.join(_file_stem(key) for key in axis.keys)}.png"
+        path = figures.save(figure, out_dir / file_name)
+        drawn.append(path)
+        lines += [f"### {axis.label}", "", _image(path.name, f"metrics vs {axis.label}"), ""]
+    constant = [axis.label for axis in axes if axis not in drawn_axes]
     if constant:
-        lines.append(f"Not drawn (the same in every finished row): {', '.join(constant)}.")
+        lines.append(f"Not drawn (one value in every grid point): {', '.join(constant)}.")
     return lines, drawn
 
 

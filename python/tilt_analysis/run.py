@@ -1,6 +1,7 @@
 """One tilt run directory: config, provenance, training metrics, evaluation and samples."""
 
 import math
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -52,15 +53,27 @@ class Run:
             raise InputError(f"{self.samples_path} does not exist (the run has not been evaluated)")
         try:
             with h5py.File(self.samples_path, "r") as file:
-                samples = np.asarray(file["samples"])
+                samples = read_checked(file, "samples")
                 exact = None
                 if "exact" in file:
-                    exact = {name: np.asarray(file["exact"][name]) for name in ("x", "y", "log_density")}
+                    exact = {name: read_checked(file, f"exact/{name}") for name in ("x", "y", "log_density")}
         except (OSError, KeyError) as error:
             raise InputError(f"cannot read {self.samples_path}: {error}") from error
         if samples.ndim == 1:
             samples = samples[:, np.newaxis]
         return samples, exact
+
+
+def read_checked(file: h5py.File, name: str) -> np.ndarray:
+    """A dataset's values, verified against the CRC-32 tilt stores beside every dataset it writes
+    (attribute "crc32", zlib's CRC of the raw little-endian bytes): a corrupt file is refused."""
+    dataset = file[name]
+    values = np.asarray(dataset)
+    if "crc32" in dataset.attrs:
+        raw = values.astype(values.dtype.newbyteorder("<"), copy=False).tobytes()
+        if zlib.crc32(raw) != int(dataset.attrs["crc32"]):
+            raise InputError(f"{file.filename}: dataset '{name}' is corrupt (its CRC-32 does not match)")
+    return values
 
 
 def load_run(path) -> Run:

@@ -18,6 +18,35 @@ BASE_CONFIG_VALUE = "(config)"
 # Columns of Sweep.rows besides the swept keys and the eval metrics.
 ROW_COLUMNS = ["index", "run_dir", "state", "exit_code", "attempts"]
 STATES = ["finished", "failed", "preempted", "running", "pending"]
+# The eval metrics a sweep report's compact table and metric-vs-axis figures (one panel each) show, in this
+# order, when the sweep reports them; every eval metric, these included, is in summary.csv and in the
+# report's "All metrics" table.
+MAIN_METRICS = [
+    "log_z_error", "iw_log_z_error", "elbo_error", "mode_tv", "min_mode_fraction", "outside_mass",
+    "energy_distance",
+]
+# Joins the keys of a multi-key axis in its label, and their values in its value text.
+AXIS_SEPARATOR = " / "
+
+
+@dataclass(frozen=True)
+class Axis:
+    """Grid keys that vary together: they split the sweep's rows into the same groups (as keys an explicit
+    row sets together do), so they are one direction of the grid, drawn and tabulated as one."""
+
+    keys: tuple
+
+    @property
+    def label(self) -> str:
+        return AXIS_SEPARATOR.join(self.keys)
+
+    def value(self, row) -> str:
+        """The axis's value text in `row` (a Sweep.rows or summarize() row): the keys' values joined, or
+        BASE_CONFIG_VALUE alone when the row sets none of them."""
+        values = [str(row[key]) for key in self.keys]
+        if all(value == BASE_CONFIG_VALUE for value in values):
+            return BASE_CONFIG_VALUE
+        return AXIS_SEPARATOR.join(values)
 
 
 @dataclass
@@ -40,6 +69,22 @@ class Sweep:
     def grid_keys(self) -> list:
         """The swept keys that define a grid point: all but the seed."""
         return [key for key in self.keys if key != SEED_KEY]
+
+    @property
+    def axes(self) -> list:
+        """The grid keys grouped into Axis objects (keys that partition the rows identically share one),
+        in the order of their first key; the seed is never part of one."""
+        groups = {}
+        for key in self.grid_keys:
+            # Codes in order of first appearance: equal exactly when two keys group the rows alike.
+            codes = tuple(pd.factorize(self.rows[key])[0])
+            groups.setdefault(codes, []).append(key)
+        return [Axis(tuple(keys)) for keys in groups.values()]
+
+    @property
+    def main_metrics(self) -> list:
+        """The MAIN_METRICS the sweep reports, in MAIN_METRICS order."""
+        return [metric for metric in MAIN_METRICS if metric in self.eval_metrics]
 
     @property
     def finished_rows(self) -> pd.DataFrame:

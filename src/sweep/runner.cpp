@@ -163,6 +163,7 @@ int submit_slurm(const SweepDirectory& sweep, int throttle, bool dry_run) {
   argv.push_back((slurm_script_dir() / "sweep_array.sbatch").string());
   argv.push_back(tilt_executable().string());
   argv.push_back(dir.string());
+  argv.push_back(source_dir().string());
   if (dry_run) {
     for (const auto& arg : argv) std::printf("%s ", arg.c_str());
     std::printf("\n");

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Every config key, given a value out of its range, of the wrong type or not finite: `tilt train`
+# must exit non-zero with one line that names the key, and leave no run directory behind.
+set -euo pipefail
+tilt=$1
+source_dir=$2
+source "$source_dir/tests/lib.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+rtb="$source_dir/configs/rtb/gmm25_gaussian.yaml"
+tb="$source_dir/configs/samplers/gmm25_tb.yaml"
+explicit_prior='prior.mixture={means: [[0, 0], [1, 1]], variance: 1}'
+checked=0
+
+# expect_refused CONFIG KEY OVERRIDE...: the run must be refused with a one-line message naming KEY.
+expect_refused() {
+  local config=$1 key=$2
+  shift 2
+  local args=() assignment
+  for assignment in "$@"; do args+=(--set "$assignment"); done
+  local message status=0
+  message=$("$tilt" train "$config" --out "$work/run" --quiet "${args[@]}" 2>&1) || status=$?
+  ((status != 0)) || fail "accepted: $*"
+  [[ $message == *"'$key'"* ]] || fail "message for '$*' does not name '$key': $message"
+  [[ $(wc -l <<<"$message") -eq 1 ]] || fail "message for '$*' is not one line: $message"
+  [[ ! -e "$work/run" ]] || fail "'$*' left a run directory"
+  checked=$((checked + 1))
+}
+
+expect_refused "$rtb" objective "objective=sgd"
+expect_refused "$rtb" seed "seed=-1"
+expect_refused "$rtb" seed "seed=abc"
+expect_refused "$rtb" seed "seed=1.5"
+for key in process.steps network.hidden network.fourier_features train.iterations train.batch \
+  train.checkpoint_every train.log_every eval.samples; do
+  expect_refused "$rtb" "$key" "$key=0"
+  expect_refused "$rtb" "$key" "$key=abc"
+  expect_refused "$rtb" "$key" "$key=2.5"
+  expect_refused "$rtb" "$key" "$key=[1]"
+done
+expect_refused "$rtb" train.iterations "train.iterations=-5"
+expect_refused "$rtb" train.iterations "train.iterations=10000000000"
+expect_refused "$rtb" network.layers "network.layers=-1"
+expect_refused "$rtb" network.layers "network.layers=abc"
+for key in process.sigma2 reward.noise_variance train.lr train.log_z_lr train.beta; do
+  expect_refused "$rtb" "$key" "$key=0"
+  expect_refused "$rtb" "$key" "$key=-1"
+  expect_refused "$rtb" "$key" "$key=.inf"
+  expect_refused "$rtb" "$key" "$key=.nan"
+  expect_refused "$rtb" "$key" "$key=abc"
+done
+expect_refused "$rtb" train.log_reward_floor "train.log_reward_floor=.inf"
+expect_refused "$rtb" train.log_reward_floor "train.log_reward_floor=-.inf"
+expect_refused "$rtb" train.log_reward_floor "train.log_reward_floor=abc"
+expect_refused "$rtb" train.exploration.std "train.exploration.std=-0.1"
+expect_refused "$rtb" train.exploration.std "train.exploration.std=.inf"
+expect_refused "$rtb" train.exploration.std "train.exploration.std=abc"
+expect_refused "$rtb" train.exploration.hold "train.exploration.hold=-1"
+expect_refused "$rtb" train.exploration.decay_until "train.exploration.decay_until=100"
+expect_refused "$rtb" train.exploration.decay_until "train.exploration.decay_until=abc"
+expect_refused "$rtb" train.score_chunk_steps "train.score_chunk_steps=-1"
+expect_refused "$rtb" train.score_chunk_steps "train.score_chunk_steps=101"
+expect_refused "$rtb" train.nope "train.nope=1"
+expect_refused "$rtb" prior.kind "prior.kind=magic"
+expect_refused "$rtb" prior.mixture.preset "prior.mixture.preset=gmm7"
+expect_refused "$rtb" prior.mixture.means "$explicit_prior" "prior.mixture.means=[[0, .inf], [1, 1]]"
+expect_refused "$rtb" prior.mixture.means "$explicit_prior" "prior.mixture.means=[[0, 0], [1]]"
+expect_refused "$rtb" prior.mixture.means "$explicit_prior" "prior.mixture.means=abc"
+expect_refused "$rtb" prior.mixture.weights "$explicit_prior" "prior.mixture.weights=[1, -1]"
+expect_refused "$rtb" prior.mixture.weights "$explicit_prior" "prior.mixture.weights=[1, .inf]"
+expect_refused "$rtb" prior.mixture.weights "$explicit_prior" "prior.mixture.weights=[1]"
+expect_refused "$rtb" prior.mixture.variance "$explicit_prior" "prior.mixture.variance=0"
+expect_refused "$rtb" prior.mixture.variance "$explicit_prior" "prior.mixture.variance=[1, .nan]"
+expect_refused "$rtb" prior.run_dir "prior.kind=neural" "prior.mixture=null" "network=null" "prior.run_dir=$work/none"
+expect_refused "$rtb" reward.kind "reward.kind=magic"
+expect_refused "$rtb" reward.y "reward.y=[.inf, 2]"
+expect_refused "$rtb" reward.y "reward.y=[]"
+expect_refused "$rtb" reward.y "reward.y=abc"
+expect_refused "$rtb" reward.A "reward.A=[[1, .nan], [0, 1]]"
+expect_refused "$rtb" reward.A "reward.A=[[1, 0]]"
+expect_refused "$rtb" reward.A "reward.A=[[1, 0, 0], [0, 1, 0]]"
+expect_refused "$rtb" reward.numerator "reward.kind=mixture_ratio" "reward.y=null" "reward.A=null" \
+  "reward.noise_variance=null" "reward.numerator={means: [[0, 0, 0]], variance: 1}"
+expect_refused "$rtb" eval.plot_box "eval.plot_box=[1, 0, 0, 1]"
+expect_refused "$rtb" eval.plot_box "eval.plot_box=[0, 1, 0]"
+expect_refused "$rtb" eval.plot_box "eval.plot_box=[0, .inf, 0, 1]"
+expect_refused "$tb" target.mixture.variance "target.mixture.preset=null" \
+  "target.mixture.means=[[0, 0]]" "target.mixture.variance=-1"
+expect_refused "$tb" target.mixture.means "target.mixture.preset=null" \
+  "target.mixture.means=[[0, .inf]]" "target.mixture.variance=1"
+expect_refused "$tb" prior "prior={kind: exact}"
+expect_refused "$tb" train "train.beta=2"
+echo "bad configs: all $checked refused with one line naming the key, no run directory left"
