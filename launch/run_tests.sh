@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash launch/setup.sh
 bash launch/build.sh build -DTILT_WERROR=ON
-(cd build && ctest --output-on-failure --timeout 900)
+(cd build && ctest --output-on-failure --timeout 900 --parallel 2)
 
 bash launch/build.sh build-asan -DTILT_WERROR=ON -DTILT_SANITIZE=ON -DTILT_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # LibTorch and OpenMPI keep allocations alive until exit by design: leak reports would be theirs.

@@ -46,7 +46,7 @@ if "$tilt" train "$config" --out "$work/run" "${small[@]}" 2>/dev/null; then fai
 [[ $(wc -l <"$work/run/metrics.csv") -eq 7 ]] || fail "resumed metrics.csv should have 6 rows"
 
 # Every shipped config runs (priors first: the neural-prior configs use the one trained here).
-mapfile -t configs < <(cd "$source_dir" && ls configs/priors/*.yaml; ls configs/*/*.yaml | grep -v '^configs/priors/')
+mapfile -t configs < <(cd "$source_dir" && ls configs/priors/*.yaml; ls configs/*/*.yaml | grep -v '^configs/priors/\|^configs/sweeps/')
 for relative in "${configs[@]}"; do
   name=$(echo "$relative" | tr '/' '_')
   extra=()
@@ -54,5 +54,32 @@ for relative in "${configs[@]}"; do
   echo "config $relative"
   "${mpirun[@]}" "$tilt" train "$source_dir/$relative" --out "$work/$name" "${small[@]}" "${extra[@]}"
   [[ -s "$work/$name/eval.json" ]] || fail "$relative produced no eval.json"
+done
+# Every shipped sweep expands into rows whose configs all validate.
+for sweep in "$source_dir"/configs/sweeps/*.yaml; do
+  "$tilt" sweep "$sweep" --out "$work/sweep_$(basename "$sweep" .yaml)" | grep -q "rows in" || fail "$sweep does not expand"
+done
+
+# A sweep value with spaces, quotes and shell metacharacters reaches tilt unchanged and no shell
+# expands it (it would replace $(id) and split at the spaces): the neural prior's run directory gets
+# such a name.
+odd="$work/prior dir 'q' \"dq\" \$(id) \`id\` ;&|*"
+cp -r "$work/configs_priors_gmm25_mle.yaml" "$odd"
+cat >"$work/odd_sweep.yaml" <<YAML
+name: odd
+config: $source_dir/configs/rtb/gmm25_neural_to_gmm9.yaml
+set: {train.iterations: 2, train.batch: 16, eval.samples: 32, process.steps: 10}
+grid:
+  prior.run_dir: ['$(sed "s/'/''/g" <<<"$odd")']
+ranks: 2
+YAML
+OMPI_MCA_rmaps_base_oversubscribe=1 "$tilt" sweep "$work/odd_sweep.yaml" --out "$work/odd" --local >/dev/null
+grep -qF "run_dir: $odd" "$work/odd/rows/000/config.yaml" || fail "the odd path did not reach tilt unchanged: $(grep run_dir "$work/odd/rows/000/config.yaml")"
+[[ -s "$work/odd/rows/000/eval.json" ]] || fail "the odd-path row did not finish"
+
+# tilt report draws a run's figures (samples over the exact density, training curves).
+"$tilt" report "$work/run" >/dev/null
+for file in report.md samples.png training.png; do
+  [[ -s "$work/run/report/$file" ]] || fail "tilt report wrote no $file"
 done
 echo "cli: all checks passed"
