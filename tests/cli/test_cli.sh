@@ -40,10 +40,16 @@ done
 grep -q '"log_z_error"' "$work/eval.json" || fail "eval JSON lacks log_z_error: $(cat "$work/eval.json")"
 grep -q '"mode_tv"' "$work/eval.json" || fail "eval JSON lacks mode_tv"
 
-# A finished run is not overwritten; --resume continues it to more iterations.
+# A finished run is not overwritten; --resume continues it to more iterations ...
 if "$tilt" train "$config" --out "$work/run" "${small[@]}" 2>/dev/null; then fail "existing run overwritten"; fi
-"${mpirun[@]}" "$tilt" train --resume "$work/run" --set train.iterations=6 --quiet
+# ... on another rank count (1 here): allowed, and recorded as a second session.
+"$tilt" train --resume "$work/run" --set train.iterations=6 --quiet
 [[ $(wc -l <"$work/run/metrics.csv") -eq 7 ]] || fail "resumed metrics.csv should have 6 rows"
+/usr/bin/python3 - "$work/run/provenance.yaml" <<'PY' || fail "provenance does not record both sessions"
+import sys, yaml
+sessions = yaml.safe_load(open(sys.argv[1]))["sessions"]
+assert [(int(s["ranks"]), int(s["start_step"])) for s in sessions] == [(2, 0), (1, 4)], sessions
+PY
 
 # Every shipped config runs (priors first: the neural-prior configs use the one trained here).
 mapfile -t configs < <(cd "$source_dir" && ls configs/priors/*.yaml; ls configs/*/*.yaml | grep -v '^configs/priors/\|^configs/sweeps/')

@@ -53,6 +53,28 @@ TEST(Config, ResolvedYamlRoundTrips) {
   EXPECT_DOUBLE_EQ(again.train.exploration.std, 0.3);
 }
 
+TEST(Config, ResolvedFloatsAreTheShortestTextThatReadsBackExactly) {
+  const Config config =
+      parse_config(kMinimal, {"train.lr=0.04", "process.sigma2=0.1", "train.log_z_lr=1e-5", "reward.y=[0.3, -6]"}, ".");
+  const std::string yaml = to_yaml(config);
+  EXPECT_NE(yaml.find("lr: 0.04\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("sigma2: 0.1\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("log_z_lr: 1e-05\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("y: [0.3, -6]"), std::string::npos) << yaml;
+  EXPECT_EQ(yaml.find("0000000"), std::string::npos) << yaml;
+  const Config again = parse_config(yaml, {}, ".");
+  EXPECT_EQ(again.train.lr, 0.04);
+  EXPECT_EQ(again.process.sigma2, 0.1);
+  EXPECT_EQ(again.reward.y, (std::vector<double>{0.3, -6}));
+}
+
+TEST(Config, NonFiniteNumbersAreRefusedEverywhere) {
+  EXPECT_NE(error_of(kMinimal, {"reward.y=[.inf, 2]"}).find("'reward.y': must be a finite number"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"train.log_reward_floor=-.inf"}).find("'train.log_reward_floor'"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"train.lr=.nan"}).find("'train.lr'"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"train.iterations=0"}).find("'train.iterations': must be >= 1"), std::string::npos);
+}
+
 TEST(Config, BadConfigsFailWithAMessageNamingTheKey) {
   EXPECT_NE(error_of(kMinimal, {"train.lrr=1"}).find("'train.lrr': unknown key"), std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"train.lr=abc"}).find("'train.lr': cannot read 'abc' as a number"),
