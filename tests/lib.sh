@@ -33,3 +33,19 @@ rank_pid() {
 json_field() {
   /usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }
+
+# expect_rank_kill_ends_job LAUNCHER_PID RUN_DIR RANK_VARIABLE OUTPUT: kills rank 1 of the job that
+# LAUNCHER_PID (mpirun or srun, in the background, output to OUTPUT) runs into RUN_DIR, once it has
+# a checkpoint; the launcher must then fail within 30 s with a message naming rank 1.
+expect_rank_kill_ends_job() {
+  local launcher=$1 run_dir=$2 variable=$3 output=$4
+  wait_until 60 "the first checkpoint" test -s "$run_dir/checkpoint.h5"
+  local victim
+  victim=$(rank_pid "$run_dir" "$variable" 1) || fail "rank 1 not found"
+  kill -KILL "$victim"
+  local started=$SECONDS status=0
+  wait "$launcher" || status=$?
+  ((status != 0)) || fail "the launcher exited 0 after a rank was killed"
+  ((SECONDS - started < 30)) || fail "the job took $((SECONDS - started)) s to end after the kill"
+  grep -Eq "rank 1|task 1" "$output" || fail "no message names rank 1: $(cat "$output")"
+}

@@ -56,43 +56,20 @@ class MpiCommunicator final : public Communicator {
   }
 
   std::vector<float> gather(const std::vector<float>& local, int root) override {
-    const int count = static_cast<int>(local.size());
-    std::vector<int> counts(size_), offsets(size_);
-    check(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "gather");
     std::vector<float> all;
-    if (rank_ == root) {
-      int total = 0;
-      for (int r = 0; r < size_; ++r) {
-        offsets[r] = total;
-        total += counts[r];
-      }
-      all.resize(total);
-    }
-    check(MPI_Gatherv(local.data(), count, MPI_FLOAT, all.data(), counts.data(), offsets.data(), MPI_FLOAT,
-                      root, MPI_COMM_WORLD),
-          "gatherv");
+    gather_variable(local.data(), static_cast<int>(local.size()), MPI_FLOAT, all, root);
     return all;
   }
 
   std::vector<std::string> gather_strings(const std::string& local, int root) override {
-    const int count = static_cast<int>(local.size());
-    std::vector<int> counts(size_), offsets(size_);
-    check(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "gather");
     std::string all;
-    if (rank_ == root) {
-      int total = 0;
-      for (int r = 0; r < size_; ++r) {
-        offsets[r] = total;
-        total += counts[r];
-      }
-      all.resize(total);
-    }
-    check(MPI_Gatherv(local.data(), count, MPI_CHAR, all.data(), counts.data(), offsets.data(), MPI_CHAR,
-                      root, MPI_COMM_WORLD),
-          "gatherv");
+    const std::vector<int> counts = gather_variable(local.data(), static_cast<int>(local.size()), MPI_CHAR, all, root);
     std::vector<std::string> strings;
-    if (rank_ == root)
-      for (int r = 0; r < size_; ++r) strings.push_back(all.substr(offsets[r], counts[r]));
+    size_t offset = 0;
+    for (const int count : counts) {
+      strings.push_back(all.substr(offset, count));
+      offset += count;
+    }
     return strings;
   }
 
@@ -116,6 +93,26 @@ class MpiCommunicator final : public Communicator {
     int bytes = 0;
     MPI_Type_size(type, &bytes);
     broadcast(data, count * static_cast<size_t>(bytes), 0);
+  }
+
+  // Concatenates every rank's `count` elements into `all` on `root` (in rank order); returns the
+  // per-rank counts there (empty elsewhere).
+  template <typename Buffer>
+  std::vector<int> gather_variable(const void* local, int count, MPI_Datatype type, Buffer& all, int root) {
+    std::vector<int> counts(size_), offsets(size_);
+    check(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "gather");
+    if (rank_ == root) {
+      int total = 0;
+      for (int r = 0; r < size_; ++r) {
+        offsets[r] = total;
+        total += counts[r];
+      }
+      all.resize(total);
+    }
+    check(MPI_Gatherv(local, count, type, all.data(), counts.data(), offsets.data(), type, root, MPI_COMM_WORLD),
+          "gatherv");
+    if (rank_ != root) counts.clear();
+    return counts;
   }
 
   int rank_ = 0;

@@ -20,13 +20,14 @@ namespace {
 
 constexpr size_t kMaxChildren = 256;
 std::array<std::atomic<pid_t>, kMaxChildren> g_children{};
-std::atomic<bool> g_stop_requested{false};
+std::atomic<int> g_stop_signal{0};  // the last stop signal received, 0 before any
+
+int forwarded_as(int signal) { return signal == SIGINT ? SIGINT : SIGUSR1; }
 
 extern "C" void forward_signal(int signal) {
-  g_stop_requested = true;
-  const int forwarded = signal == SIGINT ? SIGINT : SIGUSR1;
+  g_stop_signal = signal;
   for (auto& child : g_children)
-    if (const pid_t pid = child.load(); pid > 0) kill(pid, forwarded);
+    if (const pid_t pid = child.load(); pid > 0) kill(pid, forwarded_as(signal));
 }
 
 constexpr std::array<int, 3> kForwarded = {SIGINT, SIGTERM, SIGUSR1};
@@ -59,6 +60,13 @@ pid_t spawn_with(const std::vector<std::string>& argv, posix_spawn_file_actions_
   return pid;
 }
 
+void unregister_child(pid_t child) {
+  for (auto& slot : g_children) {
+    pid_t expected = child;
+    if (slot.compare_exchange_strong(expected, 0)) return;
+  }
+}
+
 }  // namespace
 
 pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log) {
@@ -84,6 +92,8 @@ int wait_for(pid_t pid) {
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) throw Error(std::string("waitpid: ") + std::strerror(errno));
   }
+  // Before the pid can be reused by an unrelated process.
+  unregister_child(pid);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;
@@ -121,7 +131,7 @@ std::string run_capturing(const std::vector<std::string>& argv, int& status) {
 }
 
 ForwardStopSignals::ForwardStopSignals() {
-  g_stop_requested = false;
+  g_stop_signal = 0;
   struct sigaction action {};
   action.sa_handler = forward_signal;
   sigemptyset(&action.sa_mask);
@@ -133,21 +143,21 @@ ForwardStopSignals::~ForwardStopSignals() {
   for (size_t i = 0; i < kForwarded.size(); ++i) sigaction(kForwarded[i], &g_previous[i], nullptr);
 }
 
-void ForwardStopSignals::add(pid_t child) {
+pid_t ForwardStopSignals::spawn_forwarded(const std::vector<std::string>& argv, const std::filesystem::path& log) {
+  const pid_t child = spawn(argv, log);
   for (auto& slot : g_children) {
     pid_t empty = 0;
-    if (slot.compare_exchange_strong(empty, child)) return;
+    if (!slot.compare_exchange_strong(empty, child)) continue;
+    // A signal that arrived while the child was starting went to the children registered then;
+    // pass it on to this one too.
+    if (const int signal = g_stop_signal.load(); signal != 0) kill(child, forwarded_as(signal));
+    return child;
   }
+  kill(child, SIGKILL);
+  wait_for(child);
   throw Error("too many child processes to track");
 }
 
-void ForwardStopSignals::remove(pid_t child) {
-  for (auto& slot : g_children) {
-    pid_t expected = child;
-    if (slot.compare_exchange_strong(expected, 0)) return;
-  }
-}
-
-bool ForwardStopSignals::stop_requested() { return g_stop_requested; }
+bool ForwardStopSignals::stop_requested() { return g_stop_signal != 0; }
 
 }  // namespace tilt

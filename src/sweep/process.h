@@ -15,7 +15,8 @@ namespace tilt {
 // `log` is empty) and stdin from /dev/null. Throws tilt::Error when it cannot start.
 pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log = {});
 
-// Waits for `pid`; returns its exit status, or 128 + signal when a signal ended it.
+// Waits for `pid`; returns its exit status, or 128 + signal when a signal ended it. A child of
+// ForwardStopSignals stops receiving forwarded signals here.
 int wait_for(pid_t pid);
 
 // Runs argv to completion and returns its standard output (stderr inherited); `status` gets the
@@ -30,8 +31,9 @@ class ForwardStopSignals {
   ~ForwardStopSignals();
   ForwardStopSignals(const ForwardStopSignals&) = delete;
   ForwardStopSignals& operator=(const ForwardStopSignals&) = delete;
-  static void add(pid_t child);
-  static void remove(pid_t child);
+  // spawn(), with the child registered before any signal can arrive; it is unregistered once
+  // wait_for() has reaped it.
+  static pid_t spawn_forwarded(const std::vector<std::string>& argv, const std::filesystem::path& log);
   static bool stop_requested();  // a signal arrived: start nothing new
 };
 

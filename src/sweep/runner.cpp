@@ -40,8 +40,12 @@ bool is_alive(const RowStatus& status) {
   if (status.state != "running") return false;
   if (!status.slurm_job.empty()) {
     int exit_status = 0;
-    const std::string state =
-        run_capturing({"squeue", "--noheader", "--jobs", status.slurm_job, "--format", "%T"}, exit_status);
+    std::string state;
+    try {
+      state = run_capturing({"squeue", "--noheader", "--jobs", status.slurm_job, "--format", "%T"}, exit_status);
+    } catch (const Error&) {
+      return false;  // no Slurm here: the job that ran the row cannot still be running on it
+    }
     return exit_status == 0 && state.find_first_not_of(" \n") != std::string::npos;
   }
   return status.host == hostname() && status.pid > 0 && kill(static_cast<pid_t>(status.pid), 0) == 0;
@@ -77,10 +81,14 @@ int run_row(const SweepDirectory& sweep, int index, Launcher launcher) {
     argv.push_back("--set");
     argv.push_back(assignment);
   }
-  const pid_t child = spawn(argv, sweep.log_path(index));
-  ForwardStopSignals::add(child);
-  const int exit_status = wait_for(child);
-  ForwardStopSignals::remove(child);
+  int exit_status = 0;
+  try {
+    exit_status = wait_for(ForwardStopSignals::spawn_forwarded(argv, sweep.log_path(index)));
+  } catch (const Error&) {
+    status.state = "failed";
+    sweep.set_status(index, status);
+    throw;
+  }
 
   status = sweep.status(index);  // "finished" when eval.json appeared
   status.exit_code = exit_status;

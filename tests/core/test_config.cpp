@@ -6,6 +6,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "sweep/sweep_spec.h"
 
 namespace tilt {
 namespace {
@@ -111,8 +112,8 @@ TEST(Config, MixtureWeightsAreNormalisedAndCheckedForLength) {
 
 TEST(Config, MissingFileIsAnError) { EXPECT_THROW(load_config("/nonexistent/config.yaml"), Error); }
 
-// Every shipped config loads (configs that depend on a trained prior are loaded against a stand-in
-// run directory by the CLI test, which trains that prior first).
+// Every shipped config loads, and every row of every shipped sweep (configs that depend on a trained
+// prior are loaded against a stand-in run directory by the CLI test, which trains that prior first).
 TEST(Config, EveryShippedConfigLoads) {
   const char* source = std::getenv("TILT_SOURCE_DIR");
   ASSERT_NE(source, nullptr);
@@ -123,7 +124,13 @@ TEST(Config, EveryShippedConfigLoads) {
     std::ifstream in(entry.path());
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (text.find("kind: neural") != std::string::npos) continue;
-    EXPECT_NO_THROW(load_config(entry.path())) << entry.path();
+    if (entry.path().parent_path().filename() == "sweeps") {
+      const sweep::SweepSpec spec = sweep::load_sweep_spec(entry.path());
+      for (const auto& row : sweep::expand(spec))
+        EXPECT_NO_THROW(load_config(spec.config, row.overrides)) << entry.path() << " row " << row.index;
+    } else {
+      EXPECT_NO_THROW(load_config(entry.path())) << entry.path();
+    }
     ++loaded;
   }
   EXPECT_GE(loaded, 3);

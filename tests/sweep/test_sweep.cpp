@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "test_helpers.h"
 #include "sweep/sweep_directory.h"
 #include "sweep/sweep_spec.h"
 
@@ -37,14 +38,7 @@ class SweepTest : public ::testing::Test {
   fs::path dir_;
 };
 
-std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using tilt::test_support::error_message;
 
 TEST_F(SweepTest, GridThenRowsTimesSeedsInAFixedOrder) {
   const SweepSpec spec = load_sweep_spec(write_spec(R"(

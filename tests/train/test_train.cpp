@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "test_helpers.h"
 #include "dist/communicator.h"
 #include "io/hdf5_file.h"
 #include "io/run_files.h"
@@ -48,14 +49,7 @@ TrainOptions options(const std::filesystem::path& dir, StartMode start) {
   return o;
 }
 
-std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using tilt::test_support::error_message;
 
 TEST(Trainer, WritesACompleteRunDirectory) {
   LocalCommunicator comm;
