@@ -23,12 +23,11 @@ run_step() {
   "$@" &
   local step=$! status=0
   trap 'kill -USR1 "$step" 2>/dev/null' USR1 TERM
-  while true; do
-    wait "$step"
-    status=$?
-    # wait returns early when a trapped signal arrives; the step goes on until it has checkpointed.
-    kill -0 "$step" 2>/dev/null || break
-  done
+  # wait returns early when a trapped signal arrives; the step goes on until it has checkpointed.
+  while kill -0 "$step" 2>/dev/null; do wait "$step"; done
+  # bash keeps the status of a reaped child: this is the step's own, whatever interrupted the loop.
+  wait "$step"
+  status=$?
   trap - USR1 TERM
   if [[ $status -eq 75 ]]; then
     echo "tilt: stopped before the end; requeueing job $SLURM_JOB_ID"

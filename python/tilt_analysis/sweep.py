@@ -17,7 +17,7 @@ ALL_SEEDS_GRID_POINT = "(all)"
 BASE_CONFIG_VALUE = "(config)"
 # Columns of Sweep.rows besides the swept keys and the eval metrics.
 ROW_COLUMNS = ["index", "run_dir", "state", "exit_code", "attempts"]
-STATES = ["finished", "failed", "preempted", "running", "pending"]
+STATES = ["finished", "failed", "preempted", "interrupted", "running", "submitted", "pending"]
 # The eval metrics a sweep report's compact table and metric-vs-axis figures (one panel each) show, in this
 # order, when the sweep reports them; every eval metric, these included, is in summary.csv and in the
 # report's "All metrics" table.

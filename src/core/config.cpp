@@ -187,11 +187,16 @@ MixtureConfig read_mixture(Section section) {
   return mixture;
 }
 
-// The shortest text that reads back as exactly `value` (0.04, not 0.040000000000000001).
+// The shortest text that reads back as exactly `value` (0.04, not 0.040000000000000001). An exponent
+// gets a mantissa with a point (1.0e-05, not 1e-05): YAML 1.1 readers such as PyYAML take a number
+// without a point for a string.
 YAML::Node number(double value) {
   char buffer[32];
   const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
-  return YAML::Node(std::string(buffer, end));
+  std::string text(buffer, end);
+  const size_t exponent = text.find('e');
+  if (exponent != std::string::npos && text.find('.') == std::string::npos) text.insert(exponent, ".0");
+  return YAML::Node(text);
 }
 
 YAML::Node number(const std::vector<double>& values) {

@@ -34,10 +34,12 @@ void sync_to_disk(const fs::path& path, const fs::path& reported, bool directory
 }  // namespace
 
 void replace_atomically(const fs::path& path, const std::function<void(const fs::path& temp)>& fill) {
-  // The process id keeps concurrent writers (e.g. two jobs sharing a directory by mistake) from
-  // writing into each other's temporary file.
+  // Host name and process id keep concurrent writers (two jobs sharing a directory by mistake, on
+  // one node or several) from writing into each other's temporary file.
+  char host[64] = {};
+  ::gethostname(host, sizeof host - 1);
   fs::path temp = path;
-  temp += ".tmp." + std::to_string(::getpid());
+  temp += ".tmp." + std::string(host) + "." + std::to_string(::getpid());
   try {
     fill(temp);
     sync_to_disk(temp, path, false);

@@ -12,5 +12,6 @@ inline constexpr const char* kMetricsCsv = "metrics.csv";
 inline constexpr const char* kMetricsH5 = "metrics.h5";
 inline constexpr const char* kSamples = "samples.h5";          // final samples (+ exact density grid)
 inline constexpr const char* kEval = "eval.json";              // final metrics: present = finished
+inline constexpr const char* kLock = ".lock";                  // flock(2)ed by the rank 0 training into it
 
 }  // namespace tilt::run_files

@@ -25,9 +25,11 @@ std::atomic<int> g_stop_signal{0};  // the last stop signal received, 0 before a
 int forwarded_as(int signal) { return signal == SIGINT ? SIGINT : SIGUSR1; }
 
 extern "C" void forward_signal(int signal) {
+  const int saved_errno = errno;
   g_stop_signal = signal;
   for (auto& child : g_children)
     if (const pid_t pid = child.load(); pid > 0) kill(pid, forwarded_as(signal));
+  errno = saved_errno;
 }
 
 constexpr std::array<int, 3> kForwarded = {SIGINT, SIGTERM, SIGUSR1};
@@ -88,12 +90,17 @@ pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& l
 }
 
 int wait_for(pid_t pid) {
+  // Wait for the end without reaping, so that the pid cannot be reused by an unrelated process
+  // while the signal handler may still send to it; unregister; then reap.
+  siginfo_t info{};
+  while (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0) {
+    if (errno != EINTR) throw Error(std::string("waitid: ") + std::strerror(errno));
+  }
+  unregister_child(pid);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) throw Error(std::string("waitpid: ") + std::strerror(errno));
   }
-  // Before the pid can be reused by an unrelated process.
-  unregister_child(pid);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;

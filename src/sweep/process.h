@@ -31,8 +31,8 @@ class ForwardStopSignals {
   ~ForwardStopSignals();
   ForwardStopSignals(const ForwardStopSignals&) = delete;
   ForwardStopSignals& operator=(const ForwardStopSignals&) = delete;
-  // spawn(), with the child registered before any signal can arrive; it is unregistered once
-  // wait_for() has reaped it.
+  // spawn(), then registers the child (a stop signal that arrived meanwhile is passed on to it);
+  // wait_for() unregisters it before reaping it.
   static pid_t spawn_forwarded(const std::vector<std::string>& argv, const std::filesystem::path& log);
   static bool stop_requested();  // a signal arrived: start nothing new
 };

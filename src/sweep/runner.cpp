@@ -5,7 +5,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/error.h"
@@ -36,23 +39,45 @@ std::vector<std::string> launcher_argv(Launcher launcher, int ranks) {
   return argv;
 }
 
-bool is_alive(const RowStatus& status) {
-  if (status.state != "running") return false;
-  if (!status.slurm_job.empty()) {
-    int exit_status = 0;
-    std::string state;
-    try {
-      state = run_capturing({"squeue", "--noheader", "--jobs", status.slurm_job, "--format", "%T"}, exit_status);
-    } catch (const Error&) {
-      return false;  // no Slurm here: the job that ran the row cannot still be running on it
-    }
-    return exit_status == 0 && state.find_first_not_of(" \n") != std::string::npos;
+// Whether a Slurm job (pending, running, or waiting for its requeue) still owns the row: squeue
+// also lists jobs that ended a while ago, in states like COMPLETED or FAILED.
+bool slurm_job_is_active(const std::string& job) {
+  int exit_status = 0;
+  std::string state;
+  try {
+    state = run_capturing({"squeue", "--noheader", "--jobs", job, "--format", "%T"}, exit_status);
+  } catch (const Error&) {
+    return false;  // no Slurm here: no job of it can still own the row
   }
-  return status.host == hostname() && status.pid > 0 && kill(static_cast<pid_t>(status.pid), 0) == 0;
+  static const std::set<std::string> active = {"PENDING",   "RUNNING",      "CONFIGURING", "COMPLETING",
+                                               "SUSPENDED", "REQUEUED",     "REQUEUE_HOLD", "REQUEUE_FED",
+                                               "RESIZING",  "SIGNALING",    "STAGE_OUT"};
+  std::istringstream lines(state);
+  for (std::string line; lines >> line;)
+    if (active.count(line)) return true;
+  return false;
+}
+
+bool is_alive(const RowStatus& status) {
+  if (status.state == "finished") return false;
+  if (!status.slurm_job.empty()) return slurm_job_is_active(status.slurm_job);
+  return status.state == "running" && status.host == hostname() && status.pid > 0 &&
+         kill(static_cast<pid_t>(status.pid), 0) == 0;
+}
+
+// An argument as the shell reads it back unchanged: in single quotes, each ' written as '\''.
+std::string shell_quoted(const std::string& arg) {
+  if (!arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=/.,:%@+") ==
+                          std::string::npos)
+    return arg;
+  std::string quoted = "'";
+  for (const char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
 }
 
 std::string describe(int exit_status) {
   if (exit_status == kExitStopped) return "stopped to be requeued";
+  if (exit_status == kExitInterrupted) return "interrupted by SIGINT after a checkpoint";
   if (exit_status > 128) return "ended by signal " + std::to_string(exit_status - 128);
   return "exit status " + std::to_string(exit_status);
 }
@@ -67,6 +92,7 @@ int run_row(const SweepDirectory& sweep, int index, Launcher launcher) {
   status.attempts += 1;
   status.host = hostname();
   status.pid = getpid();
+  status.slurm_job.clear();
   if (launcher == Launcher::kSrun)
     status.slurm_job = environment("SLURM_ARRAY_JOB_ID").empty()
                            ? environment("SLURM_JOB_ID")
@@ -81,6 +107,9 @@ int run_row(const SweepDirectory& sweep, int index, Launcher launcher) {
     argv.push_back("--set");
     argv.push_back(assignment);
   }
+  std::printf("tilt sweep: row %s started (attempt %d; progress in %s)\n", row_name(index).c_str(), status.attempts,
+              sweep.log_path(index).c_str());
+  std::fflush(stdout);
   int exit_status = 0;
   try {
     exit_status = wait_for(ForwardStopSignals::spawn_forwarded(argv, sweep.log_path(index)));
@@ -93,7 +122,9 @@ int run_row(const SweepDirectory& sweep, int index, Launcher launcher) {
   status = sweep.status(index);  // "finished" when eval.json appeared
   status.exit_code = exit_status;
   if (status.state != "finished" || exit_status != 0)
-    status.state = exit_status == kExitStopped ? "preempted" : "failed";
+    status.state = exit_status == kExitStopped       ? "preempted"
+                   : exit_status == kExitInterrupted ? "interrupted"
+                                                     : "failed";
   sweep.set_status(index, status);
   std::printf("tilt sweep: row %s %s (%s; log %s)\n", row_name(index).c_str(), status.state.c_str(),
               describe(exit_status).c_str(), sweep.log_path(index).c_str());
@@ -117,22 +148,29 @@ int run_local(const SweepDirectory& sweep, int jobs) {
               pending.size(), total, jobs, sweep.ranks());
   std::fflush(stdout);
   const ForwardStopSignals forward;
-  std::mutex next_lock;
+  std::mutex lock;
   size_t next = 0;
+  std::exception_ptr failure;  // the first error of any worker: no new rows start after it
   auto worker = [&] {
     for (;;) {
       int index = 0;
       {
-        const std::lock_guard<std::mutex> guard(next_lock);
-        if (next == pending.size() || ForwardStopSignals::stop_requested()) return;
+        const std::lock_guard<std::mutex> guard(lock);
+        if (next == pending.size() || failure || ForwardStopSignals::stop_requested()) return;
         index = pending[next++];
       }
-      run_row(sweep, index, Launcher::kMpirun);
+      try {
+        run_row(sweep, index, Launcher::kMpirun);
+      } catch (...) {
+        const std::lock_guard<std::mutex> guard(lock);
+        if (!failure) failure = std::current_exception();
+      }
     }
   };
   std::vector<std::thread> workers;
   for (int j = 0; j < std::max(1, jobs); ++j) workers.emplace_back(worker);
   for (auto& thread : workers) thread.join();
+  if (failure) std::rethrow_exception(failure);
 
   size_t finished = 0;
   for (const auto& row : sweep.rows()) finished += sweep.status(row.index).state == "finished";
@@ -173,14 +211,24 @@ int submit_slurm(const SweepDirectory& sweep, int throttle, bool dry_run) {
   argv.push_back(dir.string());
   argv.push_back(source_dir().string());
   if (dry_run) {
-    for (const auto& arg : argv) std::printf("%s ", arg.c_str());
-    std::printf("\n");
+    std::string line;
+    for (const auto& arg : argv) line += (line.empty() ? "" : " ") + shell_quoted(arg);
+    std::printf("%s\n", line.c_str());
     return 0;
   }
   int exit_status = 0;
   const std::string output = run_capturing(argv, exit_status);
   if (exit_status != 0) throw Error("sbatch failed (" + describe(exit_status) + "); see its message above");
   const std::string job = output.substr(0, output.find_first_of(";\n"));
+  // The rows belong to the array's tasks from now on: a re-run leaves them alone while squeue
+  // shows the task pending, running or waiting for its requeue.
+  for (int index : pending) {
+    RowStatus status = sweep.status(index);
+    status.state = "submitted";
+    status.exit_code.reset();
+    status.slurm_job = job + "_" + std::to_string(index);
+    sweep.set_status(index, status);
+  }
   std::printf("tilt sweep: %s: submitted rows %s as job array %s (squeue -j %s; logs in %s)\n", sweep.name().c_str(),
               array.c_str(), job.c_str(), job.c_str(), (dir / "logs").c_str());
   return 0;

@@ -4,10 +4,12 @@
 //   SWEEP_DIR/manifest.json      name, base config, swept keys, ranks, Slurm resources, rows
 //   SWEEP_DIR/rows/NNN/          row NNN's run directory (config.yaml ... eval.json)
 //   SWEEP_DIR/status/NNN.json    {"state", "exit_code", "attempts", "host", "pid", "slurm_job"}
+//                                (state: pending, submitted, running, finished, failed, preempted,
+//                                interrupted)
 //   SWEEP_DIR/logs/NNN.log       output of every attempt of row NNN
 //
 // A row is finished exactly when its run directory has eval.json; otherwise its status file says
-// whether it is running, failed or was preempted (no file: pending).
+// what else happened to it (no file: pending).
 #pragma once
 
 #include <filesystem>
@@ -26,7 +28,8 @@ struct ManifestRow {
 };
 
 struct RowStatus {
-  std::string state = "pending";  // pending, running, finished, failed, preempted
+  // pending, submitted (to Slurm), running, finished, failed, preempted (75), interrupted (130)
+  std::string state = "pending";
   std::optional<int> exit_code;
   int attempts = 0;
   std::string host;

@@ -1,5 +1,5 @@
 // A sweep: one base config run over a grid of config values, explicit rows and seeds. The spec is
-// a YAML file (configs/sweeps/, documented in docs/sweeps.md); expand() turns it into numbered rows,
+// a YAML file (configs/sweeps/, documented in docs/cluster.md#sweeps); expand() turns it into numbered rows,
 // each a list of `--set` overrides that reach `tilt train` as separate arguments (never through a
 // shell).
 #pragma once

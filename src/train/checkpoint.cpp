@@ -1,6 +1,7 @@
 #include "train/checkpoint.h"
 
 #include <torch/torch.h>
+#include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
 #include "io/hdf5_file.h"
@@ -34,6 +35,30 @@ int load_checkpoint(const std::filesystem::path& path, Job& job, Adam& adam, Tra
   return step;
 }
 
+namespace {
+
+// The dotted key of the first difference between two resolved configs, "" when they are equal.
+std::string first_difference(const YAML::Node& a, const YAML::Node& b, const std::string& prefix) {
+  if (a.IsMap() && b.IsMap()) {
+    for (const auto& entry : a) {
+      const auto key = entry.first.as<std::string>();
+      const std::string where = prefix.empty() ? key : prefix + "." + key;
+      if (!b[key]) return where;
+      if (std::string found = first_difference(entry.second, b[key], where); !found.empty()) return found;
+    }
+    for (const auto& entry : b)
+      if (!a[entry.first.as<std::string>()])
+        return prefix.empty() ? entry.first.as<std::string>() : prefix + "." + entry.first.as<std::string>();
+    return "";
+  }
+  YAML::Emitter left, right;
+  left << a;
+  right << b;
+  return std::string(left.c_str()) == right.c_str() ? "" : prefix;
+}
+
+}  // namespace
+
 void check_resumable(const std::filesystem::path& path, const Config& config) {
   const Config stored = parse_config(io::H5File::open_read(path).read_string("/meta/config"), {}, ".");
   const auto refuse = [&](const std::string& key, const std::string& was, const std::string& now) {
@@ -52,6 +77,19 @@ void check_resumable(const std::filesystem::path& path, const Config& config) {
   if (a.fourier_features != b.fourier_features)
     refuse("network.fourier_features", std::to_string(a.fourier_features), std::to_string(b.fourier_features));
   if (a.layers != b.layers) refuse("network.layers", std::to_string(a.layers), std::to_string(b.layers));
+  // Anything else that defines the run (target, prior, reward, batch, learning rates, beta, ...)
+  // must be the same too; how long it runs, how often it logs and checkpoints, and evaluation may
+  // change.
+  Config continued = stored;
+  continued.train.iterations = config.train.iterations;
+  continued.train.exploration.decay_until = config.train.exploration.decay_until;
+  continued.train.checkpoint_every = config.train.checkpoint_every;
+  continued.train.log_every = config.train.log_every;
+  continued.eval = config.eval;
+  const std::string key = first_difference(YAML::Load(to_yaml(continued)), YAML::Load(to_yaml(config)), "");
+  if (!key.empty())
+    throw Error("cannot resume " + path.string() + ": '" + key +
+                "' differs from the checkpoint's config (start a new run directory instead)");
 }
 
 int checkpoint_ranks(const std::filesystem::path& path) {

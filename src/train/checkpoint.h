@@ -31,8 +31,8 @@ void save_checkpoint(const std::filesystem::path& path, const Job& job, const Ad
 int load_checkpoint(const std::filesystem::path& path, Job& job, Adam& adam, TrainingTables& tables);
 
 // Throws one line naming the first difference when `config` cannot continue the checkpoint's run:
-// another objective, seed, process or network would silently change what the run computes. The
-// rank count, iterations and schedule may change.
+// any change but train.iterations, train.exploration.decay_until, train.checkpoint_every,
+// train.log_every and eval would silently change what the run computes. The rank count may change.
 void check_resumable(const std::filesystem::path& path, const Config& config);
 
 // The rank count the checkpoint was written on.

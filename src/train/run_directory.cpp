@@ -1,6 +1,12 @@
 #include "train/run_directory.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <torch/torch.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -35,6 +41,36 @@ void remove_run_files(const fs::path& dir) {
 
 }  // namespace
 
+RunDirectoryLock::RunDirectoryLock(const fs::path& dir) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) throw Error("cannot create run directory '" + dir.string() + "': " + error.message());
+  const fs::path path = dir / run_files::kLock;
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error("cannot open " + path.string() + ": " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error_number = errno;
+    char holder[256] = {};
+    const ssize_t noted = ::pread(fd_, holder, sizeof holder - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    if (error_number == EWOULDBLOCK)
+      throw Error("run directory '" + dir.string() + "' is in use by another tilt" +
+                  (noted > 0 ? " (" + std::string(holder) + ")" : std::string()));
+    throw Error("cannot lock " + path.string() + ": " + std::strerror(error_number));
+  }
+  char host[64] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::string holder = "host " + std::string(host) + ", pid " + std::to_string(::getpid());
+  // Who holds the lock is only a note for the message above: the lock holds without it.
+  [[maybe_unused]] const bool noted =
+      ::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, holder.data(), holder.size(), 0) >= 0;
+}
+
+RunDirectoryLock::~RunDirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
 bool prepare_run_directory(const fs::path& dir, StartMode mode, const Config& config) {
   const bool has_checkpoint = fs::exists(dir / run_files::kCheckpoint);
   bool resuming = false;
@@ -57,9 +93,6 @@ bool prepare_run_directory(const fs::path& dir, StartMode mode, const Config& co
       break;
   }
   if (resuming) check_resumable(dir / run_files::kCheckpoint, config);
-  std::error_code error;
-  fs::create_directories(dir, error);
-  if (error) throw Error("cannot create run directory '" + dir.string() + "': " + error.message());
   // --set may have changed the config (e.g. more iterations): the directory describes the run it holds.
   io::write_text_atomically(dir / run_files::kConfig, to_yaml(config));
   return resuming;

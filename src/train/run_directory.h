@@ -22,9 +22,23 @@ enum class StartMode {
   kAutoResume,  // continue the checkpoint when there is one, else start fresh (requeued jobs, sweeps)
 };
 
-// Rank 0, before anything else is written: checks the directory against `mode` and `config` (a
-// resumed checkpoint must match the config's seed, process and network), removes a replaced run's
-// files, writes the resolved config. Returns whether the run resumes from a checkpoint.
+// Rank 0 holds this for as long as it trains into a run directory: a second `tilt train` on the same
+// directory (a sweep row resubmitted while it still runs, say) is refused instead of both writing.
+// The lock is flock(2) on RUN_DIR/.lock, released by the kernel however the process ends.
+class RunDirectoryLock {
+ public:
+  explicit RunDirectoryLock(const std::filesystem::path& dir);  // creates the directory if needed
+  ~RunDirectoryLock();
+  RunDirectoryLock(const RunDirectoryLock&) = delete;
+  RunDirectoryLock& operator=(const RunDirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Rank 0, holding the directory's RunDirectoryLock (which made the directory), before anything else
+// is written: checks the directory against `mode` and `config` (a resumed checkpoint must be of the
+// same run, train/checkpoint.h), removes a replaced run's files, writes the resolved config. Returns whether the run resumes from a checkpoint.
 bool prepare_run_directory(const std::filesystem::path& dir, StartMode mode, const Config& config);
 
 // samples.h5: /samples (N x D float32) and, for 2-D targets, the exact target's log density on a

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 
 #include "core/cpu_setup.h"
 #include "core/error.h"
@@ -71,10 +72,16 @@ void on_root_for_all(Communicator& comm, const char* what, Action&& action) {
 }  // namespace
 
 TrainResult train(const Config& config, const TrainOptions& options, Communicator& comm) {
+  // From the start: a stop signal during setup (loading a checkpoint, say) is taken at the first
+  // iteration's collective instead of killing the rank without a checkpoint.
+  const StopSignals stop_signals;
   configure_threads(cores_per_rank(comm));
   bool resuming = false;
-  on_root_for_all(comm, "prepare the run directory",
-                  [&] { resuming = prepare_run_directory(options.run_dir, options.start, config); });
+  std::optional<RunDirectoryLock> lock;
+  on_root_for_all(comm, "prepare the run directory", [&] {
+    lock.emplace(options.run_dir);
+    resuming = prepare_run_directory(options.run_dir, options.start, config);
+  });
   comm.broadcast(&resuming, sizeof(resuming), 0);
 
   Job job(config);
@@ -109,7 +116,6 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
                 config.objective_name().c_str(), comm.size(), static_cast<long long>(shard.count),
                 config.process.steps, config.dim(), start, t.iterations, options.run_dir.c_str());
 
-  const StopSignals stop_signals;
   const auto started = std::chrono::steady_clock::now();
   int step = start;
   int stop_signal = 0;

@@ -60,7 +60,7 @@ TEST(Config, ResolvedFloatsAreTheShortestTextThatReadsBackExactly) {
   const std::string yaml = to_yaml(config);
   EXPECT_NE(yaml.find("lr: 0.04\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("sigma2: 0.1\n"), std::string::npos) << yaml;
-  EXPECT_NE(yaml.find("log_z_lr: 1e-05\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("log_z_lr: 1.0e-05\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("y: [0.3, -6]"), std::string::npos) << yaml;
   EXPECT_EQ(yaml.find("0000000"), std::string::npos) << yaml;
   const Config again = parse_config(yaml, {}, ".");

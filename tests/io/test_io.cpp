@@ -50,7 +50,11 @@ void write_bytes(const fs::path& path, const std::string& bytes) {
   out << bytes;
 }
 
-fs::path with_tmp_suffix(fs::path path) { return path += ".tmp." + std::to_string(getpid()); }
+fs::path with_tmp_suffix(fs::path path) {
+  char host[64] = {};
+  gethostname(host, sizeof host - 1);
+  return path += ".tmp." + std::string(host) + "." + std::to_string(getpid());
+}
 
 // The message of the tilt::Error that `action` throws (another exception type fails the test too).
 template <typename Action>

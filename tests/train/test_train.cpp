@@ -111,9 +111,25 @@ TEST(Trainer, ResumeRefusesAnotherSeedProcessOrNetwork) {
     EXPECT_NE(message.find(key), std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
+  // ... and anything else that defines the run.
+  const std::string reward = error_message([&] {
+    train(parse_config(kSmallRtb, {"reward.y=[3, 3]"}, "."), options(dir, StartMode::kAutoResume), comm);
+  });
+  EXPECT_NE(reward.find("'reward.y'"), std::string::npos) << reward;
   // More iterations are a continuation, not a different run.
   train(parse_config(kSmallRtb, {"train.iterations=3"}, "."), options(dir, StartMode::kAutoResume), comm);
   EXPECT_EQ(io::H5File::open_read(dir / run_files::kCheckpoint).read("/step").item<int64_t>(), 3);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Trainer, ASecondTrainerOnTheSameDirectoryIsRefused) {
+  LocalCommunicator comm;
+  const auto dir = fresh_dir("locked");
+  const RunDirectoryLock held(dir);
+  const std::string message = error_message(
+      [&] { train(parse_config(kSmallRtb, {"train.iterations=1"}, "."), options(dir), comm); });
+  EXPECT_NE(message.find("in use by another tilt"), std::string::npos) << message;
+  EXPECT_FALSE(std::filesystem::exists(dir / run_files::kConfig));
   std::filesystem::remove_all(dir);
 }
 
