@@ -33,6 +33,9 @@ grep -Eq 'slurm_job_id: "?[0-9]+' "$work/single/provenance.yaml" || fail "proven
 echo "== sweep as a job array, row 000 preempted while it runs"
 sweep="$work/sweep"
 "$tilt" sweep "$source_dir/tests/slurm/sweep.yaml" --out "$sweep" --slurm
+# Submitting again while the array's tasks are pending or running submits nothing.
+"$tilt" sweep "$source_dir/tests/slurm/sweep.yaml" --out "$sweep" --slurm | grep -q "nothing to submit" ||
+  fail "rows owned by live array tasks were submitted again"
 wait_until 120 "row 000's first checkpoint" test -s "$sweep/rows/000/checkpoint.h5"
 job=$(json_field "$sweep/status/000.json" slurm_job)
 # scancel signals the batch shell but may still answer "Job can not be altered now" (and fail) for an
