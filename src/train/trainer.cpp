@@ -124,13 +124,13 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
     const Trajectory batch = job.training_batch(static_cast<uint32_t>(step), shard);
     const LossStats local = job.objective().accumulate_gradients(batch, t.batch);
     gradient_sync.all_reduce(parameters, comm);
-    double totals[4] = {local.loss_sum, local.residual_sum, local.residual_square_sum, local.count};
-    comm.all_reduce_sum(totals, 4);
-    // The stop signal in its own collective: all ranks stop at the same iteration, on any signal
-    // any rank received.
-    double signal = g_stop_signal.load();
-    comm.all_reduce_max(&signal, 1);
-    stop_signal = static_cast<int>(signal);
+    // Loss sums and the stop flags in one collective, so all ranks stop at the same iteration on
+    // a signal any rank received: [4] counts ranks asked to stop, [5] those of them by SIGINT.
+    const int received = g_stop_signal.load();
+    double totals[6] = {local.loss_sum, local.residual_sum, local.residual_square_sum, local.count,
+                        received != 0 ? 1.0 : 0.0, received == SIGINT ? 1.0 : 0.0};
+    comm.all_reduce_sum(totals, 6);
+    if (totals[4] > 0) stop_signal = totals[5] > 0 ? SIGINT : (received != 0 ? received : SIGUSR1);
     const double loss = totals[0] / totals[3];
     if (!std::isfinite(loss))
       throw Error("loss is not finite at iteration " + std::to_string(step) +
