@@ -18,7 +18,6 @@
 #include "dist/communicator.h"
 #include "dist/gradient_sync.h"
 #include "train/job.h"
-#include "train/trainer.h"
 
 namespace {
 
@@ -62,7 +61,6 @@ int main(int argc, char** argv) {
     const tilt::Config config = tilt::load_config(config_path, overrides);
     tilt::Job job(config);
     tilt::Adam adam = job.make_optimizer();
-    std::vector<at::Tensor> parameters = adam.parameters();
     tilt::GradientSync sync;
     const tilt::BatchShard shard = tilt::shard_batch(config.train.batch, comm->rank(), comm->size());
 
@@ -72,29 +70,17 @@ int main(int argc, char** argv) {
     double rates[2] = {gemm_square, gemm_skinny};
     comm->all_reduce_sum(rates, 2);  // machine rate: the sum over ranks
 
-    double rollout_s = 0, scoring_s = 0, sync_s = 0;
-    for (int it = -3; it < iterations; ++it) {  // 3 warm-up iterations
-      comm->barrier();
-      auto start = Clock::now();
-      const tilt::Trajectory batch = job.training_batch(static_cast<uint32_t>(std::max(it, 0)), shard);
-      comm->barrier();
-      const double rollout = seconds_since(start);
-      start = Clock::now();
-      adam.zero_grad();
-      job.objective().accumulate_gradients(batch, config.train.batch);
-      comm->barrier();
-      const double scoring = seconds_since(start);
-      start = Clock::now();
-      sync.all_reduce(parameters, *comm);
-      adam.step();
-      const double synced = seconds_since(start);
-      if (it >= 0) rollout_s += rollout, scoring_s += scoring, sync_s += synced;
-    }
-    rollout_s /= iterations, scoring_s /= iterations, sync_s /= iterations;
+    // The trainer's own step, timed by phase; 3 warm-up iterations first.
+    tilt::StepPhases warmup, phases;
+    for (int it = -3; it < iterations; ++it)
+      tilt::train_step(job, adam, sync, *comm, static_cast<uint32_t>(std::max(it, 0)), shard, {},
+                       it < 0 ? &warmup : &phases);
+    const double rollout_s = phases.batch_s / iterations, scoring_s = phases.gradients_s / iterations,
+                 sync_s = phases.update_s / iterations;
 
     if (comm->is_root()) {
       const double transitions = static_cast<double>(config.process.steps) * config.train.batch;
-      const double flops = tilt::FourierMlp(config.dim(), config.network)->flops_per_sample();
+      const double flops = job.policy().flops_per_sample();
       const double rollout_flops = transitions * flops, scoring_flops = 3 * transitions * flops;
       const double total_s = rollout_s + scoring_s + sync_s;
       std::printf("# tilt bench_iteration: %s\n", config_path.c_str());

@@ -26,11 +26,11 @@ namespace {
 using tilt::Communicator;
 
 // A finished (or checkpointed) run directory's job, with its trained parameters loaded.
-tilt::Job load_run(const std::filesystem::path& run_dir) {
+std::unique_ptr<tilt::Job> load_run(const std::filesystem::path& run_dir) {
   if (!std::filesystem::exists(run_dir / tilt::run_files::kCheckpoint))
     throw tilt::Error("'" + run_dir.string() + "' is not a run directory with a checkpoint");
-  tilt::Job job(tilt::load_config(run_dir / tilt::run_files::kConfig));
-  tilt::load_parameters(job, run_dir / tilt::run_files::kCheckpoint);
+  auto job = std::make_unique<tilt::Job>(tilt::load_config(run_dir / tilt::run_files::kConfig));
+  tilt::load_parameters(*job, run_dir / tilt::run_files::kCheckpoint);
   return job;
 }
 
@@ -70,7 +70,8 @@ int run_train(const TrainArguments& args, Communicator& comm) {
 
 int run_sample(const std::string& run_dir, int64_t n, const std::string& out, Communicator& comm) {
   tilt::configure_threads(tilt::cores_per_rank(comm));
-  tilt::Job job = load_run(run_dir);
+  const std::unique_ptr<tilt::Job> loaded = load_run(run_dir);
+  const tilt::Job& job = *loaded;
   const tilt::BatchShard shard = tilt::shard_batch(n, comm.rank(), comm.size());
   const tilt::Trajectory paths = job.sample(1, shard);
   const std::vector<float> samples = tilt::gather_rows(paths.states[paths.steps()], comm);
@@ -84,7 +85,8 @@ int run_sample(const std::string& run_dir, int64_t n, const std::string& out, Co
 
 int run_eval(const std::string& run_dir, int64_t n, Communicator& comm) {
   tilt::configure_threads(tilt::cores_per_rank(comm));
-  tilt::Job job = load_run(run_dir);
+  const std::unique_ptr<tilt::Job> job_of_run = load_run(run_dir);
+  tilt::Job& job = *job_of_run;
   const tilt::Evaluation evaluation = tilt::evaluate(job, comm, n > 0 ? n : job.config().eval.samples);
   if (comm.is_root()) std::printf("%s\n", tilt::metrics_json(evaluation.metrics).c_str());
   return 0;

@@ -9,130 +9,67 @@
 #include <set>
 #include <sstream>
 
+#include "core/config_section.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/run_files.h"
+#include "objective/registry.h"
+#include "target/registry.h"
 
 namespace tilt {
-namespace {
 
-std::string join(const std::string& prefix, const std::string& key) {
-  return prefix.empty() ? key : prefix + "." + key;
+ConfigSection::ConfigSection(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {
+  if (node_ && !node_.IsNull() && !node_.IsMap()) config_fail(path_, "expected a mapping of keys");
 }
 
-[[noreturn]] void fail(const std::string& key, const std::string& what) {
-  throw Error("config: '" + key + "': " + what);
-}
-
-// Non-finite numbers (.inf, .nan) are never meaningful in a config: rejected wherever a number is read.
-template <typename T>
-void require_finite(const T& value, const std::string& key) {
-  if constexpr (std::is_same_v<T, double>) {
-    if (!std::isfinite(value)) fail(key, "must be a finite number, got " + std::to_string(value));
-  } else if constexpr (std::is_same_v<T, std::vector<double>> ||
-                       std::is_same_v<T, std::vector<std::vector<double>>>) {
-    for (const auto& element : value) require_finite(element, key);
+void ConfigSection::finish() const {
+  if (!node_ || !node_.IsMap()) return;
+  for (const auto& entry : node_) {
+    const auto key = entry.first.as<std::string>();
+    if (!used_.count(key)) config_fail(key_path(key), "unknown key");
   }
 }
-
-// A YAML mapping being read: records which keys were consumed so that finish() can reject the rest.
-class Section {
- public:
-  Section(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {
-    if (node_ && !node_.IsNull() && !node_.IsMap()) fail(path_, "expected a mapping of keys");
-  }
-
-  // A key set to null (e.g. `--set prior.mixture=null`) counts as absent.
-  bool has(const std::string& key) const {
-    return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull();
-  }
-  std::string key_path(const std::string& key) const { return join(path_, key); }
-
-  Section section(const std::string& key) {
-    used_.insert(key);
-    return Section(has(key) ? node_[key] : YAML::Node(), key_path(key));
-  }
-
-  YAML::Node raw(const std::string& key) {
-    used_.insert(key);
-    return has(key) ? node_[key] : YAML::Node();
-  }
-
-  template <typename T>
-  T get(const std::string& key, const T& fallback) {
-    used_.insert(key);
-    if (!has(key)) return fallback;
-    return convert<T>(node_[key], key_path(key));
-  }
-
-  template <typename T>
-  T require(const std::string& key) {
-    used_.insert(key);
-    if (!has(key)) fail(key_path(key), "required key is missing");
-    return convert<T>(node_[key], key_path(key));
-  }
-
-  void finish() const {
-    if (!node_ || !node_.IsMap()) return;
-    for (const auto& entry : node_) {
-      const auto key = entry.first.as<std::string>();
-      if (!used_.count(key)) fail(key_path(key), "unknown key");
-    }
-  }
-
-  template <typename T>
-  static T convert(const YAML::Node& value, const std::string& where) {
-    try {
-      if constexpr (std::is_same_v<T, std::vector<double>> ||
-                    std::is_same_v<T, std::vector<std::vector<double>>>) {
-        if (!value.IsSequence()) fail(where, "expected a list");
-      } else {
-        if (!value.IsScalar()) fail(where, "expected a single value");
-      }
-      T result = value.as<T>();
-      require_finite(result, where);
-      return result;
-    } catch (const YAML::Exception&) {
-      std::ostringstream shown;
-      shown << value;
-      fail(where, "cannot read '" + shown.str() + "' as " + type_name<T>());
-    }
-  }
-
- private:
-  template <typename T>
-  static std::string type_name() {
-    if constexpr (std::is_same_v<T, int> || std::is_same_v<T, uint64_t>) return "an integer";
-    if constexpr (std::is_same_v<T, double>) return "a number";
-    if constexpr (std::is_same_v<T, std::string>) return "a string";
-    if constexpr (std::is_same_v<T, bool>) return "true/false";
-    if constexpr (std::is_same_v<T, std::vector<double>>) return "a list of numbers";
-    return "a list of lists of numbers";
-  }
-
-  YAML::Node node_;
-  std::string path_;
-  std::set<std::string> used_;
-};
 
 void require_positive(double value, const std::string& key) {
   if (!(value > 0) || !std::isfinite(value))
-    fail(key, "must be a positive number, got " + std::to_string(value));
+    config_fail(key, "must be a positive number, got " + std::to_string(value));
 }
 
 void require_at_least(long long value, long long minimum, const std::string& key) {
-  if (value < minimum) fail(key, "must be >= " + std::to_string(minimum) + ", got " + std::to_string(value));
+  if (value < minimum)
+    config_fail(key, "must be >= " + std::to_string(minimum) + ", got " + std::to_string(value));
 }
 
-template <typename Enum>
-Enum parse_choice(const std::string& value, const std::map<std::string, Enum>& choices,
-                  const std::string& key) {
-  const auto found = choices.find(value);
-  if (found != choices.end()) return found->second;
-  std::string names;
-  for (const auto& [name, _] : choices) names += (names.empty() ? "" : ", ") + name;
-  fail(key, "unknown value '" + value + "' (choose one of: " + names + ")");
+void require_in_range(double value, double low, double high, const std::string& key) {
+  if (!(value >= low && value <= high))
+    config_fail(key, "must be in [" + yaml_number(low).as<std::string>() + ", " +
+                         yaml_number(high).as<std::string>() + "], got " + std::to_string(value));
 }
+
+YAML::Node yaml_number(double value) {
+  char buffer[32];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  std::string text(buffer, end);
+  const size_t exponent = text.find('e');
+  if (exponent != std::string::npos && text.find('.') == std::string::npos) text.insert(exponent, ".0");
+  return YAML::Node(text);
+}
+
+YAML::Node yaml_flow(const std::vector<double>& values) {
+  YAML::Node node(YAML::NodeType::Sequence);
+  for (double value : values) node.push_back(yaml_number(value));
+  node.SetStyle(YAML::EmitterStyle::Flow);
+  return node;
+}
+
+YAML::Node yaml_flow(const std::vector<std::vector<double>>& rows) {
+  YAML::Node node(YAML::NodeType::Sequence);
+  for (const auto& row : rows) node.push_back(yaml_flow(row));
+  node.SetStyle(YAML::EmitterStyle::Flow);
+  return node;
+}
+
+namespace {
 
 MixtureConfig preset_mixture(const std::string& name, const std::string& key) {
   MixtureConfig mixture;
@@ -147,84 +84,9 @@ MixtureConfig preset_mixture(const std::string& name, const std::string& key) {
     for (double w : {4, 10, 4, 5, 10, 5, 4, 15, 4}) mixture.weights.push_back(w / 61.0);
     mixture.variances.assign(9, 0.3);
   } else {
-    fail(key, "unknown preset '" + name + "' (choose one of: gmm25, gmm9)");
+    config_fail(key, "unknown preset '" + name + "' (choose one of: gmm25, gmm9)");
   }
   return mixture;
-}
-
-MixtureConfig read_mixture(Section section) {
-  MixtureConfig mixture;
-  if (section.has("preset")) {
-    mixture = preset_mixture(section.require<std::string>("preset"), section.key_path("preset"));
-  } else {
-    mixture.means = section.require<std::vector<std::vector<double>>>("means");
-    if (mixture.means.empty()) fail(section.key_path("means"), "needs at least one component");
-    const size_t dim = mixture.means.front().size();
-    if (dim == 0) fail(section.key_path("means"), "components need at least one coordinate");
-    for (const auto& mean : mixture.means)
-      if (mean.size() != dim) fail(section.key_path("means"), "all means must have the same dimension");
-    const size_t k = mixture.means.size();
-    mixture.weights = section.get<std::vector<double>>("weights", std::vector<double>(k, 1.0));
-    if (mixture.weights.size() != k) fail(section.key_path("weights"), "needs one weight per mean");
-    const YAML::Node variance = section.raw("variance");
-    if (!variance) fail(section.key_path("variance"), "required key is missing");
-    mixture.variances =
-        variance.IsSequence()
-            ? Section::convert<std::vector<double>>(variance, section.key_path("variance"))
-            : std::vector<double>(k, Section::convert<double>(variance, section.key_path("variance")));
-    if (mixture.variances.size() != k) fail(section.key_path("variance"), "needs one variance per mean");
-  }
-  double total = 0;
-  for (double w : mixture.weights) {
-    if (!(w > 0)) fail(section.key_path("weights"), "weights must be positive");
-    total += w;
-  }
-  // Normalising already-normalised weights would perturb their last bits on every save and reload.
-  if (std::abs(total - 1.0) > 1e-12)
-    for (double& w : mixture.weights) w /= total;
-  for (double v : mixture.variances) require_positive(v, section.key_path("variance"));
-  section.finish();
-  return mixture;
-}
-
-// The shortest text that reads back as exactly `value` (0.04, not 0.040000000000000001). An exponent
-// gets a mantissa with a point (1.0e-05, not 1e-05): YAML 1.1 readers such as PyYAML take a number
-// without a point for a string.
-YAML::Node number(double value) {
-  char buffer[32];
-  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
-  std::string text(buffer, end);
-  const size_t exponent = text.find('e');
-  if (exponent != std::string::npos && text.find('.') == std::string::npos) text.insert(exponent, ".0");
-  return YAML::Node(text);
-}
-
-YAML::Node number(const std::vector<double>& values) {
-  YAML::Node node(YAML::NodeType::Sequence);
-  for (double value : values) node.push_back(number(value));
-  return node;
-}
-
-YAML::Node number(const std::vector<std::vector<double>>& rows) {
-  YAML::Node node(YAML::NodeType::Sequence);
-  for (const auto& row : rows) node.push_back(number(row));
-  return node;
-}
-
-// Lists of numbers are written inline ([1, 2]) so that the resolved config stays readable.
-template <typename T>
-YAML::Node flow(const T& values) {
-  YAML::Node node = number(values);
-  node.SetStyle(YAML::EmitterStyle::Flow);
-  return node;
-}
-
-YAML::Node emit_mixture(const MixtureConfig& mixture) {
-  YAML::Node node;
-  node["means"] = flow(mixture.means);
-  node["weights"] = flow(mixture.weights);
-  node["variance"] = flow(mixture.variances);
-  return node;
 }
 
 void apply_override(YAML::Node& root, const std::string& assignment) {
@@ -246,6 +108,13 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   while (std::getline(parts, part, '.')) names.push_back(part);
   for (size_t i = 0; i + 1 < names.size(); ++i) {
     YAML::Node next = chain.back()[names[i]];
+    // A component given by its kind alone (`objective: tb`) opens into its section.
+    if (next.IsScalar()) {
+      const std::string kind = next.as<std::string>();
+      next = YAML::Node(YAML::NodeType::Map);
+      next["kind"] = kind;
+      chain.back()[names[i]] = next;
+    }
     if (next.IsDefined() && !next.IsNull() && !next.IsMap())
       throw Error("--set '" + key + "': '" + names[i] + "' is not a section");
     chain.push_back(next);
@@ -255,28 +124,84 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
 
 }  // namespace
 
-int Config::dim() const {
-  switch (objective) {
-    case ObjectiveKind::kRtb:
-      return prior.mixture.dim();
-    case ObjectiveKind::kTb:
-    case ObjectiveKind::kMle:
-      return target.dim();
+MixtureConfig read_mixture(ConfigSection& section) {
+  MixtureConfig mixture;
+  if (section.has("preset")) {
+    mixture = preset_mixture(section.require<std::string>("preset"), section.key_path("preset"));
+  } else {
+    mixture.means = section.require<std::vector<std::vector<double>>>("means");
+    if (mixture.means.empty()) config_fail(section.key_path("means"), "needs at least one component");
+    const size_t dim = mixture.means.front().size();
+    if (dim == 0) config_fail(section.key_path("means"), "components need at least one coordinate");
+    for (const auto& mean : mixture.means)
+      if (mean.size() != dim) config_fail(section.key_path("means"), "all means must have the same dimension");
+    const size_t k = mixture.means.size();
+    mixture.weights = section.get<std::vector<double>>("weights", std::vector<double>(k, 1.0));
+    if (mixture.weights.size() != k) config_fail(section.key_path("weights"), "needs one weight per mean");
+    const YAML::Node variance = section.raw("variance");
+    if (!variance) config_fail(section.key_path("variance"), "required key is missing");
+    mixture.variances =
+        variance.IsSequence()
+            ? ConfigSection::convert<std::vector<double>>(variance, section.key_path("variance"))
+            : std::vector<double>(k, ConfigSection::convert<double>(variance, section.key_path("variance")));
+    if (mixture.variances.size() != k) config_fail(section.key_path("variance"), "needs one variance per mean");
   }
-  return 0;
+  double total = 0;
+  for (double w : mixture.weights) {
+    if (!(w > 0)) config_fail(section.key_path("weights"), "weights must be positive");
+    total += w;
+  }
+  // Normalising already-normalised weights would perturb their last bits on every save and reload.
+  if (std::abs(total - 1.0) > 1e-12)
+    for (double& w : mixture.weights) w /= total;
+  for (double v : mixture.variances) require_positive(v, section.key_path("variance"));
+  section.finish();
+  return mixture;
 }
 
-std::string Config::objective_name() const {
-  switch (objective) {
-    case ObjectiveKind::kRtb:
-      return "rtb";
-    case ObjectiveKind::kTb:
-      return "tb";
-    case ObjectiveKind::kMle:
-      return "mle";
-  }
-  return "";
+
+YAML::Node emit_mixture(const MixtureConfig& mixture) {
+  YAML::Node node;
+  node["means"] = yaml_flow(mixture.means);
+  node["weights"] = yaml_flow(mixture.weights);
+  node["variance"] = yaml_flow(mixture.variances);
+  return node;
 }
+
+Task Config::task() const { return find_objective_kind(objective.kind, "objective.kind").task; }
+
+int Config::dim() const {
+  if (task() == Task::kPosterior) return prior.mixture.dim();
+  return find_target_kind(target.kind, "target.kind").dim(target.options);
+}
+
+namespace {
+
+// `key: name` or `key: {kind: name, ...options}`: the kind, and the options resolved by `resolve`.
+template <typename Kind>
+ComponentConfig read_component(ConfigSection& parent, const std::string& key, const Kind& (*find)(const std::string&,
+                                                                                           const std::string&)) {
+  ComponentConfig component;
+  if (!parent.has(key)) config_fail(key, "required key is missing");
+  const YAML::Node node = parent.raw(key);
+  YAML::Node options = node.IsScalar() ? YAML::Node(YAML::NodeType::Map) : node;
+  ConfigSection section(options, key);
+  component.kind = node.IsScalar() ? ConfigSection::convert<std::string>(node, key) : section.require<std::string>("kind");
+  const Kind& kind = find(component.kind, node.IsScalar() ? key : key + ".kind");
+  component.options = YAML::Node(YAML::NodeType::Map);
+  kind.resolve(section, component.options);
+  section.finish();
+  return component;
+}
+
+void write_component(YAML::Node& root, const std::string& key, const ComponentConfig& component) {
+  YAML::Node node;
+  node["kind"] = component.kind;
+  for (const auto& entry : component.options) node[entry.first] = entry.second;
+  root[key] = node;
+}
+
+}  // namespace
 
 Config parse_config(const std::string& yaml_text, const std::vector<std::string>& overrides,
                     const std::filesystem::path& base_dir) {
@@ -290,20 +215,19 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   for (const auto& assignment : overrides) apply_override(root, assignment);
 
   Config config;
-  Section top(root, "");
-  config.objective = parse_choice<ObjectiveKind>(
-      top.require<std::string>("objective"),
-      {{"rtb", ObjectiveKind::kRtb}, {"tb", ObjectiveKind::kTb}, {"mle", ObjectiveKind::kMle}}, "objective");
+  ConfigSection top(root, "");
+  config.objective = read_component(top, "objective", find_objective_kind);
+  const Task task = config.task();
   config.seed = top.get<uint64_t>("seed", 0);
 
-  Section process = top.section("process");
+  ConfigSection process = top.section("process");
   config.process.steps = process.get("steps", config.process.steps);
   require_at_least(config.process.steps, 1, "process.steps");
   config.process.sigma2 = process.get("sigma2", config.process.sigma2);
   require_positive(config.process.sigma2, "process.sigma2");
   process.finish();
 
-  Section network = top.section("network");
+  ConfigSection network = top.section("network");
   config.network.hidden = network.get("hidden", config.network.hidden);
   require_at_least(config.network.hidden, 1, "network.hidden");
   config.network.fourier_features = network.get("fourier_features", config.network.fourier_features);
@@ -312,54 +236,51 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   require_at_least(config.network.layers, 0, "network.layers");
   network.finish();
 
-  const bool is_rtb = config.objective == ObjectiveKind::kRtb;
-  const auto only_for = [&](const std::string& key, bool allowed, const std::string& objectives) {
+  const bool is_posterior = task == Task::kPosterior;
+  const auto only_for = [&](const std::string& key, bool allowed, const std::string& tasks) {
     if (top.has(key) && !allowed)
-      fail(key, "not used by objective " + config.objective_name() + " (only " + objectives + ")");
+      config_fail(key, "not used by objective " + config.objective_name() + " (only by " + tasks + ")");
   };
-  only_for("target", !is_rtb, "tb, mle");
-  only_for("prior", is_rtb, "rtb");
-  only_for("reward", is_rtb, "rtb");
+  only_for("target", !is_posterior, "sampler and data objectives");
+  only_for("prior", is_posterior, "posterior objectives");
+  only_for("reward", is_posterior, "posterior objectives");
 
-  if (!is_rtb) {
-    if (!top.has("target")) fail("target", "required key is missing");
-    Section target = top.section("target");
-    config.target = read_mixture(target.section("mixture"));
-    target.finish();
+  if (!is_posterior) {
+    config.target = read_component(top, "target", find_target_kind);
   } else {
-    if (!top.has("prior")) fail("prior", "required key is missing");
-    Section prior = top.section("prior");
+    if (!top.has("prior")) config_fail("prior", "required key is missing");
+    ConfigSection prior = top.section("prior");
     config.prior.kind = parse_choice<PriorConfig::Kind>(
         prior.require<std::string>("kind"),
         {{"exact", PriorConfig::Kind::kExact}, {"neural", PriorConfig::Kind::kNeural}}, "prior.kind");
     if (config.prior.kind == PriorConfig::Kind::kExact) {
       config.prior.mixture = read_mixture(prior.section("mixture"));
-      if (prior.has("run_dir")) fail("prior.run_dir", "only for prior.kind: neural");
+      if (prior.has("run_dir")) config_fail("prior.run_dir", "only for prior.kind: neural");
     } else {
-      if (prior.has("mixture")) fail("prior.mixture", "a neural prior's mixture comes from its run_dir");
+      if (prior.has("mixture")) config_fail("prior.mixture", "a neural prior's mixture comes from its run_dir");
       std::filesystem::path run_dir = prior.require<std::string>("run_dir");
       if (run_dir.is_relative()) run_dir = base_dir / run_dir;
       config.prior.run_dir = run_dir.lexically_normal();
       for (const char* file : {run_files::kConfig, run_files::kCheckpoint})
         if (!std::filesystem::exists(config.prior.run_dir / file))
-          fail("prior.run_dir", "no " + std::string(file) + " in '" + config.prior.run_dir.string() +
+          config_fail("prior.run_dir", "no " + std::string(file) + " in '" + config.prior.run_dir.string() +
                                     "' (train the prior first: tilt train <prior config> --out <run_dir>)");
       const Config prior_run = load_config(config.prior.run_dir / run_files::kConfig);
-      if (prior_run.objective != ObjectiveKind::kMle)
-        fail("prior.run_dir", "'" + config.prior.run_dir.string() + "' is not an `objective: mle` run");
-      config.prior.mixture = prior_run.target;
+      if (prior_run.task() != Task::kData || prior_run.target.kind != "mixture")
+        config_fail("prior.run_dir", "'" + config.prior.run_dir.string() + "' is not a run that learned a mixture from data");
+      config.prior.mixture = read_mixture(ConfigSection(prior_run.target.options, "target"));
       config.network = prior_run.network;
-      if (top.has("network")) fail("network", "a neural prior fixes the network; remove this section");
+      if (top.has("network")) config_fail("network", "a neural prior fixes the network; remove this section");
       if (prior_run.process.sigma2 != config.process.sigma2 ||
           prior_run.process.steps != config.process.steps)
-        fail("process", "must match the neural prior's process (steps " +
+        config_fail("process", "must match the neural prior's process (steps " +
                             std::to_string(prior_run.process.steps) + ", sigma2 " +
                             std::to_string(prior_run.process.sigma2) + ")");
     }
     prior.finish();
 
-    if (!top.has("reward")) fail("reward", "required key is missing");
-    Section reward = top.section("reward");
+    if (!top.has("reward")) config_fail("reward", "required key is missing");
+    ConfigSection reward = top.section("reward");
     config.reward.kind =
         parse_choice<RewardConfig::Kind>(reward.require<std::string>("kind"),
                                          {{"gaussian_likelihood", RewardConfig::Kind::kGaussianLikelihood},
@@ -369,84 +290,78 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
     if (config.reward.kind == RewardConfig::Kind::kGaussianLikelihood) {
       config.reward.y = reward.require<std::vector<double>>("y");
       const size_t m = config.reward.y.size();
-      if (m == 0) fail("reward.y", "needs at least one observation");
+      if (m == 0) config_fail("reward.y", "needs at least one observation");
       if (reward.has("A")) {
         config.reward.a = reward.require<std::vector<std::vector<double>>>("A");
       } else {
         if (static_cast<int>(m) != dim)
-          fail("reward.A", "required when y's length differs from the dimension");
+          config_fail("reward.A", "required when y's length differs from the dimension");
         for (int i = 0; i < dim; ++i) {
           config.reward.a.emplace_back(dim, 0.0);
           config.reward.a[i][i] = 1.0;
         }
       }
       if (config.reward.a.size() != m)
-        fail("reward.A", "needs one row per entry of y (" + std::to_string(m) + ")");
+        config_fail("reward.A", "needs one row per entry of y (" + std::to_string(m) + ")");
       for (const auto& row : config.reward.a)
         if (static_cast<int>(row.size()) != dim)
-          fail("reward.A", "rows need " + std::to_string(dim) + " columns");
+          config_fail("reward.A", "rows need " + std::to_string(dim) + " columns");
       config.reward.noise_variance = reward.require<double>("noise_variance");
       require_positive(config.reward.noise_variance, "reward.noise_variance");
     } else {
       config.reward.numerator = read_mixture(reward.section("numerator"));
       if (config.reward.numerator.dim() != dim)
-        fail("reward.numerator", "dimension differs from the prior's");
+        config_fail("reward.numerator", "dimension differs from the prior's");
     }
+    config.reward.beta = reward.get("beta", config.reward.beta);
+    require_positive(config.reward.beta, "reward.beta");
+    if (config.reward.beta != 1.0 && config.reward.kind == RewardConfig::Kind::kMixtureRatio)
+      config_fail("reward.beta", "a mixture_ratio reward has an exact posterior only for beta = 1");
     reward.finish();
   }
 
-  Section train = top.section("train");
+  ConfigSection train = top.section("train");
   TrainConfig& t = config.train;
   t.iterations = train.get("iterations", t.iterations);
   require_at_least(t.iterations, 1, "train.iterations");
   if (t.iterations > static_cast<int>(kMaxTrainingIterations))
-    fail("train.iterations",
+    config_fail("train.iterations",
          "at most " + std::to_string(kMaxTrainingIterations) + " (the RNG counter's training range)");
   t.batch = train.get("batch", t.batch);
   require_at_least(t.batch, 1, "train.batch");
   t.lr = train.get("lr", t.lr);
   require_positive(t.lr, "train.lr");
-  t.log_z_lr = train.get("log_z_lr", t.log_z_lr);
-  require_positive(t.log_z_lr, "train.log_z_lr");
-  t.beta = train.get("beta", t.beta);
-  require_positive(t.beta, "train.beta");
-  const YAML::Node floor = train.raw("log_reward_floor");
-  if (floor && !floor.IsNull())
-    t.log_reward_floor = Section::convert<double>(floor, "train.log_reward_floor");
-  if (!is_rtb && (train.has("beta") || t.log_reward_floor))
-    fail("train", "beta and log_reward_floor are rtb options");
-  if (config.objective == ObjectiveKind::kMle && (train.has("exploration") || train.has("log_z_lr")))
-    fail("train", "exploration and log_z_lr do not apply to objective mle (it trains on bridges from data)");
-  if (is_rtb && t.beta != 1.0 && config.reward.kind == RewardConfig::Kind::kMixtureRatio)
-    fail("train.beta", "a mixture_ratio reward has an exact posterior only for beta = 1");
-  Section exploration = train.section("exploration");
+  if (task == Task::kData && train.has("exploration"))
+    config_fail("train.exploration", "does not apply to objective " + config.objective_name() +
+                                  " (it trains on backward trajectories from data)");
+  ConfigSection exploration = train.section("exploration");
   t.exploration.std = exploration.get("std", 0.0);
-  if (t.exploration.std < 0) fail("train.exploration.std", "must be >= 0, got " + std::to_string(t.exploration.std));
+  if (t.exploration.std < 0) config_fail("train.exploration.std", "must be >= 0, got " + std::to_string(t.exploration.std));
   t.exploration.hold = exploration.get("hold", 0);
   require_at_least(t.exploration.hold, 0, "train.exploration.hold");
   // By default the noise decays over the whole run.
   t.exploration.decay_until = exploration.get("decay_until", std::max(t.iterations, t.exploration.hold));
   if (t.exploration.decay_until < t.exploration.hold)
-    fail("train.exploration.decay_until", "must be >= hold");
+    config_fail("train.exploration.decay_until", "must be >= hold");
   exploration.finish();
   t.score_chunk_steps = train.get("score_chunk_steps", t.score_chunk_steps);
   require_at_least(t.score_chunk_steps, 0, "train.score_chunk_steps");
   if (t.score_chunk_steps > config.process.steps)
-    fail("train.score_chunk_steps", "must be <= process.steps (" + std::to_string(config.process.steps) + ")");
+    config_fail("train.score_chunk_steps", "must be <= process.steps (" + std::to_string(config.process.steps) + ")");
   t.checkpoint_every = train.get("checkpoint_every", t.checkpoint_every);
   require_at_least(t.checkpoint_every, 1, "train.checkpoint_every");
   t.log_every = train.get("log_every", t.log_every);
   require_at_least(t.log_every, 1, "train.log_every");
   train.finish();
 
-  Section eval = top.section("eval");
+  ConfigSection eval = top.section("eval");
   config.eval.samples = eval.get("samples", config.eval.samples);
   require_at_least(config.eval.samples, 1, "eval.samples");
   if (eval.has("plot_box")) {
     config.eval.plot_box = eval.require<std::vector<double>>("plot_box");
     const auto& box = *config.eval.plot_box;
     if (box.size() != 4 || !(box[0] < box[1]) || !(box[2] < box[3]))
-      fail("eval.plot_box", "expected [x_min, x_max, y_min, y_max] with min < max");
+      config_fail("eval.plot_box", "expected [x_min, x_max, y_min, y_max] with min < max");
   }
   eval.finish();
 
@@ -468,16 +383,17 @@ Config load_config(const std::filesystem::path& path, const std::vector<std::str
 
 std::string to_yaml(const Config& config) {
   YAML::Node root;
-  root["objective"] = config.objective_name();
+  write_component(root, "objective", config.objective);
   root["seed"] = config.seed;
   root["process"]["steps"] = config.process.steps;
-  root["process"]["sigma2"] = number(config.process.sigma2);
-  if (!(config.objective == ObjectiveKind::kRtb && config.prior.kind == PriorConfig::Kind::kNeural)) {
+  root["process"]["sigma2"] = yaml_number(config.process.sigma2);
+  const bool is_posterior = config.task() == Task::kPosterior;
+  if (!(is_posterior && config.prior.kind == PriorConfig::Kind::kNeural)) {
     root["network"]["hidden"] = config.network.hidden;
     root["network"]["fourier_features"] = config.network.fourier_features;
     root["network"]["layers"] = config.network.layers;
   }
-  if (config.objective == ObjectiveKind::kRtb) {
+  if (is_posterior) {
     if (config.prior.kind == PriorConfig::Kind::kExact) {
       root["prior"]["kind"] = "exact";
       root["prior"]["mixture"] = emit_mixture(config.prior.mixture);
@@ -487,36 +403,32 @@ std::string to_yaml(const Config& config) {
     }
     if (config.reward.kind == RewardConfig::Kind::kGaussianLikelihood) {
       root["reward"]["kind"] = "gaussian_likelihood";
-      root["reward"]["A"] = flow(config.reward.a);
-      root["reward"]["y"] = flow(config.reward.y);
-      root["reward"]["noise_variance"] = number(config.reward.noise_variance);
+      root["reward"]["A"] = yaml_flow(config.reward.a);
+      root["reward"]["y"] = yaml_flow(config.reward.y);
+      root["reward"]["noise_variance"] = yaml_number(config.reward.noise_variance);
     } else {
       root["reward"]["kind"] = "mixture_ratio";
       root["reward"]["numerator"] = emit_mixture(config.reward.numerator);
     }
+    root["reward"]["beta"] = yaml_number(config.reward.beta);
   } else {
-    root["target"]["mixture"] = emit_mixture(config.target);
+    write_component(root, "target", config.target);
   }
   const TrainConfig& t = config.train;
   YAML::Node train = root["train"];
   train["iterations"] = t.iterations;
   train["batch"] = t.batch;
-  train["lr"] = number(t.lr);
-  if (config.objective != ObjectiveKind::kMle) {
-    train["log_z_lr"] = number(t.log_z_lr);
-    train["exploration"]["std"] = number(t.exploration.std);
+  train["lr"] = yaml_number(t.lr);
+  if (config.task() != Task::kData) {
+    train["exploration"]["std"] = yaml_number(t.exploration.std);
     train["exploration"]["hold"] = t.exploration.hold;
     train["exploration"]["decay_until"] = t.exploration.decay_until;
-  }
-  if (config.objective == ObjectiveKind::kRtb) {
-    train["beta"] = number(t.beta);
-    if (t.log_reward_floor) train["log_reward_floor"] = number(*t.log_reward_floor);
   }
   train["score_chunk_steps"] = t.score_chunk_steps;
   train["checkpoint_every"] = t.checkpoint_every;
   train["log_every"] = t.log_every;
   root["eval"]["samples"] = config.eval.samples;
-  if (config.eval.plot_box) root["eval"]["plot_box"] = flow(*config.eval.plot_box);
+  if (config.eval.plot_box) root["eval"]["plot_box"] = yaml_flow(*config.eval.plot_box);
   YAML::Emitter out;
   out << root;
   return std::string(out.c_str()) + "\n";

@@ -1,7 +1,11 @@
 // A run's configuration: YAML -> typed, validated structs. Every key is known (an unknown key is an
 // error naming it), every value is checked for type and range, and every path for existence, before
 // anything is written to disk. The resolved config (defaults filled in) is saved in the run directory.
+// The sections every run has are typed here; the objective and the target are components, each
+// parsing, validating and writing back its own section (objective/registry.h, target/registry.h).
 #pragma once
+
+#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <optional>
@@ -17,6 +21,23 @@ struct MixtureConfig {
   std::vector<double> weights;             // K, normalised to sum 1
   std::vector<double> variances;           // K
   int dim() const { return static_cast<int>(means.front().size()); }
+};
+
+class ConfigSection;
+// Reads a mixture section (`preset: gmm25` or means/weights/variance) and writes one back explicitly.
+MixtureConfig read_mixture(ConfigSection& section);
+inline MixtureConfig read_mixture(ConfigSection&& section) { return read_mixture(section); }
+YAML::Node emit_mixture(const MixtureConfig& mixture);
+
+// What a task gives the objective to learn from: an unnormalised density to sample (sampler), a
+// prior and a reward whose posterior to sample (posterior), or samples of a distribution (data).
+enum class Task { kSampler, kPosterior, kData };
+
+// A component chosen by `kind`, with its options resolved by the component: validated, every default
+// written out.
+struct ComponentConfig {
+  std::string kind;
+  YAML::Node options;
 };
 
 struct ProcessConfig {
@@ -45,6 +66,7 @@ struct RewardConfig {
   double noise_variance = 1.0;         // s^2
   // Mixture ratio r(x) = numerator(x) / prior mixture(x).
   MixtureConfig numerator;
+  double beta = 1.0;  // the target is the tempered reward r^beta
 };
 
 struct ExplorationConfig {
@@ -57,10 +79,7 @@ struct TrainConfig {
   int iterations = 1000;
   int batch = 300;                         // global batch, split across ranks
   double lr = 1e-3;                        // Adam, network parameters
-  double log_z_lr = 1e-1;                  // Adam, the scalar log Z
-  double beta = 1.0;                       // RTB: tempered reward r^beta
-  std::optional<double> log_reward_floor;  // RTB: log r clipped from below inside the loss
-  ExplorationConfig exploration;
+  ExplorationConfig exploration;           // forward rollouts (not data tasks)
   int score_chunk_steps = 0;  // 0: score all T steps in one autograd pass
   int checkpoint_every = 500;
   int log_every = 50;
@@ -71,21 +90,20 @@ struct EvalConfig {
   std::optional<std::vector<double>> plot_box;  // x_min, x_max, y_min, y_max; default from the data
 };
 
-enum class ObjectiveKind { kRtb, kTb, kMle };
-
 struct Config {
-  ObjectiveKind objective = ObjectiveKind::kRtb;
+  ComponentConfig objective;
   uint64_t seed = 0;
   ProcessConfig process;
   NetworkConfig network;
-  MixtureConfig target;  // tb, mle: the distribution to learn
-  PriorConfig prior;     // rtb
-  RewardConfig reward;   // rtb
+  ComponentConfig target;  // sampler and data tasks
+  PriorConfig prior;       // posterior tasks
+  RewardConfig reward;     // posterior tasks
   TrainConfig train;
   EvalConfig eval;
 
+  Task task() const;  // the objective's
   int dim() const;
-  std::string objective_name() const;
+  const std::string& objective_name() const { return objective.kind; }
 };
 
 // Loads `path`, applies `overrides` ("dotted.key=yaml-value"), validates. Throws tilt::Error with

@@ -5,12 +5,20 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <vector>
+
+#include "model/parameters.h"
+
 namespace tilt {
 
 class Drift {
  public:
   virtual ~Drift() = default;
   virtual at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const = 0;
+  // Trainable parameters by name (relative to the drift); empty for a frozen or analytic drift.
+  virtual std::vector<NamedTensor> parameters() const { return {}; }
+  // FLOPs of one evaluation for one sample at one time (for the benchmark's floor); 0 if unknown.
+  virtual double flops_per_sample() const { return 0; }
 };
 
 }  // namespace tilt

@@ -32,4 +32,10 @@ double FourierMlpImpl::flops_per_sample() const {
   return 2.0 * (dim_ * h + config_.layers * h * h + h * dim_);
 }
 
+std::vector<NamedTensor> NetworkDrift::parameters() const {
+  std::vector<NamedTensor> out;
+  for (const auto& item : network_->named_parameters()) out.push_back({item.key(), item.value()});
+  return out;
+}
+
 }  // namespace tilt

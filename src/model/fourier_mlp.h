@@ -43,6 +43,8 @@ class NetworkDrift final : public Drift {
   at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const override {
     return network_->forward(x, t);
   }
+  std::vector<NamedTensor> parameters() const override;
+  double flops_per_sample() const override { return network_->flops_per_sample(); }
   FourierMlp& network() { return network_; }
   const FourierMlp& network() const { return network_; }
 

@@ -1,24 +1,24 @@
 // Maximum-likelihood training of a drift from data (research/rtb.md §1.2, "bwd_mle"): along
-// Brownian-bridge trajectories from data points x_1, minimise -sum_i log p_F + sum_i log p_B, the
-// negative trajectory ELBO of log p(x_1). This is how a neural prior is trained.
+// backward trajectories from data points x_T, minimise -sum_i log p_F + sum_i log p_B, the negative
+// trajectory ELBO of log p(x_T). This is how a neural prior is trained.
 #pragma once
 
-#include "model/fourier_mlp.h"
+#include "core/config_section.h"
 #include "objective/objective.h"
 
 namespace tilt {
 
-class MleObjective final : public Objective {
+class MaximumLikelihood final : public Objective {
  public:
-  MleObjective(const PinnedBrownian& process, FourierMlp network, int chunk_steps)
-      : Objective(process, chunk_steps), network_(std::move(network)) {}
-  LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch) override;
-
- protected:
-  at::Tensor step_terms(const Trajectory& batch, int first, int count) override;
-
- private:
-  FourierMlp network_;
+  explicit MaximumLikelihood(const ObjectiveContext& context) : Objective(context) {}
+  LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator& comm) override;
 };
+
+struct NoOptions {
+  static NoOptions read(ConfigSection&) { return {}; }
+  void write(YAML::Node&) const {}
+};
+
+std::unique_ptr<Objective> make_maximum_likelihood(const YAML::Node& options, const ObjectiveContext& context);
 
 }  // namespace tilt

@@ -3,45 +3,74 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace tilt {
 
-Objective::Objective(const PinnedBrownian& process, int chunk_steps)
-    : process_(process), chunk_steps_(chunk_steps > 0 ? chunk_steps : process.steps()) {}
+Objective::Objective(const ObjectiveContext& context)
+    : process_(context.process),
+      target_(context.target),
+      policy_(context.policy),
+      reference_(context.reference),
+      chunk_steps_(context.chunk_steps) {}
 
-at::Tensor Objective::path_without_grad(const Trajectory& batch) {
+int Objective::chunk() const { return chunk_steps_ > 0 ? chunk_steps_ : process_.steps(); }
+
+Metrics Objective::metrics(const std::vector<double>& sums, double count) const {
+  const double mean = sums[0] / count;
+  return {{"residual_mean", mean}, {"residual_std", std::sqrt(std::max(0.0, sums[1] / count - mean * mean))}};
+}
+
+at::Tensor Objective::step_terms(const Trajectory& batch, int first, int count) const {
+  const at::Tensor x = batch.states.narrow(0, first, count);
+  const at::Tensor x_next = batch.states.narrow(0, first + 1, count);
+  const at::Tensor t = batch.times.narrow(0, first, count);
+  const at::Tensor drift = policy_(x, t);
+  if (!reference_)
+    return process_.forward_log_prob(x, x_next, drift, first) - process_.backward_log_prob(x, x_next, first);
+  // A backward or replayed trajectory carries no reference drift: computed here, without gradients.
+  at::Tensor reference_drift;
+  if (batch.has(extras::kReferenceDrift)) {
+    reference_drift = batch.extra(extras::kReferenceDrift).narrow(0, first, count);
+  } else {
+    torch::NoGradGuard no_grad;
+    reference_drift = (*reference_)(x, t);
+  }
+  return process_.log_ratio(x, x_next, reference_drift, drift, first);
+}
+
+at::Tensor Objective::path_without_grad(const Trajectory& batch) const {
   torch::NoGradGuard no_grad;
   at::Tensor path = torch::zeros({batch.batch()}, torch::kFloat32);
-  for (int first = 0; first < batch.steps(); first += chunk_steps_)
-    path += step_terms(batch, first, std::min(chunk_steps_, batch.steps() - first)).sum(0);
+  for (int first = 0; first < batch.steps(); first += chunk())
+    path += step_terms(batch, first, std::min(chunk(), batch.steps() - first)).sum(0);
   return path;
 }
 
-at::Tensor Objective::log_weight(const Trajectory& batch) {
+at::Tensor Objective::log_weight(const Trajectory& batch) const {
   return batch.log_reward - path_without_grad(batch);
 }
 
-LossStats Objective::backward_squared_residual(const Trajectory& batch, at::Tensor& log_z,
-                                               const at::Tensor& offset, int64_t global_batch) {
+LossStats Objective::backward_squared_residual(const Trajectory& batch, const at::Tensor& log_z,
+                                               const at::Tensor& offset, int64_t global_batch) const {
   const int steps = batch.steps();
   const double scale = 1.0 / static_cast<double>(global_batch);
   at::Tensor residual;
-  if (chunk_steps_ >= steps) {
+  if (chunk() >= steps) {
     residual = log_z + step_terms(batch, 0, steps).sum(0) + offset;
     (0.5 * scale * residual.square().sum()).backward();
     residual = residual.detach();
   } else {
     residual = log_z.detach() + path_without_grad(batch) + offset;
-    for (int first = 0; first < steps; first += chunk_steps_) {
-      const at::Tensor terms = step_terms(batch, first, std::min(chunk_steps_, steps - first)).sum(0);
+    for (int first = 0; first < steps; first += chunk()) {
+      const at::Tensor terms = step_terms(batch, first, std::min(chunk(), steps - first)).sum(0);
       (scale * (terms * residual).sum()).backward();
     }
-    (scale * residual.sum() * log_z).backward();
+    if (log_z.requires_grad()) (scale * residual.sum() * log_z).backward();
   }
   LossStats stats;
   stats.loss_sum = 0.5 * residual.square().sum().item<double>();
-  stats.residual_sum = residual.sum().item<double>();
-  stats.residual_square_sum = residual.square().sum().item<double>();
+  stats.sums = {residual.sum().item<double>(), residual.square().sum().item<double>()};
   stats.count = static_cast<double>(batch.batch());
   return stats;
 }

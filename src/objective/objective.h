@@ -1,55 +1,84 @@
-// The objective seam: (trajectories, learned parameters) -> gradients and loss statistics.
+// The objective seam: (trajectories, the drift it trains, the communicator) -> gradients, loss and
+// named statistics. An objective owns its own parameters (log Z, flow networks) and asks the
+// communicator for any batch statistic it needs, so that N ranks equal one.
 //
-// Every objective here scores a path by its log-density ratio to a reference path measure,
+// Every objective scores a path by its log-density ratio to a reference path measure,
 //   path(tau) = sum_i step_term_i,
-// rtb: step_term = log p_post - log p_prior (the prior chain is the reference),
-// tb/mle: step_term = log p_F - log p_B (the Brownian bridge is the reference),
-// and uses it as
-//   squared residual (tb, rtb): loss_b = 1/2 (log Z + path_b - log R~_b)^2,
-//   likelihood (mle):           loss_b = -path_b  (the negative trajectory ELBO of the data point).
-// The loss is normalised by the *global* batch size, so summing gradients over ranks gives exactly
+//   posterior tasks (a frozen prior drift is the reference): log p_policy - log p_prior,
+//   sampler and data tasks (the fixed backward process is the reference): log p_F - log p_B,
+// so that log R(x_T) - path(tau) is the log importance weight of a trajectory against the target.
+// Losses are normalised by the *global* batch size, so summing gradients over ranks gives exactly
 // the full-batch gradient.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "process/pinned_brownian.h"
-#include "train/trajectory.h"
+#include "dist/communicator.h"
+#include "model/drift.h"
+#include "process/process.h"
+#include "process/trajectory.h"
+#include "target/target.h"
 
 namespace tilt {
 
-// Sums over this rank's trajectories; the trainer all-reduces them.
+struct ObjectiveContext {
+  const Process& process;
+  const Target& target;
+  const Drift& policy;       // the trained drift (posterior tasks: the correction added to the prior's)
+  const Drift* reference;    // posterior tasks: the frozen prior's drift; null otherwise
+  int chunk_steps;           // 0: score all steps in one autograd pass
+};
+
+// This rank's sums; the trainer all-reduces them.
 struct LossStats {
   double loss_sum = 0;
-  double residual_sum = 0;
-  double residual_square_sum = 0;
   double count = 0;
+  std::vector<double> sums;  // one per statistic_names()
 };
+
+using Metrics = std::vector<std::pair<std::string, double>>;
 
 class Objective {
  public:
   virtual ~Objective() = default;
   // Adds d loss / d parameters to their .grad for this rank's part of a global batch.
-  virtual LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch) = 0;
-  // log R(x_1) - path(tau): the log importance weight of each trajectory against the truth, whose
-  // mean is the ELBO of log Z and whose log-mean-exp is the importance-weighted estimate. [B], no grad.
-  at::Tensor log_weight(const Trajectory& batch);
+  virtual LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator& comm) = 0;
+  // The objective's own parameters (not the drift's), by checkpoint name, with their learning rates.
+  virtual std::vector<ParameterGroup> parameter_groups() const { return {}; }
+  // The objective's current estimate of log Z, if it has one.
+  virtual std::optional<double> log_z() const { return std::nullopt; }
+  // Names of the per-trajectory sums in LossStats::sums, and the metrics made from their global totals.
+  virtual std::vector<std::string> statistic_names() const { return {"residual", "residual_square"}; }
+  virtual std::vector<std::string> metric_names() const { return {"residual_mean", "residual_std"}; }
+  virtual Metrics metrics(const std::vector<double>& global_sums, double count) const;
+
+  // log R(x_T) - path(tau) without autograd: the log importance weight of each trajectory, whose
+  // mean is the ELBO of log Z and whose log-mean-exp is the importance-weighted estimate. [B]
+  at::Tensor log_weight(const Trajectory& batch) const;
 
  protected:
-  Objective(const PinnedBrownian& process, int chunk_steps);
-  // step_term for steps [first, first + count): [count, B], differentiable in the parameters.
-  virtual at::Tensor step_terms(const Trajectory& batch, int first, int count) = 0;
+  explicit Objective(const ObjectiveContext& context);
+  // step_term for steps [first, first + count): [count, B], differentiable in the drift's parameters.
+  at::Tensor step_terms(const Trajectory& batch, int first, int count) const;
   // path(tau) without autograd, in chunks: [B].
-  at::Tensor path_without_grad(const Trajectory& batch);
-  // 1/2 (log_z + path + offset)^2 / global_batch, backpropagated in chunks of steps when chunking is
-  // on: a no-grad pass gives the residual delta, then each chunk backpropagates delta * its terms,
-  // which has the same gradient with memory bounded by one chunk.
-  LossStats backward_squared_residual(const Trajectory& batch, at::Tensor& log_z, const at::Tensor& offset,
-                                      int64_t global_batch);
+  at::Tensor path_without_grad(const Trajectory& batch) const;
+  // 1/2 (log_z + path + offset)^2 / global_batch summed over the batch, backpropagated in chunks of
+  // steps when chunking is on: a no-grad pass gives the residual delta, then each chunk
+  // backpropagates delta * its terms, which has the same gradient with memory bounded by one chunk.
+  // `log_z` may be a constant (no grad). Returns the residuals' loss, sum and sum of squares.
+  LossStats backward_squared_residual(const Trajectory& batch, const at::Tensor& log_z, const at::Tensor& offset,
+                                      int64_t global_batch) const;
+  int chunk() const;
 
-  const PinnedBrownian& process_;
+  const Process& process_;
+  const Target& target_;
+  const Drift& policy_;
+  const Drift* reference_;
   int chunk_steps_;
 };
 

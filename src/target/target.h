@@ -1,69 +1,53 @@
-// The target seam: log R(x) at the terminal state (a black box to the objectives: no gradient is
-// taken), and the ground truth that makes evaluation generic: the exact distribution the trained
-// sampler should produce and its exact log normaliser.
-//   rtb: R = r, the reward; the truth is the posterior  p(x) r(x) / Z  of the prior mixture.
-//   tb, mle: R = the target mixture's density; the truth is the mixture itself, log Z = 0.
+// The target seam: log R(x) at the terminal state, its gradient, and whatever ground truth exists, so
+// that evaluation is generic. A sampler task's target is an unnormalised density (log Z exact where
+// known); a posterior task's target is the tempered reward r^beta of a prior p, whose truth is the
+// posterior p r^beta / Z; a data task trains on exact samples of its target.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <memory>
+#include <utility>
 
 #include "core/config.h"
-#include "model/gaussian_mixture.h"
+#include "core/rng.h"
 
 namespace tilt {
 
-class LogReward {
+// The exact distribution a perfect sampler produces.
+class GroundTruth {
  public:
-  virtual ~LogReward() = default;
-  virtual at::Tensor operator()(const at::Tensor& x) const = 0;  // [B, D] -> float32 [B]
+  virtual ~GroundTruth() = default;
+  virtual int64_t dim() const = 0;
+  // log of the target's normaliser: log integral R(x) dx (sampler tasks), log integral p r^beta (posterior).
+  virtual double log_z() const = 0;
+  // Rows [row_begin, row_begin + rows) of exact sample stream `draw`: float32 [rows, D].
+  virtual at::Tensor sample(const CounterRng& rng, uint32_t draw, int64_t row_begin, int64_t rows) const = 0;
+  // Normalised log-density, float64 [N].
+  virtual at::Tensor log_density(const at::Tensor& x) const = 0;
+
+  // Modes, where the distribution has them: mode_count() is 0 otherwise.
+  virtual int64_t mode_count() const { return 0; }
+  virtual at::Tensor mode_weights() const;  // float64 [K]
+  // The most responsible mode of each point (int64 [N]) and whether the point lies outside every
+  // mode's 99.9% region (bool [N]).
+  virtual std::pair<at::Tensor, at::Tensor> assign_modes(const at::Tensor& x) const;
 };
 
-struct GroundTruth {
-  GaussianMixture distribution;
-  double log_z;
-};
-
-struct Target {
-  std::shared_ptr<const LogReward> log_reward;
-  GroundTruth truth;
-};
-
-// N(y; A x, s^2 I) with any m x D matrix A. With an isotropic mixture prior the posterior is a
-// mixture with precision I / s_k^2 + A^T A / s^2 per component and closed-form weights and log Z.
-class GaussianLikelihood final : public LogReward {
+class Target {
  public:
-  GaussianLikelihood(at::Tensor a, at::Tensor y, double noise_variance);
-  at::Tensor operator()(const at::Tensor& x) const override;
-  GroundTruth posterior(const GaussianMixture& prior) const;
-
- private:
-  at::Tensor a_, y_;  // float64 [m, D], [m]
-  double noise_variance_;
+  virtual ~Target() = default;
+  virtual int64_t dim() const = 0;
+  // [B, D] -> float32 [B]. A black box to the objectives: no gradient is taken through it.
+  virtual at::Tensor log_reward(const at::Tensor& x) const = 0;
+  // grad_x log R: float32 [B, D]. Analytic where a target overrides it, else autograd through log_reward.
+  virtual at::Tensor grad_log_reward(const at::Tensor& x) const;
+  // The exact distribution, or null when none is known (a user's reward).
+  virtual const GroundTruth* truth() const = 0;
 };
 
-// log r = log numerator(x) - log prior(x): the posterior of the prior mixture is the numerator.
-class MixtureRatio final : public LogReward {
- public:
-  MixtureRatio(GaussianMixture numerator, GaussianMixture prior);
-  at::Tensor operator()(const at::Tensor& x) const override;
-  GroundTruth posterior() const { return {numerator_, 0.0}; }
-
- private:
-  GaussianMixture numerator_, prior_;
-};
-
-class MixtureDensity final : public LogReward {
- public:
-  explicit MixtureDensity(GaussianMixture mixture) : mixture_(std::move(mixture)) {}
-  at::Tensor operator()(const at::Tensor& x) const override;
-
- private:
-  GaussianMixture mixture_;
-};
-
-// Builds the target a config asks for; `prior` is the rtb prior's marginal mixture.
-Target make_target(const Config& config);
+// Builds the target of a config: a registered target kind (sampler and data tasks) or the
+// posterior of the prior under the reward (posterior tasks).
+std::unique_ptr<Target> make_target(const Config& config);
 
 }  // namespace tilt

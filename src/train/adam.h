@@ -7,23 +7,17 @@
 #include <string>
 #include <vector>
 
+#include "model/parameters.h"
+
 namespace tilt {
 
 namespace io {
 class H5File;
 }
 
-struct NamedTensor {
-  std::string name;
-  at::Tensor tensor;
-};
-
 class Adam {
  public:
-  struct Group {
-    std::vector<NamedTensor> parameters;
-    double lr;
-  };
+  using Group = ParameterGroup;
   explicit Adam(std::vector<Group> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
 
   void zero_grad();

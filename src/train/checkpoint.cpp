@@ -65,7 +65,7 @@ void check_resumable(const std::filesystem::path& path, const Config& config) {
     throw Error("cannot resume " + path.string() + ": " + key + " was " + was + " in the checkpoint, " + now +
                 " now (start a new run directory instead)");
   };
-  if (stored.objective != config.objective)
+  if (stored.objective.kind != config.objective.kind)
     refuse("objective", stored.objective_name(), config.objective_name());
   if (stored.seed != config.seed) refuse("seed", std::to_string(stored.seed), std::to_string(config.seed));
   if (stored.process.steps != config.process.steps)
@@ -77,7 +77,7 @@ void check_resumable(const std::filesystem::path& path, const Config& config) {
   if (a.fourier_features != b.fourier_features)
     refuse("network.fourier_features", std::to_string(a.fourier_features), std::to_string(b.fourier_features));
   if (a.layers != b.layers) refuse("network.layers", std::to_string(a.layers), std::to_string(b.layers));
-  // Anything else that defines the run (target, prior, reward, batch, learning rates, beta, ...)
+  // Anything else that defines the run (objective options, target, prior, reward, batch, learning rates, ...)
   // must be the same too; how long it runs, how often it logs and checkpoints, and evaluation may
   // change.
   Config continued = stored;

@@ -2,25 +2,18 @@
 
 #include <torch/torch.h>
 
-#include <algorithm>
+#include <chrono>
+#include <cmath>
 
 #include "core/error.h"
-#include "io/run_files.h"
+#include "dist/gradient_sync.h"
 #include "io/hdf5_file.h"
-#include "objective/mle.h"
-#include "objective/rtb.h"
-#include "objective/tb.h"
-#include "train/rollout.h"
+#include "io/run_files.h"
+#include "model/gaussian_mixture.h"
+#include "objective/registry.h"
 
 namespace tilt {
 namespace {
-
-// Checkpoint names of a network's parameters: "network/<module path>".
-std::vector<NamedTensor> network_parameters(const FourierMlp& network) {
-  std::vector<NamedTensor> out;
-  for (const auto& item : network->named_parameters()) out.push_back({"network/" + item.key(), item.value()});
-  return out;
-}
 
 // Copies "/parameters/<name>" of a checkpoint into each parameter, checking shapes.
 void read_parameters(const io::H5File& file, const std::vector<NamedTensor>& parameters) {
@@ -29,62 +22,55 @@ void read_parameters(const io::H5File& file, const std::vector<NamedTensor>& par
     const at::Tensor stored = file.read("/parameters/" + parameter.name);
     if (stored.sizes() != parameter.tensor.sizes())
       throw Error("checkpoint '" + file.path().string() + "': parameter '" + parameter.name +
-                  "' has a different shape than the config's network");
+                  "' has a different shape than the config's");
     parameter.tensor.copy_(stored);
   }
 }
 
-void read_parameters(const std::filesystem::path& checkpoint, const std::vector<NamedTensor>& parameters) {
-  read_parameters(io::H5File::open_read(checkpoint), parameters);
-}
-
-// A frozen neural prior: the drift network of a finished mle run, without gradients.
+// A frozen neural prior: the drift network of a finished data run, without gradients.
 std::unique_ptr<Drift> load_neural_prior(const Config& config) {
   const Config prior_config = load_config(config.prior.run_dir / run_files::kConfig);
-  FourierMlp network(prior_config.dim(), prior_config.network);
-  const std::vector<NamedTensor> parameters = network_parameters(network);
-  read_parameters(config.prior.run_dir / run_files::kCheckpoint, parameters);
+  auto drift = std::make_unique<NetworkDrift>(FourierMlp(prior_config.dim(), prior_config.network));
+  const std::vector<NamedTensor> parameters = prefixed("network", drift->parameters());
+  read_parameters(io::H5File::open_read(config.prior.run_dir / run_files::kCheckpoint), parameters);
   for (const auto& parameter : parameters) parameter.tensor.set_requires_grad(false);
-  return std::make_unique<NetworkDrift>(network);
+  return drift;
+}
+
+std::unique_ptr<Drift> make_reference(const Config& config) {
+  if (config.task() != Task::kPosterior) return nullptr;
+  if (config.prior.kind == PriorConfig::Kind::kNeural) return load_neural_prior(config);
+  return std::make_unique<MixtureFollmerDrift>(GaussianMixture::isotropic(config.prior.mixture),
+                                               config.process.sigma2);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
 
 Job::Job(const Config& config)
-    : config_(config),
-      process_(config.process.steps, config.process.sigma2),
-      target_(make_target(config)),
-      rng_(config.seed),
-      network_(nullptr) {
+    : config_(config), process_(make_process(config.process)), target_(make_target(config)), rng_(config.seed) {
+  reference_ = make_reference(config);
   // Network initialisation draws from LibTorch's generator; every rank seeds it the same way and
   // rank 0's values are broadcast anyway.
   torch::manual_seed(config.seed);
-  network_ = FourierMlp(config.dim(), config.network);
-  learned_ = std::make_unique<NetworkDrift>(network_);
-  log_z_ = torch::zeros({}, torch::kFloat32).requires_grad_(true);
-  const int chunk = config.train.score_chunk_steps;
-  switch (config.objective) {
-    case ObjectiveKind::kRtb:
-      reference_ = config.prior.kind == PriorConfig::Kind::kExact
-                       ? std::unique_ptr<Drift>(std::make_unique<MixtureFollmerDrift>(
-                             GaussianMixture::isotropic(config.prior.mixture), config.process.sigma2))
-                       : load_neural_prior(config);
-      objective_ = std::make_unique<RtbObjective>(process_, network_, log_z_, config.train.beta,
-                                                  config.train.log_reward_floor, chunk);
-      break;
-    case ObjectiveKind::kTb:
-      objective_ = std::make_unique<TbObjective>(process_, network_, log_z_, chunk);
-      break;
-    case ObjectiveKind::kMle:
-      objective_ = std::make_unique<MleObjective>(process_, network_, chunk);
-      break;
-  }
+  policy_ = std::make_unique<NetworkDrift>(FourierMlp(config.dim(), config.network));
+  const ObjectiveContext objective_context{*process_, *target_, *policy_, reference_.get(),
+                                           config.train.score_chunk_steps};
+  objective_ = find_objective_kind(config.objective.kind, "objective.kind")
+                   .make(config.objective.options, objective_context);
+  source_ = make_source(config, source_context());
 }
 
-double Job::log_z() const { return log_z_.item<double>(); }
+SourceContext Job::source_context() const {
+  return {*process_, *target_, *policy_, reference_.get(), rng_, config_.dim()};
+}
 
 void Job::save(io::H5File& file, int step) const {
   for (const auto& parameter : parameters()) file.write("/parameters/" + parameter.name, parameter.tensor);
+  source_->save(file);
   file.write("/rng/seed", torch::tensor(static_cast<int64_t>(rng_.seed()), torch::kInt64));
   file.write("/rng/iteration", torch::tensor(static_cast<int64_t>(step), torch::kInt64));
 }
@@ -95,43 +81,61 @@ void Job::load(const io::H5File& file) {
     throw Error("checkpoint '" + file.path().string() + "' was written with seed " + std::to_string(seed) +
                 ", the config has " + std::to_string(rng_.seed()));
   read_parameters(file, parameters());
+  source_->load(file);
 }
 
 std::vector<NamedTensor> Job::parameters() const {
-  std::vector<NamedTensor> out = network_parameters(network_);
-  if (has_log_z()) out.push_back({"log_z", log_z_});
+  std::vector<NamedTensor> out = prefixed("network", policy_->parameters());
+  for (const auto& group : objective_->parameter_groups())
+    out.insert(out.end(), group.parameters.begin(), group.parameters.end());
   return out;
 }
 
 Adam Job::make_optimizer() const {
-  std::vector<Adam::Group> groups{{network_parameters(network_), config_.train.lr}};
-  if (has_log_z()) groups.push_back({{{"log_z", log_z_}}, config_.train.log_z_lr});
+  std::vector<ParameterGroup> groups{{prefixed("network", policy_->parameters()), config_.train.lr}};
+  for (const auto& group : objective_->parameter_groups()) groups.push_back(group);
   return Adam(groups);
 }
 
-double Job::exploration_std(int iteration) const {
-  const ExplorationConfig& e = config_.train.exploration;
-  if (e.std == 0 || iteration >= e.decay_until) return 0.0;
-  if (iteration < e.hold) return e.std;
-  return e.std * (1.0 - static_cast<double>(iteration - e.hold) / (e.decay_until - e.hold));
-}
-
-Trajectory Job::training_batch(uint32_t iteration, const BatchShard& shard) const {
-  if (config_.objective == ObjectiveKind::kMle) {
-    const at::Tensor data = target_.truth.distribution.sample(rng_, iteration, shard.begin, shard.count);
-    return rollout_backward(process_, data, *target_.log_reward, rng_, iteration, shard);
-  }
-  return rollout_forward(process_, config_.dim(), reference_.get(), *learned_, *target_.log_reward, rng_,
-                         iteration, shard, exploration_std(static_cast<int>(iteration)));
-}
-
 Trajectory Job::sample(uint32_t draw, const BatchShard& shard) const {
-  return rollout_forward(process_, config_.dim(), reference_.get(), *learned_, *target_.log_reward, rng_,
-                         kSamplingDraws | draw, shard, 0.0);
+  return sample_on_policy(source_context(), kSamplingDraws | draw, shard);
 }
 
 void load_parameters(Job& job, const std::filesystem::path& checkpoint) {
-  read_parameters(checkpoint, job.parameters());
+  read_parameters(io::H5File::open_read(checkpoint), job.parameters());
+}
+
+StepTotals train_step(Job& job, Adam& adam, GradientSync& sync, Communicator& comm,
+                      uint32_t iteration, const BatchShard& shard, const std::vector<double>& flags,
+                      StepPhases* phases) {
+  const auto phase_end = [&](double* seconds, std::chrono::steady_clock::time_point& start) {
+    if (!phases) return;
+    comm.barrier();
+    *seconds += seconds_since(start);
+    start = std::chrono::steady_clock::now();
+  };
+  auto start = std::chrono::steady_clock::now();
+  adam.zero_grad();
+  const Trajectory batch = job.source().next(iteration, shard, comm);
+  phase_end(phases ? &phases->batch_s : nullptr, start);
+  const LossStats local = job.objective().accumulate_gradients(batch, shard.total, comm);
+  phase_end(phases ? &phases->gradients_s : nullptr, start);
+  sync.all_reduce(adam.parameters(), comm);
+  std::vector<double> totals{local.loss_sum, local.count};
+  totals.insert(totals.end(), local.sums.begin(), local.sums.end());
+  totals.insert(totals.end(), flags.begin(), flags.end());
+  comm.all_reduce_sum(totals.data(), totals.size());
+  StepTotals out;
+  out.count = totals[1];
+  out.loss = totals[0] / out.count;
+  out.sums.assign(totals.begin() + 2, totals.begin() + 2 + static_cast<std::ptrdiff_t>(local.sums.size()));
+  out.flags.assign(totals.end() - static_cast<std::ptrdiff_t>(flags.size()), totals.end());
+  if (!std::isfinite(out.loss))
+    throw Error("loss is not finite at iteration " + std::to_string(iteration) +
+                " (lower train.lr or set objective.log_reward_floor); the last checkpoint is intact");
+  adam.step();
+  phase_end(phases ? &phases->update_s : nullptr, start);
+  return out;
 }
 
 }  // namespace tilt

@@ -106,17 +106,18 @@ void write_samples(const fs::path& path, const std::vector<float>& samples, cons
     file.write("/samples", torch::from_blob(const_cast<float*>(samples.data()), {n, dim}, torch::kFloat32));
     file.write_string("/config", to_yaml(job.config()));
     stamp(file, provenance);
-    const GaussianMixture& truth = job.target().truth.distribution;
-    if (dim != 2) return;
+    const GroundTruth* truth = job.target().truth();
+    if (dim != 2 || !truth) return;
     double x_min, x_max, y_min, y_max;
     if (const auto& box = job.config().eval.plot_box) {
       x_min = (*box)[0], x_max = (*box)[1], y_min = (*box)[2], y_max = (*box)[3];
     } else {
-      // The exact distribution's means, padded by 4 standard deviations of its widest component.
-      const at::Tensor means = truth.means();
-      const double pad = 4 * std::sqrt(truth.covariances().diagonal(0, -2, -1).max().item<double>()) + 1;
-      x_min = means.select(1, 0).min().item<double>() - pad, x_max = means.select(1, 0).max().item<double>() + pad;
-      y_min = means.select(1, 1).min().item<double>() - pad, y_max = means.select(1, 1).max().item<double>() + pad;
+      // The range of exact samples, padded by a tenth of its width on every side.
+      const at::Tensor exact = truth->sample(job.rng(), kExactSampleDraws, 0, 20000).to(torch::kFloat64);
+      const at::Tensor low = std::get<0>(exact.min(0)), high = std::get<0>(exact.max(0));
+      const at::Tensor pad = 0.1 * (high - low) + 0.5;
+      x_min = (low[0] - pad[0]).item<double>(), x_max = (high[0] + pad[0]).item<double>();
+      y_min = (low[1] - pad[1]).item<double>(), y_max = (high[1] + pad[1]).item<double>();
     }
     const at::Tensor x = torch::linspace(x_min, x_max, kDensityGridPoints, torch::kFloat64);
     const at::Tensor y = torch::linspace(y_min, y_max, kDensityGridPoints, torch::kFloat64);
@@ -124,7 +125,7 @@ void write_samples(const fs::path& path, const std::vector<float>& samples, cons
     const at::Tensor points = torch::stack({mesh[1].reshape(-1), mesh[0].reshape(-1)}, 1);
     file.write("/exact/x", x);
     file.write("/exact/y", y);
-    file.write("/exact/log_density", truth.log_prob(points).reshape({kDensityGridPoints, kDensityGridPoints}));
+    file.write("/exact/log_density", truth->log_density(points).reshape({kDensityGridPoints, kDensityGridPoints}));
   });
 }
 

@@ -46,9 +46,13 @@ class StopSignals {
   std::vector<void (*)(int)> previous_;
 };
 
-TrainingTables empty_tables() {
-  return {{{"step", "loss", "log_z", "residual_mean", "residual_std", "exploration_std"}, {}},
-          {{"step", "iterations_per_s", "elapsed_s"}, {}}};
+// Columns: step, loss, log_z (objectives that estimate it), the objective's metrics, the source's.
+TrainingTables empty_tables(const Job& job) {
+  std::vector<std::string> columns{"step", "loss"};
+  if (job.objective().log_z()) columns.push_back("log_z");
+  for (const auto& name : job.objective().metric_names()) columns.push_back(name);
+  for (const auto& name : job.source().metric_names()) columns.push_back(name);
+  return {{columns, {}}, {{"step", "iterations_per_s", "elapsed_s"}, {}}};
 }
 
 // Runs `action` on rank 0 and makes its failure every rank's: no rank may go on into a collective
@@ -86,7 +90,7 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
 
   Job job(config);
   Adam adam = job.make_optimizer();
-  TrainingTables tables = empty_tables();
+  TrainingTables tables = empty_tables(job);
   const auto checkpoint_path = options.run_dir / run_files::kCheckpoint;
   const int start = resuming ? load_checkpoint(checkpoint_path, job, adam, tables) : 0;
   std::vector<at::Tensor> parameters = adam.parameters();
@@ -109,7 +113,7 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
 
   const TrainConfig& t = config.train;
   const BatchShard shard = shard_batch(t.batch, comm.rank(), comm.size());
-  GradientSync gradient_sync;
+  GradientSync sync;
   Progress progress(start, t.iterations, verbose);
   if (verbose)
     std::printf("tilt: %s, %d ranks x ~%lld trajectories, T = %d, D = %d, iterations %d..%d -> %s\n",
@@ -120,34 +124,23 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
   int step = start;
   int stop_signal = 0;
   for (; step < t.iterations && stop_signal == 0; ++step) {
-    adam.zero_grad();
-    const Trajectory batch = job.training_batch(static_cast<uint32_t>(step), shard);
-    const LossStats local = job.objective().accumulate_gradients(batch, t.batch);
-    gradient_sync.all_reduce(parameters, comm);
-    // Loss sums and the stop flags in one collective, so all ranks stop at the same iteration on
-    // a signal any rank received: [4] counts ranks asked to stop, [5] those of them by SIGINT.
+    // The stop flags ride in the loss-sum all-reduce, so all ranks stop at the same iteration on a
+    // signal any rank received: [0] counts ranks asked to stop, [1] those of them by SIGINT.
     const int received = g_stop_signal.load();
-    double totals[6] = {local.loss_sum, local.residual_sum, local.residual_square_sum, local.count,
-                        received != 0 ? 1.0 : 0.0, received == SIGINT ? 1.0 : 0.0};
-    comm.all_reduce_sum(totals, 6);
-    if (totals[4] > 0) stop_signal = totals[5] > 0 ? SIGINT : (received != 0 ? received : SIGUSR1);
-    const double loss = totals[0] / totals[3];
-    if (!std::isfinite(loss))
-      throw Error("loss is not finite at iteration " + std::to_string(step) +
-                  " (lower train.lr or set train.log_reward_floor); the last checkpoint is intact");
-    adam.step();
-
-    const double log_z = job.has_log_z() ? job.log_z() : 0.0;
-    progress.update(step, loss, log_z, t.log_every);
+    const StepTotals totals = train_step(job, adam, sync, comm, static_cast<uint32_t>(step), shard,
+                                         {received != 0 ? 1.0 : 0.0, received == SIGINT ? 1.0 : 0.0});
+    if (totals.flags[0] > 0) stop_signal = totals.flags[1] > 0 ? SIGINT : (received != 0 ? received : SIGUSR1);
+    const std::optional<double> log_z = job.objective().log_z();
+    progress.update(step, totals.loss, log_z.value_or(0.0), t.log_every);
     const int done = step + 1;
     if (done % t.log_every == 0 || done == t.iterations) {
-      const double mean = totals[1] / totals[3];
-      tables.metrics.append({{"step", done},
-                             {"loss", loss},
-                             {"log_z", log_z},
-                             {"residual_mean", mean},
-                             {"residual_std", std::sqrt(std::max(0.0, totals[2] / totals[3] - mean * mean))},
-                             {"exploration_std", job.exploration_std(step)}});
+      std::vector<std::pair<std::string, double>> row{{"step", done}, {"loss", totals.loss}};
+      if (log_z) row.emplace_back("log_z", *log_z);
+      for (const auto& metric : job.objective().metrics(totals.sums, totals.count)) row.push_back(metric);
+      const std::vector<std::string> source_names = job.source().metric_names();
+      const std::vector<double> source_values = job.source().metrics(static_cast<uint32_t>(step));
+      for (size_t i = 0; i < source_names.size(); ++i) row.emplace_back(source_names[i], source_values[i]);
+      tables.metrics.append(row);
       tables.timing.append(
           {{"step", done},
            {"iterations_per_s", progress.iterations_per_second()},

@@ -28,7 +28,8 @@ std::string error_of(const std::string& yaml, const std::vector<std::string>& ov
 
 TEST(Config, MinimalRtbConfigGetsDefaultsAndIdentityA) {
   const Config config = parse_config(kMinimal, {}, ".");
-  EXPECT_EQ(config.objective, ObjectiveKind::kRtb);
+  EXPECT_EQ(config.objective.kind, "rtb");
+  EXPECT_EQ(config.task(), Task::kPosterior);
   EXPECT_EQ(config.dim(), 2);
   EXPECT_EQ(config.prior.mixture.means.size(), 25u);
   EXPECT_DOUBLE_EQ(config.prior.mixture.weights[3], 1.0 / 25);
@@ -39,11 +40,12 @@ TEST(Config, MinimalRtbConfigGetsDefaultsAndIdentityA) {
 
 TEST(Config, OverridesReplaceAndCreateKeys) {
   const Config config =
-      parse_config(kMinimal, {"train.iterations=7", "process.sigma2=2.5", "train.log_reward_floor=-10"}, ".");
+      parse_config(kMinimal, {"train.iterations=7", "process.sigma2=2.5", "objective.log_reward_floor=-10"}, ".");
   EXPECT_EQ(config.train.iterations, 7);
   EXPECT_DOUBLE_EQ(config.process.sigma2, 2.5);
-  ASSERT_TRUE(config.train.log_reward_floor.has_value());
-  EXPECT_DOUBLE_EQ(*config.train.log_reward_floor, -10);
+  EXPECT_EQ(config.objective.kind, "rtb");  // `objective: rtb` became a section with that kind
+  EXPECT_DOUBLE_EQ(config.objective.options["log_reward_floor"].as<double>(), -10);
+  EXPECT_DOUBLE_EQ(config.objective.options["log_z_lr"].as<double>(), 0.1);  // the default, written out
 }
 
 TEST(Config, ResolvedYamlRoundTrips) {
@@ -56,7 +58,7 @@ TEST(Config, ResolvedYamlRoundTrips) {
 
 TEST(Config, ResolvedFloatsAreTheShortestTextThatReadsBackExactly) {
   const Config config =
-      parse_config(kMinimal, {"train.lr=0.04", "process.sigma2=0.1", "train.log_z_lr=1e-5", "reward.y=[0.3, -6]"}, ".");
+      parse_config(kMinimal, {"train.lr=0.04", "process.sigma2=0.1", "objective.log_z_lr=1e-5", "reward.y=[0.3, -6]"}, ".");
   const std::string yaml = to_yaml(config);
   EXPECT_NE(yaml.find("lr: 0.04\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("sigma2: 0.1\n"), std::string::npos) << yaml;
@@ -71,7 +73,7 @@ TEST(Config, ResolvedFloatsAreTheShortestTextThatReadsBackExactly) {
 
 TEST(Config, NonFiniteNumbersAreRefusedEverywhere) {
   EXPECT_NE(error_of(kMinimal, {"reward.y=[.inf, 2]"}).find("'reward.y': must be a finite number"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"train.log_reward_floor=-.inf"}).find("'train.log_reward_floor'"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"objective.log_reward_floor=-.inf"}).find("'objective.log_reward_floor'"), std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"train.lr=.nan"}).find("'train.lr'"), std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"train.iterations=0"}).find("'train.iterations': must be >= 1"), std::string::npos);
 }
@@ -86,11 +88,17 @@ TEST(Config, BadConfigsFailWithAMessageNamingTheKey) {
   EXPECT_NE(error_of(kMinimal, {"process.steps=[1,2]"}).find("'process.steps': expected a single value"),
             std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"reward.y=[1,2,3]"}).find("'reward.A'"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"objective=dpo"}).find("'objective': unknown value 'dpo'"),
+  EXPECT_NE(error_of(kMinimal, {"objective=dpo"}).find("'objective': unknown objective 'dpo' (choose one of: tb, rtb"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"objective.lambda=0.5"}).find("'objective.lambda': unknown key"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"objective.log_z_lr=0"}).find("'objective.log_z_lr': must be a positive"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"reward.beta=0"}).find("'reward.beta': must be a positive"), std::string::npos);
+  EXPECT_NE(error_of("objective: tb\ntarget: {kind: cube}\n").find("'target.kind': unknown target 'cube'"),
             std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"prior.mixture.preset=gmm7"}).find("unknown preset 'gmm7'"),
             std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"target.mixture.preset=gmm9"}).find("'target': not used by objective rtb"),
+  EXPECT_NE(error_of(kMinimal, {"target.preset=gmm9"}).find("'target': not used by objective rtb"),
             std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"prior.kind=neural", "prior.mixture=null", "prior.run_dir=/nonexistent"})
                 .find("no config.yaml in '/nonexistent'"),
@@ -102,10 +110,10 @@ TEST(Config, BadConfigsFailWithAMessageNamingTheKey) {
 
 TEST(Config, MixtureWeightsAreNormalisedAndCheckedForLength) {
   const Config config = parse_config(
-      "objective: tb\ntarget: {mixture: {means: [[0], [3]], weights: [1, 3], variance: [1, 2]}}\n", {}, ".");
-  EXPECT_DOUBLE_EQ(config.target.weights[1], 0.75);
+      "objective: tb\ntarget: {kind: mixture, means: [[0], [3]], weights: [1, 3], variance: [1, 2]}\n", {}, ".");
+  EXPECT_DOUBLE_EQ(config.target.options["weights"][1].as<double>(), 0.75);
   EXPECT_EQ(config.dim(), 1);
-  EXPECT_NE(error_of("objective: tb\ntarget: {mixture: {means: [[0], [3]], weights: [1], variance: 1}}\n")
+  EXPECT_NE(error_of("objective: tb\ntarget: {kind: mixture, means: [[0], [3]], weights: [1], variance: 1}\n")
                 .find("one weight per mean"),
             std::string::npos);
 }

@@ -36,18 +36,12 @@ at::Tensor flat_parameters(const Job& job) {
   return torch::cat(parts);
 }
 
-// K steps of training on `comm`; the global batch is split over its ranks.
+// K steps of training on `comm` with the trainer's own step; the global batch is split over its ranks.
 void train_steps(Job& job, Adam& adam, Communicator& comm, int steps) {
-  std::vector<at::Tensor> parameters = adam.parameters();
-  broadcast_parameters(parameters, comm);
+  broadcast_parameters(adam.parameters(), comm);
   GradientSync sync;
   const BatchShard shard = shard_batch(job.config().train.batch, comm.rank(), comm.size());
-  for (int step = 0; step < steps; ++step) {
-    adam.zero_grad();
-    job.objective().accumulate_gradients(job.training_batch(step, shard), job.config().train.batch);
-    sync.all_reduce(parameters, comm);
-    adam.step();
-  }
+  for (int step = 0; step < steps; ++step) train_step(job, adam, sync, comm, step, shard);
 }
 
 TEST(Distributed, RunsOnTwoRanks) { EXPECT_EQ(g_world->size(), 2); }
@@ -57,14 +51,15 @@ TEST(Distributed, ShardedGradientsEqualFullBatchGradients) {
   const Config config = parse_config(kConfig, {}, ".");
   Job sharded(config);
   const BatchShard shard = shard_batch(37, g_world->rank(), g_world->size());
-  sharded.objective().accumulate_gradients(sharded.training_batch(0, shard), 37);
+  sharded.objective().accumulate_gradients(sharded.source().next(0, shard, *g_world), 37, *g_world);
   std::vector<at::Tensor> parameters;
   for (const auto& p : sharded.parameters()) parameters.push_back(p.tensor);
   GradientSync sync;
   sync.all_reduce(parameters, *g_world);
 
   Job whole(config);
-  whole.objective().accumulate_gradients(whole.training_batch(0, {37, 0, 37}), 37);
+  LocalCommunicator alone;
+  whole.objective().accumulate_gradients(whole.source().next(0, {37, 0, 37}, alone), 37, alone);
   const at::Tensor a = flat_gradients(sharded), b = flat_gradients(whole);
   EXPECT_GT(b.abs().max().item<float>(), 0.0f);
   EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-6)) << "max difference " << (a - b).abs().max();

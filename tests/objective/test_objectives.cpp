@@ -1,128 +1,173 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "core/config.h"
+#include "model/fourier_mlp.h"
 #include "model/gaussian_mixture.h"
-#include "objective/rtb.h"
-#include "objective/tb.h"
-#include "target/target.h"
-#include "train/rollout.h"
+#include "objective/trajectory_balance.h"
+#include "process/pinned_brownian.h"
+#include "source/rollout.h"
+#include "target/mixture.h"
+#include "target/posterior.h"
 
 namespace tilt {
 namespace {
 
-class ZeroLogReward final : public LogReward {
+// u(x, t) = c for a trainable c [D]: losses of paths under it have closed forms.
+class ConstantDrift final : public Drift {
  public:
-  at::Tensor operator()(const at::Tensor& x) const override { return torch::zeros({x.size(0)}); }
+  explicit ConstantDrift(at::Tensor c) : c_(c.requires_grad_(true)) {}
+  at::Tensor operator()(const at::Tensor& x, const at::Tensor&) const override { return c_.expand_as(x); }
+  std::vector<NamedTensor> parameters() const override { return {{"c", c_}}; }
+  const at::Tensor& c() const { return c_; }
+
+ private:
+  at::Tensor c_;
 };
 
-struct RtbSetup {
-  PinnedBrownian process{25, 5.0};
-  GaussianMixture prior = GaussianMixture::isotropic(parse_config(R"(
+// A target whose log R is given per call (tests set it on the trajectory directly).
+class UnusedTarget final : public Target {
+ public:
+  int64_t dim() const override { return 1; }
+  at::Tensor log_reward(const at::Tensor& x) const override { return torch::zeros({x.size(0)}); }
+  const GroundTruth* truth() const override { return nullptr; }
+};
+
+// Three 1-D trajectories of T = 2 steps with hand-picked states and log R.
+Trajectory tiny_batch(const Process& process) {
+  Trajectory batch;
+  batch.states = torch::tensor({0.0f, 0.0f, 0.0f, 0.4f, -0.3f, 1.1f, 1.0f, -0.9f, 0.7f}).view({3, 3, 1});
+  batch.times = process.time_grid();
+  batch.log_reward = torch::tensor({-1.0f, 0.5f, -2.0f});
+  return batch;
+}
+
+double log_normal(double x, double mean, double variance) {
+  return -0.5 * (x - mean) * (x - mean) / variance - 0.5 * std::log(2 * M_PI * variance);
+}
+
+// TB by hand: residual_b = log Z + sum_i [log N(x_{i+1}; x_i + dt c, dt s2) - log p_B(x_i | x_{i+1})] - log R_b,
+// with p_B(x_1 | x_2) = N(x_2 / 2, dt s2 / 2) and p_B(x_0 | x_1) = 1; loss = mean of residual^2 / 2,
+// d loss / d log Z = mean residual, d loss / d c = mean residual_b * sum_i (x_{i+1} - x_i - dt c) / s2.
+TEST(TrajectoryBalance, LossAndGradientsMatchTheHandComputedValues) {
+  const double s2 = 2.0, dt = 0.5, c = 0.3, log_z = 0.7;
+  const PinnedBrownian process(2, s2);
+  const UnusedTarget target;
+  const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
+  TrajectoryBalance tb({process, target, policy, nullptr, 0}, {});
+  tb.parameter_groups()[0].parameters[0].tensor.data().fill_(static_cast<float>(log_z));
+  const Trajectory batch = tiny_batch(process);
+  LocalCommunicator comm;
+  const LossStats stats = tb.accumulate_gradients(batch, batch.batch(), comm);
+
+  double loss = 0, grad_log_z = 0, grad_c = 0;
+  for (int b = 0; b < 3; ++b) {
+    const double x0 = 0, x1 = batch.states[1][b][0].item<double>(), x2 = batch.states[2][b][0].item<double>();
+    const double path = log_normal(x1, x0 + dt * c, dt * s2) + log_normal(x2, x1 + dt * c, dt * s2) -
+                        log_normal(x1, 0.5 * x2, 0.5 * dt * s2);
+    const double residual = log_z + path - batch.log_reward[b].item<double>();
+    loss += 0.5 * residual * residual / 3;
+    grad_log_z += residual / 3;
+    grad_c += residual * ((x1 - x0 - dt * c) + (x2 - x1 - dt * c)) / s2 / 3;
+  }
+  EXPECT_NEAR(stats.loss_sum / 3, loss, 1e-5 * (1 + loss));
+  EXPECT_NEAR(tb.parameter_groups()[0].parameters[0].tensor.grad().item<double>(), grad_log_z, 1e-5);
+  EXPECT_NEAR(policy.c().grad().item<double>(), grad_c, 1e-5 * (1 + std::abs(grad_c)));
+}
+
+// RTB by hand: with reference drift v and correction c the step term is
+//   c (x_{i+1} - x_i - dt v) / s2 - dt c^2 / (2 s2),
+// the residual log Z + sum of step terms - (floored) log R.
+TEST(TrajectoryBalance, RelativeResidualsMatchTheHandComputedValuesWithAFloor) {
+  const double s2 = 2.0, dt = 0.5, c = -0.4, v = 1.5, floor = -1.5;
+  const PinnedBrownian process(2, s2);
+  const UnusedTarget target;
+  const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
+  const ConstantDrift reference(torch::tensor({static_cast<float>(v)}));
+  TrajectoryBalanceOptions options;
+  options.log_reward_floor = floor;
+  TrajectoryBalance rtb({process, target, policy, &reference, 0}, options);
+  Trajectory batch = tiny_batch(process);  // no reference drift carried: the objective computes it
+  LocalCommunicator comm;
+  const LossStats stats = rtb.accumulate_gradients(batch, batch.batch(), comm);
+  double residual_sum = 0;
+  for (int b = 0; b < 3; ++b) {
+    double path = 0;
+    for (int i = 0; i < 2; ++i) {
+      const double e = batch.states[i + 1][b][0].item<double>() - batch.states[i][b][0].item<double>() - dt * v;
+      path += c * e / s2 - dt * c * c / (2 * s2);
+    }
+    residual_sum += path - std::max(batch.log_reward[b].item<double>(), floor);
+  }
+  EXPECT_NEAR(stats.sums[0], residual_sum, 1e-5);
+  // The same batch carrying its reference drift scores the same.
+  batch.extras[extras::kReferenceDrift] = torch::full({2, 3, 1}, static_cast<float>(v));
+  EXPECT_TRUE(torch::allclose(rtb.log_weight(batch), rtb.log_weight(tiny_batch(process)), 1e-6, 1e-6));
+}
+
+// Chunked scoring (two passes, bounded memory) gives the gradients of the one-pass loss.
+TEST(TrajectoryBalance, ChunkedScoringGivesTheSameGradients) {
+  const PinnedBrownian process(25, 5.0);
+  const GaussianMixture prior = GaussianMixture::isotropic(parse_config(R"(
 objective: rtb
 prior: {kind: exact, mixture: {preset: gmm25}}
 reward: {kind: gaussian_likelihood, y: [-6, 2], noise_variance: 9}
 )",
-                                                                  {}, ".")
-                                                         .prior.mixture);
-  MixtureFollmerDrift prior_drift{prior, 5.0};
-  FourierMlp correction{2, NetworkConfig{}};
-  at::Tensor log_z = torch::zeros({}).requires_grad_(true);
-};
-
-std::vector<at::Tensor> gradients(FourierMlp& network, const at::Tensor& log_z) {
-  std::vector<at::Tensor> out;
-  for (const auto& p : network->parameters()) out.push_back(p.grad().clone());
-  out.push_back(log_z.grad().clone());
-  return out;
-}
-
-void clear(FourierMlp& network, at::Tensor& log_z) {
-  for (auto& p : network->parameters()) p.mutable_grad() = at::Tensor();
-  log_z.mutable_grad() = at::Tensor();
-}
-
-// Posterior = prior (zero correction), r = 1 and log Z = 0: every residual is exactly 0, explored or not.
-TEST(Rtb, LossIsZeroAtInitialisationWithUnitReward) {
-  RtbSetup s;
-  RtbObjective objective(s.process, s.correction, s.log_z, 1.0, std::nullopt, 0);
-  const NetworkDrift learned(s.correction);
-  for (double exploration : {0.0, 0.5}) {
-    const Trajectory paths = rollout_forward(s.process, 2, &s.prior_drift, learned, ZeroLogReward(),
-                                             CounterRng(1), 0, {64, 0, 64}, exploration);
-    const LossStats stats = objective.accumulate_gradients(paths, 64);
-    EXPECT_EQ(stats.loss_sum, 0.0);
-    EXPECT_EQ(stats.residual_square_sum, 0.0);
-  }
-}
-
-// At initialisation the residual is log Z - beta log r: its mean is 0 exactly at log Z = E[beta log r].
-TEST(Rtb, ResidualAtInitialisationIsLogZMinusLogReward) {
-  RtbSetup s;
-  const GaussianLikelihood likelihood(torch::eye(2, torch::kFloat64),
-                                      torch::tensor({-6.0, 2.0}, torch::kFloat64), 9);
-  RtbObjective objective(s.process, s.correction, s.log_z, 2.0, std::nullopt, 0);
-  const Trajectory paths = rollout_forward(s.process, 2, &s.prior_drift, NetworkDrift(s.correction),
-                                           likelihood, CounterRng(2), 0, {32, 0, 32}, 0.0);
-  const LossStats stats = objective.accumulate_gradients(paths, 32);
-  EXPECT_NEAR(stats.residual_sum / 32, -2.0 * paths.log_reward.mean().item<double>(), 1e-4);
-  // d loss / d log Z = mean residual.
-  EXPECT_NEAR(s.log_z.grad().item<double>(), stats.residual_sum / 32, 1e-4);
-}
-
-// Chunked scoring (two passes, bounded memory) gives the gradients of the one-pass loss.
-TEST(Rtb, ChunkedScoringGivesTheSameGradients) {
-  RtbSetup s;
+                                                                      {}, ".")
+                                                             .prior.mixture);
+  const MixtureFollmerDrift prior_drift(prior, 5.0);
+  torch::manual_seed(0);
+  const NetworkDrift correction(FourierMlp(2, NetworkConfig{}));
   {
     torch::NoGradGuard no_grad;
-    for (auto& p : s.correction->parameters()) p.add_(0.05 * torch::randn_like(p));
-    s.log_z.fill_(-3.0);
+    for (auto& p : correction.parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
   }
-  const GaussianLikelihood likelihood(torch::eye(2, torch::kFloat64),
-                                      torch::tensor({-6.0, 2.0}, torch::kFloat64), 9);
-  const Trajectory paths = rollout_forward(s.process, 2, &s.prior_drift, NetworkDrift(s.correction),
-                                           likelihood, CounterRng(3), 0, {48, 0, 48}, 0.3);
-  RtbObjective whole(s.process, s.correction, s.log_z, 1.0, -10.0, 0);
-  const LossStats a = whole.accumulate_gradients(paths, 100);
-  const auto expected = gradients(s.correction, s.log_z);
-  clear(s.correction, s.log_z);
-  RtbObjective chunked(s.process, s.correction, s.log_z, 1.0, -10.0, 7);
-  const LossStats b = chunked.accumulate_gradients(paths, 100);
-  const auto actual = gradients(s.correction, s.log_z);
-  EXPECT_NEAR(a.loss_sum, b.loss_sum, 1e-4 * (1 + std::abs(a.loss_sum)));
-  for (size_t i = 0; i < expected.size(); ++i)
-    EXPECT_TRUE(torch::allclose(actual[i], expected[i], 1e-4, 1e-6)) << "parameter " << i;
+  const PosteriorTarget target(std::make_shared<GaussianLikelihood>(torch::eye(2, torch::kFloat64),
+                                                                    torch::tensor({-6.0, 2.0}, torch::kFloat64), 9),
+                               prior, 1.0);
+  Trajectory paths = rollout_forward(process, 2, &prior_drift, correction, CounterRng(3), 0, {48, 0, 48}, 0.3);
+  paths.log_reward = target.log_reward(paths.states[25]);
+  TrajectoryBalanceOptions options;
+  options.log_reward_floor = -10.0;
+  LocalCommunicator comm;
+  std::vector<std::vector<at::Tensor>> gradients;
+  std::vector<double> losses;
+  for (int chunk : {0, 7}) {
+    TrajectoryBalance rtb({process, target, correction, &prior_drift, chunk}, options);
+    rtb.parameter_groups()[0].parameters[0].tensor.data().fill_(-3.0f);
+    for (auto& p : correction.parameters()) p.tensor.mutable_grad() = at::Tensor();
+    losses.push_back(rtb.accumulate_gradients(paths, 100, comm).loss_sum);
+    gradients.emplace_back();
+    for (auto& p : correction.parameters()) gradients.back().push_back(p.tensor.grad().clone());
+    gradients.back().push_back(rtb.parameter_groups()[0].parameters[0].tensor.grad().clone());
+  }
+  EXPECT_NEAR(losses[0], losses[1], 1e-4 * (1 + std::abs(losses[0])));
+  for (size_t i = 0; i < gradients[0].size(); ++i)
+    EXPECT_TRUE(torch::allclose(gradients[1][i], gradients[0][i], 1e-4, 1e-6)) << "parameter " << i;
 }
 
-TEST(Tb, ChunkedScoringGivesTheSameGradientsAndZeroDriftRecoversTheTerminalGaussian) {
+// The zero-drift sampler of the pinned Brownian motion is exactly N(0, sigma2 I) at t = 1: TB's
+// residuals vanish on that target with log Z = 0, whether the batch was explored or not.
+TEST(TrajectoryBalance, ZeroResidualsOnAnExactlyRepresentableTargetWithExploration) {
   const PinnedBrownian process(20, 5.0);
-  FourierMlp policy(2, NetworkConfig{});
-  at::Tensor log_z = torch::zeros({}).requires_grad_(true);
-  // R = N(0, 5 I): with the zero-drift initial policy TB holds exactly with log Z = 0.
   MixtureConfig gaussian;
   gaussian.means = {{0.0, 0.0}};
   gaussian.weights = {1.0};
   gaussian.variances = {5.0};
-  const MixtureDensity density(GaussianMixture::isotropic(gaussian));
-  const Trajectory paths =
-      rollout_forward(process, 2, nullptr, NetworkDrift(policy), density, CounterRng(4), 0, {40, 0, 40}, 0.0);
-  TbObjective whole(process, policy, log_z, 0);
-  const LossStats a = whole.accumulate_gradients(paths, 40);
-  EXPECT_LT(a.residual_square_sum / 40, 1e-6);
-
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : policy->parameters()) p.add_(0.05 * torch::randn_like(p));
+  const MixtureTarget target(GaussianMixture::isotropic(gaussian));
+  const NetworkDrift policy(FourierMlp(2, NetworkConfig{}));
+  TrajectoryBalance tb({process, target, policy, nullptr, 0}, {});
+  LocalCommunicator comm;
+  for (double exploration : {0.0, 0.7}) {
+    Trajectory paths = rollout_forward(process, 2, nullptr, policy, CounterRng(4), 0, {40, 0, 40}, exploration);
+    paths.log_reward = target.log_reward(paths.states[20]);
+    const LossStats stats = tb.accumulate_gradients(paths, 40, comm);
+    // float32 log-densities of ~10 nats each over 20 steps: residuals ~1e-5.
+    EXPECT_LT(stats.sums[1] / 40, 1e-8) << "exploration " << exploration;
+    EXPECT_GT(paths.states[20].var().item<double>(), 5.0 * 0.5) << "the batch is not degenerate";
   }
-  clear(policy, log_z);
-  whole.accumulate_gradients(paths, 40);
-  const auto expected = gradients(policy, log_z);
-  clear(policy, log_z);
-  TbObjective chunked(process, policy, log_z, 6);
-  chunked.accumulate_gradients(paths, 40);
-  const auto actual = gradients(policy, log_z);
-  for (size_t i = 0; i < expected.size(); ++i)
-    EXPECT_TRUE(torch::allclose(actual[i], expected[i], 1e-4, 1e-6)) << "parameter " << i;
 }
 
 }  // namespace

@@ -6,8 +6,7 @@
 #include "core/rng.h"
 #include "model/drift.h"
 #include "process/pinned_brownian.h"
-#include "target/target.h"
-#include "train/rollout.h"
+#include "source/rollout.h"
 
 namespace tilt {
 namespace {
@@ -19,11 +18,6 @@ class ZeroDrift final : public Drift {
   }
 };
 
-class ZeroLogReward final : public LogReward {
- public:
-  at::Tensor operator()(const at::Tensor& x) const override { return torch::zeros({x.size(0)}); }
-};
-
 TEST(PinnedBrownian, ForwardLogProbIsTheGaussianDensity) {
   const PinnedBrownian process(10, 2.0);
   const at::Tensor x = torch::tensor({{{0.5f, -1.0f}}}), next = torch::tensor({{{0.7f, -0.6f}}});
@@ -31,7 +25,7 @@ TEST(PinnedBrownian, ForwardLogProbIsTheGaussianDensity) {
   const double variance = 0.1 * 2.0;
   const double r0 = 0.7 - 0.5 - 0.1 * 1.0, r1 = -0.6 + 1.0 - 0.1 * 2.0;
   const double expected = -0.5 * (r0 * r0 + r1 * r1) / variance - std::log(2 * M_PI * variance);
-  EXPECT_NEAR(process.forward_log_prob(x, next, drift).item<double>(), expected, 1e-5);
+  EXPECT_NEAR(process.forward_log_prob(x, next, drift, 0).item<double>(), expected, 1e-5);
 }
 
 // The drift-difference form equals the difference of the two Gaussian log-densities.
@@ -42,9 +36,9 @@ TEST(PinnedBrownian, LogRatioEqualsDifferenceOfLogProbs) {
                    next = x + 0.3 * torch::randn({3, 8, 2}, torch::kFloat64);
   const at::Tensor reference = torch::randn({3, 8, 2}, torch::kFloat64) * 4;
   const at::Tensor correction = torch::randn({3, 8, 2}, torch::kFloat64) * 4;
-  const at::Tensor direct = process.forward_log_prob(x, next, reference + correction) -
-                            process.forward_log_prob(x, next, reference);
-  const at::Tensor ratio = process.log_ratio(next - x - process.dt() * reference, correction);
+  const at::Tensor direct = process.forward_log_prob(x, next, reference + correction, 0) -
+                            process.forward_log_prob(x, next, reference, 0);
+  const at::Tensor ratio = process.log_ratio(x, next, reference, correction, 0);
   EXPECT_TRUE(torch::allclose(ratio, direct, 1e-9, 1e-9)) << (ratio - direct).abs().max();
 }
 
@@ -55,10 +49,10 @@ TEST(PinnedBrownian, ZeroDriftPathRatioIsTheTerminalGaussian) {
     const ZeroDrift zero;
     const CounterRng rng(3);
     const Trajectory paths =
-        rollout_forward(process, 3, nullptr, zero, ZeroLogReward(), rng, 0, {64, 0, 64}, 0.0);
+        rollout_forward(process, 3, nullptr, zero, rng, 0, {64, 0, 64}, 0.0);
     const at::Tensor x = paths.states.narrow(0, 0, steps), next = paths.states.narrow(0, 1, steps);
     const at::Tensor path =
-        (process.forward_log_prob(x, next, torch::zeros_like(x)) - process.backward_log_prob(x, next, 0))
+        (process.forward_log_prob(x, next, torch::zeros_like(x), 0) - process.backward_log_prob(x, next, 0))
             .sum(0)
             .to(torch::kFloat64);
     const at::Tensor x1 = paths.states[steps].to(torch::kFloat64);
@@ -75,7 +69,7 @@ TEST(PinnedBrownian, BackwardBridgeHasTheBrownianBridgeMarginals) {
   const CounterRng rng(5);
   const int64_t n = 20000;
   const at::Tensor terminal = torch::full({n, 1}, 3.0f);
-  const Trajectory paths = rollout_backward(process, terminal, ZeroLogReward(), rng, 0, {n, 0, n});
+  const Trajectory paths = rollout_backward(process, terminal, rng, 0, {n, 0, n});
   EXPECT_TRUE(torch::equal(paths.states[0], torch::zeros({n, 1})));
   const at::Tensor x = paths.states[4].to(torch::kFloat64);
   EXPECT_NEAR(x.mean().item<double>(), 0.4 * 3.0, 0.03);

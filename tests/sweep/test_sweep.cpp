@@ -25,7 +25,7 @@ class SweepTest : public ::testing::Test {
             std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    std::ofstream(dir_ / "base.yaml") << "objective: tb\ntarget: {mixture: {preset: gmm25}}\n";
+    std::ofstream(dir_ / "base.yaml") << "objective: tb\ntarget: {kind: mixture, preset: gmm25}\n";
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -182,7 +182,7 @@ process: {steps: 20, sigma2: 1.0}
 prior: {kind: exact, mixture: {means: [[1.0]], variance: 0.5}}
 reward: {kind: gaussian_likelihood, A: [[2.0]], y: [3.0], noise_variance: 1.0}
 network: {hidden: 32, fourier_features: 16, layers: 1}
-train: {iterations: 400, batch: 128, lr: 3.0e-3, log_z_lr: 0.1, log_every: 100, checkpoint_every: 400}
+train: {iterations: 400, batch: 128, lr: 3.0e-3, log_every: 100, checkpoint_every: 400}
 eval: {samples: 2000}
 )",
                                      {}, ".");

@@ -1,0 +1,21 @@
+#include "objective/registry.h"
+
+#include "objective/mle.h"
+#include "objective/trajectory_balance.h"
+
+namespace tilt {
+
+const std::vector<ObjectiveKind>& objective_kinds() {
+  static const std::vector<ObjectiveKind> kinds = {
+      {"tb", Task::kSampler, resolve_options<TrajectoryBalanceOptions>, make_trajectory_balance},
+      {"rtb", Task::kPosterior, resolve_options<TrajectoryBalanceOptions>, make_trajectory_balance},
+      {"mle", Task::kData, resolve_options<NoOptions>, make_maximum_likelihood},
+  };
+  return kinds;
+}
+
+const ObjectiveKind& find_objective_kind(const std::string& name, const std::string& key) {
+  return find_kind(objective_kinds(), name, key, "objective");
+}
+
+}  // namespace tilt

@@ -1,0 +1,39 @@
+#include "objective/trajectory_balance.h"
+
+#include <torch/torch.h>
+
+namespace tilt {
+
+TrajectoryBalanceOptions TrajectoryBalanceOptions::read(ConfigSection& section) {
+  TrajectoryBalanceOptions options;
+  options.log_z_lr = section.get("log_z_lr", options.log_z_lr);
+  require_positive(options.log_z_lr, section.key_path("log_z_lr"));
+  if (section.has("log_reward_floor")) options.log_reward_floor = section.require<double>("log_reward_floor");
+  section.skip("log_reward_floor");
+  return options;
+}
+
+void TrajectoryBalanceOptions::write(YAML::Node& out) const {
+  out["log_z_lr"] = yaml_number(log_z_lr);
+  if (log_reward_floor) out["log_reward_floor"] = yaml_number(*log_reward_floor);
+}
+
+TrajectoryBalance::TrajectoryBalance(const ObjectiveContext& context, const TrajectoryBalanceOptions& options)
+    : Objective(context), options_(options), log_z_(torch::zeros({}, torch::kFloat32).requires_grad_(true)) {}
+
+std::vector<ParameterGroup> TrajectoryBalance::parameter_groups() const {
+  return {{{{"log_z", log_z_}}, options_.log_z_lr}};
+}
+
+LossStats TrajectoryBalance::accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator&) {
+  const at::Tensor log_reward = options_.log_reward_floor
+                                    ? batch.log_reward.clamp_min(static_cast<float>(*options_.log_reward_floor))
+                                    : batch.log_reward;
+  return backward_squared_residual(batch, log_z_, -log_reward, global_batch);
+}
+
+std::unique_ptr<Objective> make_trajectory_balance(const YAML::Node& options, const ObjectiveContext& context) {
+  return std::make_unique<TrajectoryBalance>(context, read_options<TrajectoryBalanceOptions>(options, "objective"));
+}
+
+}  // namespace tilt

@@ -1,0 +1,37 @@
+// Trajectory balance with a learned scalar log Z (research/rtb.md §1.2-1.3):
+//   loss = 1/2 (log Z + path(tau) - max(log R(x_T), floor))^2,
+// "tb" for samplers of an unnormalised density (path = sum log p_F - log p_B) and "rtb", relative
+// trajectory balance, for posteriors of a frozen prior (path = sum log p_post - log p_prior; R = r^beta).
+// The optional floor on log R keeps trajectories that land where log R ~ -40 from swamping the
+// ~1 nat differences that set the weights of the modes that matter.
+#pragma once
+
+#include <optional>
+
+#include "core/config_section.h"
+#include "objective/objective.h"
+
+namespace tilt {
+
+struct TrajectoryBalanceOptions {
+  double log_z_lr = 1e-1;                  // Adam learning rate of log Z
+  std::optional<double> log_reward_floor;  // log R clipped from below inside the loss
+  static TrajectoryBalanceOptions read(ConfigSection& section);
+  void write(YAML::Node& out) const;
+};
+
+class TrajectoryBalance final : public Objective {
+ public:
+  TrajectoryBalance(const ObjectiveContext& context, const TrajectoryBalanceOptions& options);
+  LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator& comm) override;
+  std::vector<ParameterGroup> parameter_groups() const override;
+  std::optional<double> log_z() const override { return log_z_.item<double>(); }
+
+ private:
+  TrajectoryBalanceOptions options_;
+  at::Tensor log_z_;
+};
+
+std::unique_ptr<Objective> make_trajectory_balance(const YAML::Node& options, const ObjectiveContext& context);
+
+}  // namespace tilt

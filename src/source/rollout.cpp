@@ -1,0 +1,55 @@
+#include "source/rollout.h"
+
+#include <torch/torch.h>
+
+namespace tilt {
+
+Trajectory rollout_forward(const Process& process, int64_t dim, const Drift* reference, const Drift& policy,
+                           const CounterRng& rng, uint32_t iteration, const BatchShard& shard,
+                           double exploration_std) {
+  torch::NoGradGuard no_grad;
+  const int steps = process.steps();
+  const int64_t batch = shard.count;
+  Trajectory out;
+  out.origin = exploration_std > 0 ? Trajectory::Origin::kExplored : Trajectory::Origin::kOnPolicy;
+  out.times = process.time_grid();
+  out.states = torch::empty({steps + 1, batch, dim}, torch::kFloat32);
+  out.states[0].copy_(process.initial_states(batch, dim));
+  at::Tensor reference_drift;
+  if (reference) reference_drift = torch::empty({steps, batch, dim}, torch::kFloat32);
+  for (int i = 0; i < steps; ++i) {
+    const at::Tensor x = out.states[i].unsqueeze(0);  // [1, B, D]
+    const at::Tensor t = out.times.narrow(0, i, 1);
+    at::Tensor drift = policy(x, t);
+    if (reference) {
+      const at::Tensor prior_drift = (*reference)(x, t);
+      reference_drift[i].copy_(prior_drift[0]);
+      drift = drift + prior_drift;
+    }
+    const at::Tensor noise = rng.normal(RngStream::kRolloutNoise, iteration, i, shard.begin, batch, dim);
+    out.states[i + 1].copy_(process.forward_step(x[0], drift[0], i, noise, exploration_std));
+  }
+  if (reference) out.extras[extras::kReferenceDrift] = reference_drift;
+  return out;
+}
+
+Trajectory rollout_backward(const Process& process, const at::Tensor& terminal, const CounterRng& rng,
+                            uint32_t iteration, const BatchShard& shard) {
+  torch::NoGradGuard no_grad;
+  const int steps = process.steps();
+  const int64_t batch = terminal.size(0), dim = terminal.size(1);
+  Trajectory out;
+  out.origin = Trajectory::Origin::kBackward;
+  out.times = process.time_grid();
+  out.states = torch::empty({steps + 1, batch, dim}, torch::kFloat32);
+  out.states[steps].copy_(terminal);
+  out.states[0].copy_(process.initial_states(batch, dim));
+  // Step 0 of the backward kernel ends at the fixed initial state, already in place.
+  for (int i = steps - 1; i >= 1; --i) {
+    const at::Tensor noise = rng.normal(RngStream::kBackwardNoise, iteration, i, shard.begin, batch, dim);
+    out.states[i].copy_(process.backward_step(out.states[i + 1], i, noise));
+  }
+  return out;
+}
+
+}  // namespace tilt

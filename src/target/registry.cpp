@@ -1,0 +1,18 @@
+#include "target/registry.h"
+
+#include "target/mixture.h"
+
+namespace tilt {
+
+const std::vector<TargetKind>& target_kinds() {
+  static const std::vector<TargetKind> kinds = {
+      {"mixture", resolve_mixture_target, mixture_target_dim, make_mixture_target},
+  };
+  return kinds;
+}
+
+const TargetKind& find_target_kind(const std::string& name, const std::string& key) {
+  return find_kind(target_kinds(), name, key, "target");
+}
+
+}  // namespace tilt
