@@ -51,17 +51,22 @@ at::Tensor Objective::log_weight(const Trajectory& batch) const {
   return batch.log_reward - path_without_grad(batch);
 }
 
+at::Tensor Objective::score_path(const Trajectory& batch) const {
+  return chunk() >= batch.steps() ? step_terms(batch, 0, batch.steps()).sum(0) : path_without_grad(batch);
+}
+
 LossStats Objective::backward_squared_residual(const Trajectory& batch, const at::Tensor& log_z,
-                                               const at::Tensor& offset, int64_t global_batch) const {
+                                               const at::Tensor& offset, int64_t global_batch, at::Tensor path) const {
   const int steps = batch.steps();
   const double scale = 1.0 / static_cast<double>(global_batch);
+  if (!path.defined()) path = score_path(batch);
   at::Tensor residual;
   if (chunk() >= steps) {
-    residual = log_z + step_terms(batch, 0, steps).sum(0) + offset;
+    residual = log_z + path + offset;
     (0.5 * scale * residual.square().sum()).backward();
     residual = residual.detach();
   } else {
-    residual = log_z.detach() + path_without_grad(batch) + offset;
+    residual = log_z.detach() + path + offset;
     for (int first = 0; first < steps; first += chunk()) {
       const at::Tensor terms = step_terms(batch, first, std::min(chunk(), steps - first)).sum(0);
       (scale * (terms * residual).sum()).backward();

@@ -70,9 +70,13 @@ class Objective {
   // 1/2 (log_z + path + offset)^2 / global_batch summed over the batch, backpropagated in chunks of
   // steps when chunking is on: a no-grad pass gives the residual delta, then each chunk
   // backpropagates delta * its terms, which has the same gradient with memory bounded by one chunk.
-  // `log_z` may be a constant (no grad). Returns the residuals' loss, sum and sum of squares.
+  // `log_z` may be a constant (no grad); `path` is score_path(batch) if the caller already has it.
+  // Returns the residuals' loss, sum and sum of squares.
   LossStats backward_squared_residual(const Trajectory& batch, const at::Tensor& log_z, const at::Tensor& offset,
-                                      int64_t global_batch) const;
+                                      int64_t global_batch, at::Tensor path = {}) const;
+  // path(tau) [B] as backward_squared_residual uses it: with autograd in one pass, or without it
+  // when scoring in chunks.
+  at::Tensor score_path(const Trajectory& batch) const;
   int chunk() const;
 
   const Process& process_;
