@@ -2,6 +2,7 @@
 
 #include "objective/mle.h"
 #include "objective/trajectory_balance.h"
+#include "objective/vargrad.h"
 
 namespace tilt {
 
@@ -10,6 +11,7 @@ const std::vector<ObjectiveKind>& objective_kinds() {
       {"tb", Task::kSampler, resolve_options<TrajectoryBalanceOptions>, make_trajectory_balance},
       {"rtb", Task::kPosterior, resolve_options<TrajectoryBalanceOptions>, make_trajectory_balance},
       {"mle", Task::kData, resolve_options<NoOptions>, make_maximum_likelihood},
+      {"vargrad", Task::kSampler, resolve_options<VarGradOptions>, make_vargrad},
   };
   return kinds;
 }

@@ -7,6 +7,7 @@
 #include "model/fourier_mlp.h"
 #include "model/gaussian_mixture.h"
 #include "objective/trajectory_balance.h"
+#include "objective/vargrad.h"
 #include "process/pinned_brownian.h"
 #include "source/rollout.h"
 #include "target/mixture.h"
@@ -168,6 +169,41 @@ TEST(TrajectoryBalance, ZeroResidualsOnAnExactlyRepresentableTargetWithExplorati
     EXPECT_LT(stats.sums[1] / 40, 1e-8) << "exploration " << exploration;
     EXPECT_GT(paths.states[20].var().item<double>(), 5.0 * 0.5) << "the batch is not degenerate";
   }
+}
+
+// VarGrad by hand: log Z^ = mean_b (log R_b - path_b), loss = 1/2 mean_b (log Z^ + path_b - log R_b)^2,
+// d loss / d c = mean_b residual_b * d path_b / d c (log Z^ carries no gradient: residuals sum to 0).
+TEST(VarGrad, LossBatchLogZAndGradientsMatchTheHandComputedValues) {
+  const double s2 = 2.0, dt = 0.5, c = 0.3;
+  const PinnedBrownian process(2, s2);
+  const UnusedTarget target;
+  const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
+  VarGrad vargrad({process, target, policy, nullptr, 0}, {});
+  const Trajectory batch = tiny_batch(process);
+  LocalCommunicator comm;
+  const LossStats stats = vargrad.accumulate_gradients(batch, batch.batch(), comm);
+
+  std::vector<double> path(3), dpath(3);
+  double log_z = 0;
+  for (int b = 0; b < 3; ++b) {
+    const double x1 = batch.states[1][b][0].item<double>(), x2 = batch.states[2][b][0].item<double>();
+    path[b] = log_normal(x1, dt * c, dt * s2) + log_normal(x2, x1 + dt * c, dt * s2) -
+              log_normal(x1, 0.5 * x2, 0.5 * dt * s2);
+    dpath[b] = ((x1 - dt * c) + (x2 - x1 - dt * c)) / s2;
+    log_z += (batch.log_reward[b].item<double>() - path[b]) / 3;
+  }
+  double loss = 0, grad_c = 0;
+  for (int b = 0; b < 3; ++b) {
+    const double residual = log_z + path[b] - batch.log_reward[b].item<double>();
+    loss += 0.5 * residual * residual / 3;
+    grad_c += residual * dpath[b] / 3;
+  }
+  ASSERT_TRUE(vargrad.log_z().has_value());
+  EXPECT_NEAR(*vargrad.log_z(), log_z, 1e-5);
+  EXPECT_NEAR(stats.loss_sum / 3, loss, 1e-5 * (1 + loss));
+  EXPECT_NEAR(stats.sums[0], 0.0, 1e-5);  // residuals sum to zero by construction
+  EXPECT_NEAR(policy.c().grad().item<double>(), grad_c, 1e-5 * (1 + std::abs(grad_c)));
+  EXPECT_TRUE(vargrad.parameter_groups().empty());
 }
 
 }  // namespace
