@@ -1,5 +1,6 @@
 #include "target/registry.h"
 
+#include "target/funnel.h"
 #include "target/mixture.h"
 
 namespace tilt {
@@ -7,6 +8,7 @@ namespace tilt {
 const std::vector<TargetKind>& target_kinds() {
   static const std::vector<TargetKind> kinds = {
       {"mixture", resolve_mixture_target, mixture_target_dim, make_mixture_target},
+      {"funnel", resolve_options<FunnelOptions>, funnel_dim, make_funnel},
   };
   return kinds;
 }
