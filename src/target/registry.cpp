@@ -1,6 +1,7 @@
 #include "target/registry.h"
 
 #include "target/funnel.h"
+#include "target/manywell.h"
 #include "target/mixture.h"
 
 namespace tilt {
@@ -9,6 +10,7 @@ const std::vector<TargetKind>& target_kinds() {
   static const std::vector<TargetKind> kinds = {
       {"mixture", resolve_mixture_target, mixture_target_dim, make_mixture_target},
       {"funnel", resolve_options<FunnelOptions>, funnel_dim, make_funnel},
+      {"manywell", resolve_options<ManywellOptions>, manywell_dim, make_manywell},
   };
   return kinds;
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "target/funnel.h"
+#include "target/manywell.h"
 
 namespace tilt {
 namespace {
@@ -54,6 +55,47 @@ TEST(Funnel, AnalyticGradientMatchesAutograd) {
   const Funnel funnel(FunnelOptions{});
   const at::Tensor x = funnel.sample(CounterRng(2), 0, 0, 64);
   EXPECT_TRUE(torch::allclose(funnel.grad_log_reward(x), autograd_gradient(funnel, x), 1e-4, 1e-4));
+}
+
+// The well's normaliser against an independent Simpson rule on a coarser, wider grid, and the
+// sampler against the well's mean, second moment and mode weights computed by the same quadrature.
+TEST(Manywell, LogZAndExactSamplesMatchQuadrature) {
+  const Manywell manywell(ManywellOptions{});
+  const int64_t n = 2000;  // odd number of Simpson points
+  const at::Tensor a = torch::linspace(-6, 6, 2 * n + 1, torch::kFloat64);
+  const double h = 12.0 / (2 * n);
+  at::Tensor weights = torch::full({2 * n + 1}, 2.0, torch::kFloat64);
+  weights.index_put_({torch::indexing::Slice(1, torch::indexing::None, 2)}, 4.0);
+  weights[0] = 1.0, weights[2 * n] = 1.0;
+  const at::Tensor p = (-a.pow(4) + 6 * a.square() + 0.5 * a).exp();
+  const double normaliser = (weights * p).sum().item<double>() * h / 3;
+  EXPECT_NEAR(manywell.log_well_normaliser(), std::log(normaliser), 1e-9);
+  EXPECT_NEAR(manywell.log_z(), 16 * (std::log(normaliser) + 0.5 * std::log(2 * M_PI)), 1e-7);
+  const double mean = (weights * p * a).sum().item<double>() * h / 3 / normaliser;
+  const double second = (weights * p * a.square()).sum().item<double>() * h / 3 / normaliser;
+  const double positive = (weights * p * (a > 0).to(torch::kFloat64)).sum().item<double>() * h / 3 / normaliser;
+
+  const at::Tensor x = manywell.sample(CounterRng(3), 0, 0, 20000).to(torch::kFloat64);
+  const at::Tensor wells = x.view({20000, 16, 2}).select(2, 0), gaussians = x.view({20000, 16, 2}).select(2, 1);
+  // 320000 well draws: standard errors ~0.003 (mean), ~0.002 (second moment), ~0.0009 (mode weight).
+  EXPECT_NEAR(wells.mean().item<double>(), mean, 0.015);
+  EXPECT_NEAR(wells.square().mean().item<double>(), second, 0.01);
+  EXPECT_NEAR((wells > 0).to(torch::kFloat64).mean().item<double>(), positive, 0.005);
+  EXPECT_NEAR(gaussians.var().item<double>(), 1.0, 0.01);
+  // The a/2 tilt weighs the right well by about e^{1.73} = 5.6 : 1.
+  EXPECT_NEAR(positive, 0.84, 0.01);
+}
+
+TEST(Manywell, AnalyticGradientMatchesAutogradAndDimMustBeEven) {
+  ManywellOptions options;
+  options.dim = 8;
+  const Manywell manywell(options);
+  const at::Tensor x = manywell.sample(CounterRng(4), 0, 0, 32);
+  EXPECT_TRUE(torch::allclose(manywell.grad_log_reward(x), autograd_gradient(manywell, x), 1e-4, 1e-3));
+  YAML::Node odd;
+  odd["dim"] = 7;
+  ConfigSection section(odd, "target");
+  EXPECT_THROW(ManywellOptions::read(section), Error);
 }
 
 }  // namespace
