@@ -13,6 +13,7 @@ packages=(
   zlib1g-dev
   slurm-wlm munge
   python3-h5py python3-matplotlib python3-pandas python3-yaml
+  python3-torch  # the tests write TorchScript rewards with it (tilt itself never runs Python)
 )
 
 missing=()

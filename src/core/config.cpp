@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include <torch/torch.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -83,8 +84,24 @@ MixtureConfig preset_mixture(const std::string& name, const std::string& key) {
     mixture.means = {{-10, -5}, {-5, -10}, {-5, 0}, {10, -5}, {0, 0}, {0, 5}, {5, -5}, {5, 0}, {5, 10}};
     for (double w : {4, 10, 4, 5, 10, 5, 4, 15, 4}) mixture.weights.push_back(w / 61.0);
     mixture.variances.assign(9, 0.3);
+  } else if (name == "gmm9_grid") {
+    // Sendera et al.'s 9GMM: the grid {-5, 0, 5}^2, standard deviation 0.5477 (variance 0.3).
+    for (double a : {-5.0, 0.0, 5.0})
+      for (double b : {-5.0, 0.0, 5.0}) mixture.means.push_back({a, b});
+    mixture.weights.assign(9, 1.0 / 9);
+    mixture.variances.assign(9, 0.3);
+  } else if (name == "gmm40") {
+    // Midgley et al.'s (FAB) 40GMM: means (U[0,1) - 1/2) * 80 drawn by PyTorch's CPU generator from
+    // seed 0, which LibTorch shares, so the modes are the benchmark's; scale softplus(1) per axis.
+    const at::Generator generator = at::detail::createCPUGenerator(0);
+    const at::Tensor means = (at::rand({40, 2}, generator, at::kFloat) - 0.5) * 80;
+    for (int64_t k = 0; k < 40; ++k)
+      mixture.means.push_back({means[k][0].item<float>(), means[k][1].item<float>()});
+    const double scale = std::log1p(std::exp(1.0));
+    mixture.weights.assign(40, 1.0 / 40);
+    mixture.variances.assign(40, scale * scale);
   } else {
-    config_fail(key, "unknown preset '" + name + "' (choose one of: gmm25, gmm9)");
+    config_fail(key, "unknown preset '" + name + "' (choose one of: gmm25, gmm9, gmm9_grid, gmm40)");
   }
   return mixture;
 }

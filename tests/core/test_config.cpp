@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -116,6 +117,25 @@ TEST(Config, MixtureWeightsAreNormalisedAndCheckedForLength) {
   EXPECT_NE(error_of("objective: tb\ntarget: {kind: mixture, means: [[0], [3]], weights: [1], variance: 1}\n")
                 .find("one weight per mean"),
             std::string::npos);
+}
+
+// The 40GMM's means come from PyTorch's CPU generator: these values were printed by PyTorch 1.13
+// (Debian python3-torch) for torch.manual_seed(0); (torch.rand((40, 2)) - 0.5) * 80.
+TEST(Config, MixturePresetsHaveTheirBenchmarkModes) {
+  const auto target = [](const std::string& preset) {
+    const Config config = parse_config("objective: tb\ntarget: {kind: mixture, preset: " + preset + "}\n", {}, ".");
+    return config.target.options;
+  };
+  const YAML::Node gmm40 = target("gmm40");
+  ASSERT_EQ(gmm40["means"].size(), 40u);
+  EXPECT_FLOAT_EQ(gmm40["means"][0][0].as<float>(), -0.2994728088378906f);
+  EXPECT_FLOAT_EQ(gmm40["means"][1][1].as<float>(), -29.43756103515625f);
+  EXPECT_FLOAT_EQ(gmm40["means"][39][1].as<float>(), -25.024213790893555f);
+  EXPECT_NEAR(gmm40["variance"][0].as<double>(), std::pow(std::log1p(std::exp(1.0)), 2), 1e-12);
+  const YAML::Node grid = target("gmm9_grid");
+  ASSERT_EQ(grid["means"].size(), 9u);
+  EXPECT_EQ(grid["means"][8][0].as<double>(), 5.0);
+  EXPECT_EQ(target("gmm25")["means"].size(), 25u);
 }
 
 TEST(Config, MissingFileIsAnError) { EXPECT_THROW(load_config("/nonexistent/config.yaml"), Error); }
