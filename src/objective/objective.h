@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/rng.h"
 #include "dist/communicator.h"
 #include "model/drift.h"
 #include "process/process.h"
@@ -56,6 +57,11 @@ class Objective {
   virtual std::vector<std::string> statistic_names() const { return {"residual", "residual_square"}; }
   virtual std::vector<std::string> metric_names() const { return {"residual_mean", "residual_std"}; }
   virtual Metrics metrics(const std::vector<double>& global_sums, double count) const;
+  // Figures about evaluation samples that only the objective can give (what its log-reward floor
+  // changed), reduced over ranks: equal on every rank.
+  virtual Metrics sample_metrics(const Trajectory& /*samples*/, const CounterRng& /*rng*/, Communicator& /*comm*/) const {
+    return {};
+  }
 
   // log R(x_T) - path(tau) without autograd: the log importance weight of each trajectory, whose
   // mean is the ELBO of log Z and whose log-mean-exp is the importance-weighted estimate. [B]

@@ -8,14 +8,13 @@ TrajectoryBalanceOptions TrajectoryBalanceOptions::read(ConfigSection& section) 
   TrajectoryBalanceOptions options;
   options.log_z_lr = section.get("log_z_lr", options.log_z_lr);
   require_positive(options.log_z_lr, section.key_path("log_z_lr"));
-  if (section.has("log_reward_floor")) options.log_reward_floor = section.require<double>("log_reward_floor");
-  section.skip("log_reward_floor");
+  options.floor.read(section);
   return options;
 }
 
 void TrajectoryBalanceOptions::write(YAML::Node& out) const {
   out["log_z_lr"] = yaml_number(log_z_lr);
-  if (log_reward_floor) out["log_reward_floor"] = yaml_number(*log_reward_floor);
+  floor.write(out);
 }
 
 TrajectoryBalance::TrajectoryBalance(const ObjectiveContext& context, const TrajectoryBalanceOptions& options)
@@ -26,10 +25,7 @@ std::vector<ParameterGroup> TrajectoryBalance::parameter_groups() const {
 }
 
 LossStats TrajectoryBalance::accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator&) {
-  const at::Tensor log_reward = options_.log_reward_floor
-                                    ? batch.log_reward.clamp_min(static_cast<float>(*options_.log_reward_floor))
-                                    : batch.log_reward;
-  return backward_squared_residual(batch, log_z_, -log_reward, global_batch);
+  return backward_squared_residual(batch, log_z_, -options_.floor.apply(batch.log_reward), global_batch);
 }
 
 std::unique_ptr<Objective> make_trajectory_balance(const YAML::Node& options, const ObjectiveContext& context) {

@@ -2,20 +2,19 @@
 //   loss = 1/2 (log Z + path(tau) - max(log R(x_T), floor))^2,
 // "tb" for samplers of an unnormalised density (path = sum log p_F - log p_B) and "rtb", relative
 // trajectory balance, for posteriors of a frozen prior (path = sum log p_post - log p_prior; R = r^beta).
-// The optional floor on log R keeps trajectories that land where log R ~ -40 from swamping the
-// ~1 nat differences that set the weights of the modes that matter.
 #pragma once
 
 #include <optional>
 
 #include "core/config_section.h"
+#include "objective/log_reward_floor.h"
 #include "objective/objective.h"
 
 namespace tilt {
 
 struct TrajectoryBalanceOptions {
-  double log_z_lr = 1e-1;                  // Adam learning rate of log Z
-  std::optional<double> log_reward_floor;  // log R clipped from below inside the loss
+  double log_z_lr = 1e-1;  // Adam learning rate of log Z
+  LogRewardFloor floor;
   static TrajectoryBalanceOptions read(ConfigSection& section);
   void write(YAML::Node& out) const;
 };
@@ -26,6 +25,9 @@ class TrajectoryBalance final : public Objective {
   LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator& comm) override;
   std::vector<ParameterGroup> parameter_groups() const override;
   std::optional<double> log_z() const override { return log_z_.item<double>(); }
+  Metrics sample_metrics(const Trajectory& samples, const CounterRng& rng, Communicator& comm) const override {
+    return options_.floor.metrics(samples, target_, rng, comm);
+  }
 
  private:
   TrajectoryBalanceOptions options_;

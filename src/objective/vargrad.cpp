@@ -6,22 +6,19 @@ namespace tilt {
 
 VarGradOptions VarGradOptions::read(ConfigSection& section) {
   VarGradOptions options;
-  if (section.has("log_reward_floor")) options.log_reward_floor = section.require<double>("log_reward_floor");
-  section.skip("log_reward_floor");
+  options.floor.read(section);
   return options;
 }
 
 void VarGradOptions::write(YAML::Node& out) const {
-  if (log_reward_floor) out["log_reward_floor"] = yaml_number(*log_reward_floor);
+  floor.write(out);
 }
 
 VarGrad::VarGrad(const ObjectiveContext& context, const VarGradOptions& options)
     : Objective(context), options_(options) {}
 
 LossStats VarGrad::accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator& comm) {
-  const at::Tensor log_reward = options_.log_reward_floor
-                                    ? batch.log_reward.clamp_min(static_cast<float>(*options_.log_reward_floor))
-                                    : batch.log_reward;
+  const at::Tensor log_reward = options_.floor.apply(batch.log_reward);
   const at::Tensor path = score_path(batch);
   // Sum and count of log R - path over all ranks, in double.
   double totals[2] = {(log_reward - path.detach()).to(torch::kFloat64).sum().item<double>(),

@@ -8,12 +8,13 @@
 #include <optional>
 
 #include "core/config_section.h"
+#include "objective/log_reward_floor.h"
 #include "objective/objective.h"
 
 namespace tilt {
 
 struct VarGradOptions {
-  std::optional<double> log_reward_floor;  // log R clipped from below inside the loss
+  LogRewardFloor floor;
   static VarGradOptions read(ConfigSection& section);
   void write(YAML::Node& out) const;
 };
@@ -24,6 +25,9 @@ class VarGrad final : public Objective {
   LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator& comm) override;
   // The last batch's estimate.
   std::optional<double> log_z() const override { return log_z_; }
+  Metrics sample_metrics(const Trajectory& samples, const CounterRng& rng, Communicator& comm) const override {
+    return options_.floor.metrics(samples, target_, rng, comm);
+  }
 
  private:
   VarGradOptions options_;

@@ -76,6 +76,8 @@ Evaluation evaluate(Job& job, Communicator& comm, int64_t samples, uint32_t draw
     m.emplace_back("outside_mass", sums[2 + modes] / n);
   }
 
+  for (const auto& metric : job.objective().sample_metrics(paths, job.rng(), comm)) m.push_back(metric);
+
   result.samples = gather_rows(terminal, comm);
   if (!truth) return result;
   double distances[2] = {0, 0};

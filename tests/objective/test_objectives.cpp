@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "model/fourier_mlp.h"
 #include "model/gaussian_mixture.h"
+#include "objective/log_reward_floor.h"
 #include "objective/trajectory_balance.h"
 #include "objective/vargrad.h"
 #include "process/pinned_brownian.h"
@@ -35,6 +36,13 @@ class UnusedTarget final : public Target {
   at::Tensor log_reward(const at::Tensor& x) const override { return torch::zeros({x.size(0)}); }
   const GroundTruth* truth() const override { return nullptr; }
 };
+
+MixtureConfig gmm25() {
+  return parse_config("objective: rtb\nprior: {kind: exact, mixture: {preset: gmm25}}\n"
+                      "reward: {kind: gaussian_likelihood, y: [0, 0], noise_variance: 1}\n",
+                      {}, ".")
+      .prior.mixture;
+}
 
 // Three 1-D trajectories of T = 2 steps with hand-picked states and log R.
 Trajectory tiny_batch(const Process& process) {
@@ -88,7 +96,7 @@ TEST(TrajectoryBalance, RelativeResidualsMatchTheHandComputedValuesWithAFloor) {
   const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
   const ConstantDrift reference(torch::tensor({static_cast<float>(v)}));
   TrajectoryBalanceOptions options;
-  options.log_reward_floor = floor;
+  options.floor.value = floor;
   TrajectoryBalance rtb({process, target, policy, &reference, 0}, options);
   Trajectory batch = tiny_batch(process);  // no reference drift carried: the objective computes it
   LocalCommunicator comm;
@@ -111,13 +119,7 @@ TEST(TrajectoryBalance, RelativeResidualsMatchTheHandComputedValuesWithAFloor) {
 // Chunked scoring (two passes, bounded memory) gives the gradients of the one-pass loss.
 TEST(TrajectoryBalance, ChunkedScoringGivesTheSameGradients) {
   const PinnedBrownian process(25, 5.0);
-  const GaussianMixture prior = GaussianMixture::isotropic(parse_config(R"(
-objective: rtb
-prior: {kind: exact, mixture: {preset: gmm25}}
-reward: {kind: gaussian_likelihood, y: [-6, 2], noise_variance: 9}
-)",
-                                                                      {}, ".")
-                                                             .prior.mixture);
+  const GaussianMixture prior = GaussianMixture::isotropic(gmm25());
   const MixtureFollmerDrift prior_drift(prior, 5.0);
   torch::manual_seed(0);
   const NetworkDrift correction(FourierMlp(2, NetworkConfig{}));
@@ -131,7 +133,7 @@ reward: {kind: gaussian_likelihood, y: [-6, 2], noise_variance: 9}
   Trajectory paths = rollout_forward(process, 2, &prior_drift, correction, CounterRng(3), 0, {48, 0, 48}, 0.3);
   paths.log_reward = target.log_reward(paths.states[25]);
   TrajectoryBalanceOptions options;
-  options.log_reward_floor = -10.0;
+  options.floor.value = -10.0;
   LocalCommunicator comm;
   std::vector<std::vector<at::Tensor>> gradients;
   std::vector<double> losses;
@@ -204,6 +206,136 @@ TEST(VarGrad, LossBatchLogZAndGradientsMatchTheHandComputedValues) {
   EXPECT_NEAR(stats.sums[0], 0.0, 1e-5);  // residuals sum to zero by construction
   EXPECT_NEAR(policy.c().grad().item<double>(), grad_c, 1e-5 * (1 + std::abs(grad_c)));
   EXPECT_TRUE(vargrad.parameter_groups().empty());
+}
+
+// drift a - drift b: the correction that turns sampler b into sampler a.
+class DifferenceDrift final : public Drift {
+ public:
+  DifferenceDrift(const Drift& a, const Drift& b) : a_(a), b_(b) {}
+  at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const override { return a_(x, t) - b_(x, t); }
+
+ private:
+  const Drift &a_, &b_;
+};
+
+struct LogZEstimates {
+  double elbo, iw, iw_standard_error;
+};
+
+LogZEstimates estimates(const at::Tensor& log_weight) {
+  const at::Tensor w = log_weight.to(torch::kFloat64);
+  const int64_t n = w.size(0);
+  const at::Tensor ratio = (w - w.max()).exp();
+  return {w.mean().item<double>(), (torch::logsumexp(w, 0) - std::log(static_cast<double>(n))).item<double>(),
+          (ratio.std() / ratio.mean()).item<double>() / std::sqrt(static_cast<double>(n))};
+}
+
+MixtureConfig one_gaussian(double mean, double variance) {
+  MixtureConfig config;
+  config.means = {{mean}};
+  config.weights = {1.0};
+  config.variances = {variance};
+  return config;
+}
+
+// A posterior sampler that follows the exact posterior's Foellmer drift, for p = N(0, 1),
+// r = N(1; x, 1) and r^beta with beta = 2: the ELBO and the importance-weighted estimate must both
+// find log Z of p r^beta. (Weighting with the untempered log r, as the foundation did, is off by
+// (beta - 1) E[log r] ~ 1.1 nats.) Tolerance: the chain's O(dt) error at T = 200 plus 4 Monte Carlo
+// standard errors.
+TEST(Evaluation, TemperedPosteriorLogZIsFoundByBothEstimatorsOfAnExactSampler) {
+  const PinnedBrownian process(200, 1.0);
+  const GaussianMixture prior = GaussianMixture::isotropic(one_gaussian(0.0, 1.0));
+  for (double beta : {1.0, 2.0}) {
+    const PosteriorTarget target(std::make_shared<GaussianLikelihood>(torch::ones({1, 1}, torch::kFloat64),
+                                                                      torch::ones({1}, torch::kFloat64), 1.0),
+                                 prior, beta);
+    const auto& truth = dynamic_cast<const MixtureTruth&>(*target.truth());
+    const MixtureFollmerDrift prior_drift(prior, 1.0), posterior_drift(truth.mixture(), 1.0);
+    const DifferenceDrift correction(posterior_drift, prior_drift);
+    TrajectoryBalance rtb({process, target, correction, &prior_drift, 0}, {});
+    Trajectory paths = rollout_forward(process, 1, &prior_drift, correction, CounterRng(5), 0, {20000, 0, 20000}, 0.0);
+    paths.log_reward = target.log_reward(paths.states[200]);
+    const LogZEstimates e = estimates(rtb.log_weight(paths));
+    EXPECT_NEAR(e.elbo, truth.log_z(), 0.02) << "beta " << beta;
+    EXPECT_NEAR(e.iw, truth.log_z(), 0.01 + 4 * e.iw_standard_error) << "beta " << beta;
+  }
+}
+
+// r constant (A = 0): the posterior is the prior and every path's log weight is beta log r exactly,
+// so the ELBO, the importance-weighted estimate and log Z agree on every path, for beta = 1 and 2.
+TEST(Evaluation, ConstantRewardGivesExactLogZOnEveryPath) {
+  const PinnedBrownian process(50, 5.0);
+  const GaussianMixture prior = GaussianMixture::isotropic(gmm25());
+  const MixtureFollmerDrift prior_drift(prior, 5.0);
+  const NetworkDrift correction(FourierMlp(2, NetworkConfig{}));  // zero at initialisation
+  for (double beta : {1.0, 2.0}) {
+    const PosteriorTarget target(std::make_shared<GaussianLikelihood>(torch::zeros({2, 2}, torch::kFloat64),
+                                                                      torch::tensor({0.5, -1.0}, torch::kFloat64), 2.0),
+                                 prior, beta);
+    const double log_r = -0.5 * (1.25 / 2.0 + 2 * std::log(2 * M_PI * 2.0));
+    EXPECT_NEAR(target.truth()->log_z(), beta * log_r, 1e-9);
+    TrajectoryBalance rtb({process, target, correction, &prior_drift, 0}, {});
+    Trajectory paths = rollout_forward(process, 2, &prior_drift, correction, CounterRng(6), 0, {64, 0, 64}, 0.5);
+    paths.log_reward = target.log_reward(paths.states[50]);
+    const at::Tensor w = rtb.log_weight(paths).to(torch::kFloat64);
+    EXPECT_LT((w - beta * log_r).abs().max().item<double>(), 1e-5) << "beta " << beta;
+  }
+}
+
+// The exact prior chain: T = 100 Euler steps of the 25GMM's Foellmer drift. Each mode holds 1/25 of
+// 20000 samples (4 standard errors: 0.0055), each mode's variance is 0.3262 per axis - the Euler
+// recursion v <- (1 + dt a_i)^2 v + dt sigma2, not the continuous 0.3 (4 standard errors: 0.009) -
+// and the importance-weighted log Z of the chain against the mixture is 0 within 4 standard errors.
+// The ELBO is log Z minus the path-space KL of the Euler chain to the exact one (-0.126 measured).
+TEST(Evaluation, ExactPriorChainMatchesTheMixtureItDiscretises) {
+  const PinnedBrownian process(100, 5.0);
+  const GaussianMixture mixture = GaussianMixture::isotropic(gmm25());
+  const MixtureTarget target(mixture);
+  const MixtureFollmerDrift chain(mixture, 5.0);
+  TrajectoryBalance tb({process, target, chain, nullptr, 0}, {});
+  const int64_t n = 20000;
+  Trajectory paths = rollout_forward(process, 2, nullptr, chain, CounterRng(7), 0, {n, 0, n}, 0.0);
+  const at::Tensor x = paths.states[100].to(torch::kFloat64);
+  paths.log_reward = target.log_reward(paths.states[100]);
+  const at::Tensor mode = mixture.component_log_joint(x).argmax(1);
+  const at::Tensor occupancy = torch::bincount(mode, {}, 25).to(torch::kFloat64) / n;
+  EXPECT_LT((occupancy - 0.04).abs().max().item<double>(), 0.0055);
+  const at::Tensor centred = x - mixture.means().index_select(0, mode);
+  EXPECT_NEAR(centred.square().mean().item<double>(), 0.32621, 0.009);
+  const LogZEstimates e = estimates(tb.log_weight(paths));
+  EXPECT_NEAR(e.iw, 0.0, 4 * e.iw_standard_error);
+  EXPECT_LT(e.elbo, e.iw);
+  EXPECT_GT(e.elbo, -0.2);
+}
+
+// The floor's report, against closed forms: prior N(0, 1/4), r = N(0; x, 1), posterior N(0, v = 1/5).
+// log R < f exactly when |x| > c, c^2 = -2 (f + log sqrt(2 pi)); the floored mass is erfc(c / sqrt(2v))
+// and E_post[max(1, e^{f - log R})] = erf(c / sqrt(2v)) + e^f sqrt(2 pi) erfc(c sqrt(a/2)) / sqrt(a v),
+// a = 1/v - 1. Tolerances: 4 standard errors of 100000 samples (0.0037 for the fractions), 0.005 for
+// the shift (its summand has variance < 1 here).
+TEST(LogRewardFloor, ReportsTheFlooredMassAndTheLogZShiftOfTheFlooredTarget) {
+  const double f = -1.2, v = 0.2, a = 1 / v - 1;
+  const double c = std::sqrt(-2 * (f + 0.5 * std::log(2 * M_PI)));
+  const double fraction = std::erfc(c / std::sqrt(2 * v));
+  const double shift =
+      std::log(std::erf(c / std::sqrt(2 * v)) + std::exp(f) * std::sqrt(2 * M_PI) * std::erfc(c * std::sqrt(a / 2)) / std::sqrt(a * v));
+  const PosteriorTarget target(std::make_shared<GaussianLikelihood>(torch::ones({1, 1}, torch::kFloat64),
+                                                                    torch::zeros({1}, torch::kFloat64), 1.0),
+                               GaussianMixture::isotropic(one_gaussian(0.0, 0.25)), 1.0);
+  const CounterRng rng(8);
+  const int64_t n = 100000;
+  Trajectory samples;
+  samples.states = target.truth()->sample(rng, 0, 0, n).unsqueeze(0);  // a sampler that is exact
+  samples.log_reward = target.log_reward(samples.states[0]);
+  LocalCommunicator comm;
+  const Metrics metrics = LogRewardFloor{f}.metrics(samples, target, rng, comm);
+  ASSERT_EQ(metrics.size(), 3u);
+  EXPECT_NEAR(metrics[0].second, fraction, 0.0037) << fraction;
+  EXPECT_NEAR(metrics[1].second, fraction, 0.0037);
+  EXPECT_NEAR(metrics[2].second, shift, 0.005) << shift;
+  EXPECT_GT(shift, 0.01);  // the case is not trivial
+  EXPECT_TRUE(LogRewardFloor{}.metrics(samples, target, rng, comm).empty());
 }
 
 }  // namespace

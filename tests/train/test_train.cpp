@@ -153,16 +153,19 @@ TEST(Trainer, ResumedRunReproducesTheUninterruptedOne) {
   train(parse_config(kSmallRtb, {}, "."), options(split, true), comm);
   const io::H5File a = io::H5File::open_read(whole / run_files::kCheckpoint);
   const io::H5File b = io::H5File::open_read(split / run_files::kCheckpoint);
-  int compared = 0;
-  for (const std::string group : {"/parameters/network", "/optimizer/network"})
-    for (const auto& name : a.children(group)) {
-      if (a.has(group + "/" + name + "/m")) continue;  // optimiser groups hold m and v below
-      EXPECT_TRUE(torch::equal(a.read(group + "/" + name), b.read(group + "/" + name)))
-          << group << "/" << name;
-      ++compared;
-    }
-  EXPECT_GT(compared, 4);
-  EXPECT_TRUE(torch::equal(a.read("/parameters/log_z"), b.read("/parameters/log_z")));
+  // Parameters, and the Adam moments of every parameter (the network's and log Z), and its step count.
+  std::vector<std::string> datasets{"/parameters/log_z", "/optimizer/log_z/m", "/optimizer/log_z/v", "/optimizer/steps"};
+  for (const auto& name : a.children("/parameters/network")) {
+    datasets.push_back("/parameters/network/" + name);
+    datasets.push_back("/optimizer/network/" + name + "/m");
+    datasets.push_back("/optimizer/network/" + name + "/v");
+  }
+  ASSERT_GT(datasets.size(), 12u);
+  for (const auto& dataset : datasets) {
+    ASSERT_TRUE(a.has(dataset) && b.has(dataset)) << dataset;
+    EXPECT_TRUE(torch::equal(a.read(dataset), b.read(dataset))) << dataset;
+  }
+  EXPECT_GT(a.read("/optimizer/log_z/v").abs().item<float>(), 0.0f);
   EXPECT_TRUE(
       torch::equal(a.read("/metrics/values").narrow(1, 1, 2), b.read("/metrics/values").narrow(1, 1, 2)));
   EXPECT_THROW(train(parse_config(kSmallRtb, {}, "."), options(fresh_dir("missing"), true), comm), Error);
@@ -197,6 +200,12 @@ eval: {samples: 2000}
   EXPECT_LT(std::abs(value("log_z_error")), 0.05);
   EXPECT_LT(std::abs(value("iw_log_z_error")), 0.05);
   EXPECT_LT(value("energy_distance"), 0.02);
+  // The posterior N(4/3, 1/6): sample mean and variance within 4 standard errors (0.036 and 0.021 at
+  // N = 2000), which the O(dt) bias of T = 20 steps must also fit in.
+  const at::Tensor x = io::H5File::open_read(dir / run_files::kSamples).read("/samples").to(torch::kFloat64);
+  ASSERT_EQ(x.size(0), 2000);
+  EXPECT_NEAR(x.mean().item<double>(), 4.0 / 3.0, 4 * std::sqrt(1.0 / 6 / 2000));
+  EXPECT_NEAR(x.var().item<double>(), 1.0 / 6, 4 * (1.0 / 6) * std::sqrt(2.0 / 1999));
   std::filesystem::remove_all(dir);
 }
 
