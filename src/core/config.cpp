@@ -15,11 +15,13 @@
 #include "core/rng.h"
 #include "io/run_files.h"
 #include "objective/registry.h"
+#include "source/registry.h"
 #include "target/registry.h"
 
 namespace tilt {
 
-ConfigSection::ConfigSection(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {
+ConfigSection::ConfigSection(YAML::Node node, std::string path)
+    : node_(std::move(node)), path_(std::move(path)) {
   if (node_ && !node_.IsNull() && !node_.IsMap()) config_fail(path_, "expected a mapping of keys");
 }
 
@@ -27,7 +29,8 @@ void ConfigSection::finish() const {
   if (!node_ || !node_.IsMap()) return;
   for (const auto& entry : node_) {
     const auto key = entry.first.as<std::string>();
-    if (!used_.count(key)) config_fail(key_path(key), "unknown key");
+    // A key set to null is absent (`--set prior=null` removes a section).
+    if (!used_.count(key) && !entry.second.IsNull()) config_fail(key_path(key), "unknown key");
   }
 }
 
@@ -151,7 +154,8 @@ MixtureConfig read_mixture(ConfigSection& section) {
     const size_t dim = mixture.means.front().size();
     if (dim == 0) config_fail(section.key_path("means"), "components need at least one coordinate");
     for (const auto& mean : mixture.means)
-      if (mean.size() != dim) config_fail(section.key_path("means"), "all means must have the same dimension");
+      if (mean.size() != dim)
+        config_fail(section.key_path("means"), "all means must have the same dimension");
     const size_t k = mixture.means.size();
     mixture.weights = section.get<std::vector<double>>("weights", std::vector<double>(k, 1.0));
     if (mixture.weights.size() != k) config_fail(section.key_path("weights"), "needs one weight per mean");
@@ -161,7 +165,8 @@ MixtureConfig read_mixture(ConfigSection& section) {
         variance.IsSequence()
             ? ConfigSection::convert<std::vector<double>>(variance, section.key_path("variance"))
             : std::vector<double>(k, ConfigSection::convert<double>(variance, section.key_path("variance")));
-    if (mixture.variances.size() != k) config_fail(section.key_path("variance"), "needs one variance per mean");
+    if (mixture.variances.size() != k)
+      config_fail(section.key_path("variance"), "needs one variance per mean");
   }
   double total = 0;
   for (double w : mixture.weights) {
@@ -175,7 +180,6 @@ MixtureConfig read_mixture(ConfigSection& section) {
   section.finish();
   return mixture;
 }
-
 
 YAML::Node emit_mixture(const MixtureConfig& mixture) {
   YAML::Node node;
@@ -196,14 +200,15 @@ namespace {
 
 // `key: name` or `key: {kind: name, ...options}`: the kind, and the options resolved by `resolve`.
 template <typename Kind>
-ComponentConfig read_component(ConfigSection& parent, const std::string& key, const Kind& (*find)(const std::string&,
-                                                                                           const std::string&)) {
+ComponentConfig read_component(ConfigSection& parent, const std::string& key,
+                               const Kind& (*find)(const std::string&, const std::string&)) {
   ComponentConfig component;
   if (!parent.has(key)) config_fail(key, "required key is missing");
   const YAML::Node node = parent.raw(key);
   YAML::Node options = node.IsScalar() ? YAML::Node(YAML::NodeType::Map) : node;
   ConfigSection section(options, key);
-  component.kind = node.IsScalar() ? ConfigSection::convert<std::string>(node, key) : section.require<std::string>("kind");
+  component.kind =
+      node.IsScalar() ? ConfigSection::convert<std::string>(node, key) : section.require<std::string>("kind");
   const Kind& kind = find(component.kind, node.IsScalar() ? key : key + ".kind");
   component.options = YAML::Node(YAML::NodeType::Map);
   kind.resolve(section, component.options);
@@ -235,6 +240,13 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   ConfigSection top(root, "");
   config.objective = read_component(top, "objective", find_objective_kind);
   const Task task = config.task();
+  if (!top.has("source")) root["source"]["kind"] = task == Task::kData ? "data" : "on_policy";
+  config.source = read_component(top, "source", find_source_kind);
+  if (find_source_kind(config.source.kind, "source.kind").trains_on_data != (task == Task::kData))
+    config_fail("source.kind", "source '" + config.source.kind + "' does not fit objective " +
+                                   config.objective_name() +
+                                   (task == Task::kData ? " (it learns from data: source data)"
+                                                        : " (data is for objectives that learn from data)"));
   config.seed = top.get<uint64_t>("seed", 0);
 
   ConfigSection process = top.section("process");
@@ -274,25 +286,28 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
       config.prior.mixture = read_mixture(prior.section("mixture"));
       if (prior.has("run_dir")) config_fail("prior.run_dir", "only for prior.kind: neural");
     } else {
-      if (prior.has("mixture")) config_fail("prior.mixture", "a neural prior's mixture comes from its run_dir");
+      if (prior.has("mixture"))
+        config_fail("prior.mixture", "a neural prior's mixture comes from its run_dir");
       std::filesystem::path run_dir = prior.require<std::string>("run_dir");
       if (run_dir.is_relative()) run_dir = base_dir / run_dir;
       config.prior.run_dir = run_dir.lexically_normal();
       for (const char* file : {run_files::kConfig, run_files::kCheckpoint})
         if (!std::filesystem::exists(config.prior.run_dir / file))
-          config_fail("prior.run_dir", "no " + std::string(file) + " in '" + config.prior.run_dir.string() +
-                                    "' (train the prior first: tilt train <prior config> --out <run_dir>)");
+          config_fail("prior.run_dir",
+                      "no " + std::string(file) + " in '" + config.prior.run_dir.string() +
+                          "' (train the prior first: tilt train <prior config> --out <run_dir>)");
       const Config prior_run = load_config(config.prior.run_dir / run_files::kConfig);
       if (prior_run.task() != Task::kData || prior_run.target.kind != "mixture")
-        config_fail("prior.run_dir", "'" + config.prior.run_dir.string() + "' is not a run that learned a mixture from data");
+        config_fail("prior.run_dir",
+                    "'" + config.prior.run_dir.string() + "' is not a run that learned a mixture from data");
       config.prior.mixture = read_mixture(ConfigSection(prior_run.target.options, "target"));
       config.network = prior_run.network;
       if (top.has("network")) config_fail("network", "a neural prior fixes the network; remove this section");
       if (prior_run.process.sigma2 != config.process.sigma2 ||
           prior_run.process.steps != config.process.steps)
         config_fail("process", "must match the neural prior's process (steps " +
-                            std::to_string(prior_run.process.steps) + ", sigma2 " +
-                            std::to_string(prior_run.process.sigma2) + ")");
+                                   std::to_string(prior_run.process.steps) + ", sigma2 " +
+                                   std::to_string(prior_run.process.sigma2) + ")");
     }
     prior.finish();
 
@@ -343,17 +358,18 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   require_at_least(t.iterations, 1, "train.iterations");
   if (t.iterations > static_cast<int>(kMaxTrainingIterations))
     config_fail("train.iterations",
-         "at most " + std::to_string(kMaxTrainingIterations) + " (the RNG counter's training range)");
+                "at most " + std::to_string(kMaxTrainingIterations) + " (the RNG counter's training range)");
   t.batch = train.get("batch", t.batch);
   require_at_least(t.batch, 1, "train.batch");
   t.lr = train.get("lr", t.lr);
   require_positive(t.lr, "train.lr");
   if (task == Task::kData && train.has("exploration"))
     config_fail("train.exploration", "does not apply to objective " + config.objective_name() +
-                                  " (it trains on backward trajectories from data)");
+                                         " (it trains on backward trajectories from data)");
   ConfigSection exploration = train.section("exploration");
   t.exploration.std = exploration.get("std", 0.0);
-  if (t.exploration.std < 0) config_fail("train.exploration.std", "must be >= 0, got " + std::to_string(t.exploration.std));
+  if (t.exploration.std < 0)
+    config_fail("train.exploration.std", "must be >= 0, got " + std::to_string(t.exploration.std));
   t.exploration.hold = exploration.get("hold", 0);
   require_at_least(t.exploration.hold, 0, "train.exploration.hold");
   // By default the noise decays over the whole run.
@@ -364,7 +380,8 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   t.score_chunk_steps = train.get("score_chunk_steps", t.score_chunk_steps);
   require_at_least(t.score_chunk_steps, 0, "train.score_chunk_steps");
   if (t.score_chunk_steps > config.process.steps)
-    config_fail("train.score_chunk_steps", "must be <= process.steps (" + std::to_string(config.process.steps) + ")");
+    config_fail("train.score_chunk_steps",
+                "must be <= process.steps (" + std::to_string(config.process.steps) + ")");
   t.checkpoint_every = train.get("checkpoint_every", t.checkpoint_every);
   require_at_least(t.checkpoint_every, 1, "train.checkpoint_every");
   t.log_every = train.get("log_every", t.log_every);
@@ -431,6 +448,7 @@ std::string to_yaml(const Config& config) {
   } else {
     write_component(root, "target", config.target);
   }
+  write_component(root, "source", config.source);
   const TrainConfig& t = config.train;
   YAML::Node train = root["train"];
   train["iterations"] = t.iterations;

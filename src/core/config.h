@@ -77,10 +77,10 @@ struct ExplorationConfig {
 
 struct TrainConfig {
   int iterations = 1000;
-  int batch = 300;                         // global batch, split across ranks
-  double lr = 1e-3;                        // Adam, network parameters
-  ExplorationConfig exploration;           // forward rollouts (not data tasks)
-  int score_chunk_steps = 0;  // 0: score all T steps in one autograd pass
+  int batch = 300;                // global batch, split across ranks
+  double lr = 1e-3;               // Adam, network parameters
+  ExplorationConfig exploration;  // forward rollouts (every source but data)
+  int score_chunk_steps = 0;      // 0: score all T steps in one autograd pass
   int checkpoint_every = 500;
   int log_every = 50;
 };
@@ -96,6 +96,7 @@ struct Config {
   ProcessConfig process;
   NetworkConfig network;
   ComponentConfig target;  // sampler and data tasks
+  ComponentConfig source;  // where training batches come from
   PriorConfig prior;       // posterior tasks
   RewardConfig reward;     // posterior tasks
   TrainConfig train;

@@ -43,7 +43,9 @@ class ConfigSection {
   ConfigSection(YAML::Node node, std::string path);
 
   // A key set to null (e.g. `--set prior.mixture=null`) counts as absent.
-  bool has(const std::string& key) const { return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull(); }
+  bool has(const std::string& key) const {
+    return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull();
+  }
   std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
   const std::string& path() const { return path_; }
   // Marks a key as read without reading it (e.g. `kind`, which the parser dispatched on).
@@ -106,7 +108,8 @@ class ConfigSection {
 };
 
 template <typename Enum>
-Enum parse_choice(const std::string& value, const std::map<std::string, Enum>& choices, const std::string& key) {
+Enum parse_choice(const std::string& value, const std::map<std::string, Enum>& choices,
+                  const std::string& key) {
   const auto found = choices.find(value);
   if (found != choices.end()) return found->second;
   std::string names;
@@ -140,6 +143,12 @@ template <typename Options>
 void resolve_options(ConfigSection& section, YAML::Node& resolved) {
   Options::read(section).write(resolved);
 }
+// The options of a component that has none.
+struct NoOptions {
+  static NoOptions read(ConfigSection&) { return {}; }
+  void write(YAML::Node&) const {}
+};
+
 // Reads options back from a resolved section (already validated).
 template <typename Options>
 Options read_options(const YAML::Node& resolved, const std::string& path) {

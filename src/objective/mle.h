@@ -14,11 +14,7 @@ class MaximumLikelihood final : public Objective {
   LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator& comm) override;
 };
 
-struct NoOptions {
-  static NoOptions read(ConfigSection&) { return {}; }
-  void write(YAML::Node&) const {}
-};
-
-std::unique_ptr<Objective> make_maximum_likelihood(const YAML::Node& options, const ObjectiveContext& context);
+std::unique_ptr<Objective> make_maximum_likelihood(const YAML::Node& options,
+                                                   const ObjectiveContext& context);
 
 }  // namespace tilt

@@ -19,8 +19,8 @@ double ForwardSource::exploration_std(uint32_t iteration) const {
 }
 
 Trajectory ForwardSource::next(uint32_t iteration, const BatchShard& shard, Communicator&) {
-  Trajectory out = rollout_forward(context_.process, context_.dim, context_.reference, context_.policy, context_.rng,
-                                   iteration, shard, exploration_std(iteration));
+  Trajectory out = rollout_forward(context_.process, context_.dim, context_.reference, context_.policy,
+                                   context_.rng, iteration, shard, exploration_std(iteration));
   out.log_reward = context_.target.log_reward(out.states[out.steps()]);
   return out;
 }
@@ -36,14 +36,19 @@ Trajectory DataSource::next(uint32_t iteration, const BatchShard& shard, Communi
   return out;
 }
 
-std::unique_ptr<TrajectorySource> make_source(const Config& config, const SourceContext& context) {
-  if (config.task() == Task::kData) return std::make_unique<DataSource>(context);
+std::unique_ptr<TrajectorySource> make_on_policy_source(const YAML::Node&, const Config& config,
+                                                        const SourceContext& context) {
   return std::make_unique<ForwardSource>(context, config.train.exploration);
 }
 
+std::unique_ptr<TrajectorySource> make_data_source(const YAML::Node&, const Config&,
+                                                   const SourceContext& context) {
+  return std::make_unique<DataSource>(context);
+}
+
 Trajectory sample_on_policy(const SourceContext& context, uint32_t iteration, const BatchShard& shard) {
-  Trajectory out =
-      rollout_forward(context.process, context.dim, context.reference, context.policy, context.rng, iteration, shard, 0.0);
+  Trajectory out = rollout_forward(context.process, context.dim, context.reference, context.policy,
+                                   context.rng, iteration, shard, 0.0);
   out.log_reward = context.target.log_reward(out.states[out.steps()]);
   return out;
 }

@@ -68,8 +68,10 @@ class DataSource final : public TrajectorySource {
   SourceContext context_;
 };
 
-// The source a config trains from.
-std::unique_ptr<TrajectorySource> make_source(const Config& config, const SourceContext& context);
+std::unique_ptr<TrajectorySource> make_on_policy_source(const YAML::Node& options, const Config& config,
+                                                        const SourceContext& context);
+std::unique_ptr<TrajectorySource> make_data_source(const YAML::Node& options, const Config& config,
+                                                   const SourceContext& context);
 
 // On-policy forward rollouts (no exploration) with log R: what evaluation and sampling draw.
 Trajectory sample_on_policy(const SourceContext& context, uint32_t iteration, const BatchShard& shard);

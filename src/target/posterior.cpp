@@ -46,7 +46,8 @@ MixtureTruth GaussianLikelihood::posterior(const GaussianMixture& prior, double 
   // Evidence of component k: y ~ N(A mu_k, A Sigma_k A^T + s^2 I).
   const at::Tensor evidence_cov =
       torch::matmul(torch::matmul(a_, prior.covariances()), a_.t()) + s2 * torch::eye(m, torch::kFloat64);
-  const at::Tensor centred = (y_.unsqueeze(0) - torch::matmul(prior.means(), a_.t())).unsqueeze(-1);  // [K, m, 1]
+  const at::Tensor centred =
+      (y_.unsqueeze(0) - torch::matmul(prior.means(), a_.t())).unsqueeze(-1);  // [K, m, 1]
   const at::Tensor quadratic =
       torch::matmul(centred.transpose(1, 2), torch::linalg::solve(evidence_cov, centred, /*left=*/true));
   const at::Tensor log_evidence =
@@ -55,21 +56,33 @@ MixtureTruth GaussianLikelihood::posterior(const GaussianMixture& prior, double 
   const at::Tensor log_z = torch::logsumexp(log_joint, 0);
   // r^beta = N(y; A x, s^2/beta I) * (2 pi s^2/beta)^(m/2) (2 pi s^2)^(-beta m/2).
   const double tempering = 0.5 * m * (std::log(2 * M_PI * s2) - beta * std::log(2 * M_PI * noise_variance_));
-  return MixtureTruth(GaussianMixture(means, log_joint - log_z, covariance), log_z.item<double>() + tempering);
+  return MixtureTruth(GaussianMixture(means, log_joint - log_z, covariance),
+                      log_z.item<double>() + tempering);
 }
 
 MixtureRatio::MixtureRatio(GaussianMixture numerator, GaussianMixture prior)
     : numerator_(std::move(numerator)), prior_(std::move(prior)) {}
 
-at::Tensor MixtureRatio::log_reward(const at::Tensor& x) const { return numerator_.log_prob(x) - prior_.log_prob(x); }
+at::Tensor MixtureRatio::log_reward(const at::Tensor& x) const {
+  return numerator_.log_prob(x) - prior_.log_prob(x);
+}
 
 MixtureTruth MixtureRatio::posterior(const GaussianMixture&, double beta) const {
   if (beta != 1.0) throw Error("a mixture_ratio reward has an exact posterior only for beta = 1");
   return MixtureTruth(numerator_, 0.0);
 }
 
-PosteriorTarget::PosteriorTarget(std::shared_ptr<const Reward> reward, const GaussianMixture& prior, double beta)
-    : reward_(std::move(reward)), beta_(beta), truth_(reward_->posterior(prior, beta)) {}
+PosteriorTarget::PosteriorTarget(std::shared_ptr<const Reward> reward, const GaussianMixture& prior,
+                                 double beta)
+    : reward_(std::move(reward)), prior_(prior), beta_(beta), truth_(reward_->posterior(prior, beta)) {}
+
+at::Tensor PosteriorTarget::log_unnormalised_density(const at::Tensor& x) const {
+  return prior_.log_prob(x) + beta_ * reward_->log_reward(x);
+}
+
+at::Tensor PosteriorTarget::grad_log_unnormalised_density(const at::Tensor& x) const {
+  return autograd_gradient([this](const at::Tensor& y) { return log_unnormalised_density(y); }, x);
+}
 
 at::Tensor PosteriorTarget::log_reward(const at::Tensor& x) const {
   return (beta_ * reward_->log_reward(x)).to(torch::kFloat32);

@@ -50,11 +50,15 @@ class PosteriorTarget final : public Target {
   int64_t dim() const override { return truth_.dim(); }
   at::Tensor log_reward(const at::Tensor& x) const override;
   const GroundTruth* truth() const override { return &truth_; }
+  // p(x) r(x)^beta, with the prior mixture the truth is computed for.
+  at::Tensor log_unnormalised_density(const at::Tensor& x) const override;
+  at::Tensor grad_log_unnormalised_density(const at::Tensor& x) const override;
   const Reward& reward() const { return *reward_; }
   double beta() const { return beta_; }
 
  private:
   std::shared_ptr<const Reward> reward_;
+  GaussianMixture prior_;
   double beta_;
   MixtureTruth truth_;
 };

@@ -14,11 +14,20 @@ std::pair<at::Tensor, at::Tensor> GroundTruth::assign_modes(const at::Tensor&) c
   throw Error("this ground truth has no modes");
 }
 
-at::Tensor Target::grad_log_reward(const at::Tensor& x) const {
+at::Tensor Target::autograd_gradient(const std::function<at::Tensor(const at::Tensor&)>& f,
+                                     const at::Tensor& x) {
   torch::AutoGradMode enable(true);
   const at::Tensor leaf = x.detach().to(torch::kFloat64).requires_grad_(true);
-  const at::Tensor total = log_reward(leaf).sum();
+  const at::Tensor total = f(leaf).sum();
   return torch::autograd::grad({total}, {leaf})[0].to(torch::kFloat32);
+}
+
+at::Tensor Target::grad_log_reward(const at::Tensor& x) const {
+  return autograd_gradient([this](const at::Tensor& y) { return log_reward(y); }, x);
+}
+
+at::Tensor Target::log_unnormalised_density(const at::Tensor& x) const {
+  return log_reward(x).to(torch::kFloat64);
 }
 
 std::unique_ptr<Target> make_target(const Config& config) {

@@ -6,6 +6,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -44,6 +45,15 @@ class Target {
   virtual at::Tensor grad_log_reward(const at::Tensor& x) const;
   // The exact distribution, or null when none is known (a user's reward).
   virtual const GroundTruth* truth() const = 0;
+  // The unnormalised density the sampler must learn - R for samplers, p R for posteriors - as
+  // float64 [B], and its gradient, float32 [B, D]: what local search explores.
+  virtual at::Tensor log_unnormalised_density(const at::Tensor& x) const;
+  virtual at::Tensor grad_log_unnormalised_density(const at::Tensor& x) const { return grad_log_reward(x); }
+
+ protected:
+  // grad_x f(x) by autograd, f: [B, D] float64 -> [B].
+  static at::Tensor autograd_gradient(const std::function<at::Tensor(const at::Tensor&)>& f,
+                                      const at::Tensor& x);
 };
 
 // Builds the target of a config: a registered target kind (sampler and data tasks) or the

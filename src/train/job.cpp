@@ -11,6 +11,7 @@
 #include "io/run_files.h"
 #include "model/gaussian_mixture.h"
 #include "objective/registry.h"
+#include "source/registry.h"
 
 namespace tilt {
 namespace {
@@ -51,7 +52,10 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 Job::Job(const Config& config)
-    : config_(config), process_(make_process(config.process)), target_(make_target(config)), rng_(config.seed) {
+    : config_(config),
+      process_(make_process(config.process)),
+      target_(make_target(config)),
+      rng_(config.seed) {
   reference_ = make_reference(config);
   // Network initialisation draws from LibTorch's generator; every rank seeds it the same way and
   // rank 0's values are broadcast anyway.
@@ -105,9 +109,8 @@ void load_parameters(Job& job, const std::filesystem::path& checkpoint) {
   read_parameters(io::H5File::open_read(checkpoint), job.parameters());
 }
 
-StepTotals train_step(Job& job, Adam& adam, GradientSync& sync, Communicator& comm,
-                      uint32_t iteration, const BatchShard& shard, const std::vector<double>& flags,
-                      StepPhases* phases) {
+StepTotals train_step(Job& job, Adam& adam, GradientSync& sync, Communicator& comm, uint32_t iteration,
+                      const BatchShard& shard, const std::vector<double>& flags, StepPhases* phases) {
   const auto phase_end = [&](double* seconds, std::chrono::steady_clock::time_point& start) {
     if (!phases) return;
     comm.barrier();

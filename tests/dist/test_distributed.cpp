@@ -4,10 +4,12 @@
 
 #include <cstring>
 
-#include "core/cpu_setup.h"
 #include "core/config.h"
+#include "core/cpu_setup.h"
 #include "dist/communicator.h"
+#include "dist/gather.h"
 #include "dist/gradient_sync.h"
+#include "source/replay.h"
 #include "train/job.h"
 
 namespace tilt {
@@ -84,7 +86,8 @@ train: {batch: 37, exploration: {std: 0.5}}
     torch::manual_seed(7);
     for (const auto& p : sharded.parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
   }
-  const LossStats local = sharded.objective().accumulate_gradients(sharded.source().next(0, shard, *g_world), 37, *g_world);
+  const LossStats local =
+      sharded.objective().accumulate_gradients(sharded.source().next(0, shard, *g_world), 37, *g_world);
   std::vector<at::Tensor> parameters;
   for (const auto& p : sharded.parameters()) parameters.push_back(p.tensor);
   GradientSync().all_reduce(parameters, *g_world);
@@ -98,12 +101,48 @@ train: {batch: 37, exploration: {std: 0.5}}
     for (const auto& p : whole.parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
   }
   LocalCommunicator alone;
-  const LossStats all = whole.objective().accumulate_gradients(whole.source().next(0, {37, 0, 37}, alone), 37, alone);
+  const LossStats all =
+      whole.objective().accumulate_gradients(whole.source().next(0, {37, 0, 37}, alone), 37, alone);
   EXPECT_NEAR(loss, all.loss_sum, 1e-4 * all.loss_sum);
   EXPECT_NEAR(*sharded.objective().log_z(), *whole.objective().log_z(), 1e-5);
   const at::Tensor a = flat_gradients(sharded), b = flat_gradients(whole);
   EXPECT_GT(b.abs().max().item<float>(), 0.0f);
   EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-6)) << "max difference " << (a - b).abs().max();
+}
+
+// The replay buffer is replicated: 2 ranks hold the same buffer and local-search buffer as one rank
+// and replay exactly the states one rank replays (bitwise: the policy is the zero drift at
+// initialisation, so nothing depends on how a matrix product is split).
+TEST(Distributed, ReplayAndLocalSearchReplayTheStatesOneRankReplays) {
+  const Config config = parse_config(R"(
+objective: tb
+process: {steps: 10, sigma2: 5.0}
+target: {kind: mixture, preset: gmm25}
+source: {kind: replay, local_search: {every: 4, steps: 20, burn_in: 10}}
+network: {hidden: 16, fourier_features: 8, layers: 1}
+train: {batch: 37, exploration: {std: 0.3}}
+)",
+                                     {}, ".");
+  Job sharded(config), whole(config);
+  LocalCommunicator alone;
+  const BatchShard shard = shard_batch(37, g_world->rank(), g_world->size());
+  int replayed = 0;
+  for (uint32_t iteration = 0; iteration < 8; ++iteration) {
+    const Trajectory mine = sharded.source().next(iteration, shard, *g_world);
+    const Trajectory all = whole.source().next(iteration, {37, 0, 37}, alone);
+    const at::Tensor gathered = all_gather_rows(mine.states[mine.steps()], *g_world);
+    EXPECT_TRUE(torch::equal(gathered, all.states[all.steps()])) << "iteration " << iteration;
+    replayed += mine.origin == Trajectory::Origin::kReplayed;
+  }
+  EXPECT_EQ(replayed, 4);
+  const auto& a = dynamic_cast<const ReplaySource&>(sharded.source());
+  const auto& b = dynamic_cast<const ReplaySource&>(whole.source());
+  EXPECT_EQ(a.buffer().size(), 37 * 4);
+  ASSERT_GT(a.local_search_buffer()->size(), 0);
+  EXPECT_EQ(a.local_search_buffer()->size(), b.local_search_buffer()->size());
+  EXPECT_TRUE(
+      torch::equal(a.local_search_buffer()->probabilities(), b.local_search_buffer()->probabilities()));
+  EXPECT_EQ(a.metrics(7), b.metrics(7));
 }
 
 // After K Adam steps every rank holds bitwise the same parameters, and they match (to float

@@ -8,10 +8,10 @@
 
 #include "core/config.h"
 #include "core/error.h"
-#include "test_helpers.h"
 #include "dist/communicator.h"
 #include "io/hdf5_file.h"
 #include "io/run_files.h"
+#include "test_helpers.h"
 #include "train/provenance.h"
 #include "train/trainer.h"
 
@@ -126,8 +126,8 @@ TEST(Trainer, ASecondTrainerOnTheSameDirectoryIsRefused) {
   LocalCommunicator comm;
   const auto dir = fresh_dir("locked");
   const RunDirectoryLock held(dir);
-  const std::string message = error_message(
-      [&] { train(parse_config(kSmallRtb, {"train.iterations=1"}, "."), options(dir), comm); });
+  const std::string message =
+      error_message([&] { train(parse_config(kSmallRtb, {"train.iterations=1"}, "."), options(dir), comm); });
   EXPECT_NE(message.find("in use by another tilt"), std::string::npos) << message;
   EXPECT_FALSE(std::filesystem::exists(dir / run_files::kConfig));
   std::filesystem::remove_all(dir);
@@ -138,39 +138,53 @@ TEST(Trainer, ReplaceStartsAfreshAndAutoResumeStartsWhenThereIsNoCheckpoint) {
   const auto dir = fresh_dir("replace");
   train(parse_config(kSmallRtb, {"train.iterations=2"}, "."), options(dir, StartMode::kAutoResume), comm);
   EXPECT_EQ(io::H5File::open_read(dir / run_files::kCheckpoint).read("/step").item<int64_t>(), 2);
-  train(parse_config(kSmallRtb, {"train.iterations=1", "seed=3"}, "."), options(dir, StartMode::kReplace), comm);
+  train(parse_config(kSmallRtb, {"train.iterations=1", "seed=3"}, "."), options(dir, StartMode::kReplace),
+        comm);
   EXPECT_EQ(io::H5File::open_read(dir / run_files::kCheckpoint).read("/step").item<int64_t>(), 1);
   EXPECT_EQ(load_config(dir / run_files::kConfig).seed, 3u);
   std::filesystem::remove_all(dir);
 }
 
-// Stopping after 3 iterations and resuming to 6 gives bitwise the uninterrupted run.
+// Stopping after 3 iterations and resuming to 6 gives bitwise the uninterrupted run: parameters,
+// Adam moments, metrics - and for the replay source its buffers and adapted step size.
 TEST(Trainer, ResumedRunReproducesTheUninterruptedOne) {
   LocalCommunicator comm;
-  const auto whole = fresh_dir("whole"), split = fresh_dir("split");
-  train(parse_config(kSmallRtb, {}, "."), options(whole), comm);
-  train(parse_config(kSmallRtb, {"train.iterations=3"}, "."), options(split), comm);
-  train(parse_config(kSmallRtb, {}, "."), options(split, true), comm);
-  const io::H5File a = io::H5File::open_read(whole / run_files::kCheckpoint);
-  const io::H5File b = io::H5File::open_read(split / run_files::kCheckpoint);
-  // Parameters, and the Adam moments of every parameter (the network's and log Z), and its step count.
-  std::vector<std::string> datasets{"/parameters/log_z", "/optimizer/log_z/m", "/optimizer/log_z/v", "/optimizer/steps"};
-  for (const auto& name : a.children("/parameters/network")) {
-    datasets.push_back("/parameters/network/" + name);
-    datasets.push_back("/optimizer/network/" + name + "/m");
-    datasets.push_back("/optimizer/network/" + name + "/v");
+  const std::vector<std::string> replay{
+      "objective=tb", "prior=null", "reward=null", "target={kind: mixture, preset: gmm25}",
+      "source={kind: replay, local_search: {every: 2, steps: 10, burn_in: 5}}"};
+  for (const auto& extra : {std::vector<std::string>{}, replay}) {
+    const auto whole = fresh_dir("whole"), split = fresh_dir("split");
+    std::vector<std::string> first = extra;
+    first.push_back("train.iterations=3");
+    train(parse_config(kSmallRtb, extra, "."), options(whole), comm);
+    train(parse_config(kSmallRtb, first, "."), options(split), comm);
+    train(parse_config(kSmallRtb, extra, "."), options(split, true), comm);
+    const io::H5File a = io::H5File::open_read(whole / run_files::kCheckpoint);
+    const io::H5File b = io::H5File::open_read(split / run_files::kCheckpoint);
+    // Parameters, and the Adam moments of every parameter (the network's and log Z), and its step count.
+    std::vector<std::string> datasets{"/parameters/log_z", "/optimizer/log_z/m", "/optimizer/log_z/v",
+                                      "/optimizer/steps"};
+    for (const auto& name : a.children("/parameters/network")) {
+      datasets.push_back("/parameters/network/" + name);
+      datasets.push_back("/optimizer/network/" + name + "/m");
+      datasets.push_back("/optimizer/network/" + name + "/v");
+    }
+    if (!extra.empty())
+      for (const char* name : {"/source/replay/states", "/source/replay/log_reward",
+                               "/source/local_search/states", "/source/local_search/step_size"})
+        datasets.push_back(name);
+    ASSERT_GT(datasets.size(), 12u);
+    for (const auto& dataset : datasets) {
+      ASSERT_TRUE(a.has(dataset) && b.has(dataset)) << dataset;
+      EXPECT_TRUE(torch::equal(a.read(dataset), b.read(dataset))) << dataset;
+    }
+    EXPECT_GT(a.read("/optimizer/log_z/v").abs().item<float>(), 0.0f);
+    EXPECT_TRUE(
+        torch::equal(a.read("/metrics/values").narrow(1, 1, 2), b.read("/metrics/values").narrow(1, 1, 2)));
+    std::filesystem::remove_all(whole);
+    std::filesystem::remove_all(split);
   }
-  ASSERT_GT(datasets.size(), 12u);
-  for (const auto& dataset : datasets) {
-    ASSERT_TRUE(a.has(dataset) && b.has(dataset)) << dataset;
-    EXPECT_TRUE(torch::equal(a.read(dataset), b.read(dataset))) << dataset;
-  }
-  EXPECT_GT(a.read("/optimizer/log_z/v").abs().item<float>(), 0.0f);
-  EXPECT_TRUE(
-      torch::equal(a.read("/metrics/values").narrow(1, 1, 2), b.read("/metrics/values").narrow(1, 1, 2)));
   EXPECT_THROW(train(parse_config(kSmallRtb, {}, "."), options(fresh_dir("missing"), true), comm), Error);
-  std::filesystem::remove_all(whole);
-  std::filesystem::remove_all(split);
 }
 
 // Gaussian prior (one component), Gaussian likelihood, 1-D: the posterior is N(m, v) with
