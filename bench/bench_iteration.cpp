@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "core/cpu_setup.h"
 #include "core/config.h"
+#include "core/cpu_setup.h"
 #include "dist/communicator.h"
 #include "dist/gradient_sync.h"
 #include "train/job.h"

@@ -50,8 +50,8 @@ int run_train(const TrainArguments& args, Communicator& comm) {
     if (args.config_path.empty()) config_file = options.run_dir / tilt::run_files::kConfig;
   } else {
     if (args.config_path.empty()) throw tilt::Error("train: give a CONFIG.yaml, or --resume RUN_DIR");
-    options.run_dir =
-        args.out.empty() ? std::filesystem::path("runs") / config_file.stem() : std::filesystem::path(args.out);
+    options.run_dir = args.out.empty() ? std::filesystem::path("runs") / config_file.stem()
+                                       : std::filesystem::path(args.out);
     options.start = args.replace       ? tilt::StartMode::kReplace
                     : args.auto_resume ? tilt::StartMode::kAutoResume
                                        : tilt::StartMode::kFresh;
@@ -114,24 +114,24 @@ int run_sweep(const SweepArguments& args) {
   const auto sweep = tilt::sweep::SweepDirectory::create(dir, spec, args.spec);
   if (args.local) return tilt::sweep::run_local(sweep, args.jobs);
   if (args.slurm) return tilt::sweep::submit_slurm(sweep, args.throttle, args.dry_run);
-  std::printf("tilt sweep: %s: %zu rows in %s (run them with --local or --slurm)\n", spec.name.c_str(), rows.size(),
-              dir.c_str());
+  std::printf("tilt sweep: %s: %zu rows in %s (run them with --local or --slurm)\n", spec.name.c_str(),
+              rows.size(), dir.c_str());
   return 0;
 }
 
 int run_sweep_row(const std::string& dir, int index, const std::string& launcher) {
   const auto sweep = tilt::sweep::SweepDirectory::open(dir);
   const tilt::ForwardStopSignals forward;
-  return tilt::sweep::run_row(sweep, index,
-                              launcher == "srun" ? tilt::sweep::Launcher::kSrun : tilt::sweep::Launcher::kMpirun);
+  return tilt::sweep::run_row(
+      sweep, index, launcher == "srun" ? tilt::sweep::Launcher::kSrun : tilt::sweep::Launcher::kMpirun);
 }
 
 // The tables and figures are drawn by the Python package in python/ (pandas, matplotlib).
 int run_report(const std::string& path, const std::string& out) {
   if (!std::filesystem::exists(path)) throw tilt::Error("report: no such run or sweep directory: " + path);
   const char* python = std::getenv("TILT_PYTHON");
-  std::vector<std::string> argv{python && *python ? python : "/usr/bin/python3", "-m", "tilt_analysis", "report",
-                                path};
+  std::vector<std::string> argv{python && *python ? python : "/usr/bin/python3", "-m", "tilt_analysis",
+                                "report", path};
   if (!out.empty()) {
     argv.push_back("--out");
     argv.push_back(out);
@@ -155,12 +155,13 @@ int main(int argc, char** argv) {
   train->add_option("config", t.config_path, "YAML config (see configs/); optional with --resume");
   train->add_option("--set", t.overrides, "Override a config key: --set train.iterations=100 (repeatable)");
   train->add_option("--out", t.out, "Run directory (default runs/<config name>)");
-  CLI::Option* resume = train->add_option("--resume", t.resume, "Continue the run in RUN_DIR from its latest checkpoint");
+  CLI::Option* resume =
+      train->add_option("--resume", t.resume, "Continue the run in RUN_DIR from its latest checkpoint");
   CLI::Option* replace =
       train->add_flag("--replace", t.replace, "Delete the run files already in --out, then start afresh");
-  CLI::Option* auto_resume = train->add_flag(
-      "--auto-resume", t.auto_resume,
-      "Continue --out's checkpoint if it has one (same seed, process, network), else start: for requeued jobs");
+  CLI::Option* auto_resume = train->add_flag("--auto-resume", t.auto_resume,
+                                             "Continue --out's checkpoint if it has one (same seed, process, "
+                                             "network), else start: for requeued jobs");
   resume->excludes(replace)->excludes(auto_resume);
   replace->excludes(auto_resume);
   train->add_flag("--quiet", t.quiet, "No progress output");
@@ -179,7 +180,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
 
   SweepArguments w;
-  CLI::App* sweep = app.add_subcommand("sweep", "Expand a sweep file into runs and run them here or on Slurm");
+  CLI::App* sweep =
+      app.add_subcommand("sweep", "Expand a sweep file into runs and run them here or on Slurm");
   sweep->add_option("spec", w.spec, "Sweep YAML (see configs/sweeps/)")->required()->check(CLI::ExistingFile);
   sweep->add_option("--out", w.out, "Sweep directory (default sweeps/<name>)");
   CLI::Option* local = sweep->add_flag("--local", w.local, "Run the rows on this machine (mpirun)");
@@ -200,7 +202,8 @@ int main(int argc, char** argv) {
   sweep_row->add_option("--launcher", launcher)->check(CLI::IsMember({"mpirun", "srun"}));
 
   std::string report_path, report_out;
-  CLI::App* report = app.add_subcommand("report", "Tables and figures of a run or sweep directory (Markdown, CSV, PNG)");
+  CLI::App* report =
+      app.add_subcommand("report", "Tables and figures of a run or sweep directory (Markdown, CSV, PNG)");
   report->add_option("path", report_path, "Run or sweep directory")->required();
   report->add_option("--out", report_out, "Report directory (default PATH/report)");
 

@@ -24,9 +24,9 @@ enum class RngStream : uint32_t {
   kMixtureNoise = 3,
   kBackwardNoise = 4,
   kEvaluation = 5,
-  kTargetSample = 6,   // exact samples of a target's ground truth (each target uses its own steps)
-  kReplay = 7,         // which stored states a replay buffer hands out
-  kLocalSearch = 8,    // proposals and acceptance draws of local search
+  kTargetSample = 6,  // exact samples of a target's ground truth (each target uses its own steps)
+  kReplay = 7,        // which stored states a replay buffer hands out
+  kLocalSearch = 8,   // proposals and acceptance draws of local search
 };
 
 class CounterRng {

@@ -22,7 +22,8 @@ struct LogRewardFloor {
   void read(ConfigSection& section);  // key `log_reward_floor`, optional
   void write(YAML::Node& out) const;
   at::Tensor apply(const at::Tensor& log_reward) const;
-  Metrics metrics(const Trajectory& samples, const Target& target, const CounterRng& rng, Communicator& comm) const;
+  Metrics metrics(const Trajectory& samples, const Target& target, const CounterRng& rng,
+                  Communicator& comm) const;
 };
 
 }  // namespace tilt

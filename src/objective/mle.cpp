@@ -6,7 +6,8 @@
 
 namespace tilt {
 
-LossStats MaximumLikelihood::accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator&) {
+LossStats MaximumLikelihood::accumulate_gradients(const Trajectory& batch, int64_t global_batch,
+                                                  Communicator&) {
   const double scale = 1.0 / static_cast<double>(global_batch);
   // The loss is linear in the step terms, so chunks backpropagate independently.
   at::Tensor negative_elbo = torch::zeros({batch.batch()}, torch::kFloat32);
@@ -22,7 +23,8 @@ LossStats MaximumLikelihood::accumulate_gradients(const Trajectory& batch, int64
   return stats;
 }
 
-std::unique_ptr<Objective> make_maximum_likelihood(const YAML::Node& options, const ObjectiveContext& context) {
+std::unique_ptr<Objective> make_maximum_likelihood(const YAML::Node& options,
+                                                   const ObjectiveContext& context) {
   read_options<NoOptions>(options, "objective");
   return std::make_unique<MaximumLikelihood>(context);
 }

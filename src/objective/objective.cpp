@@ -56,7 +56,8 @@ at::Tensor Objective::score_path(const Trajectory& batch) const {
 }
 
 LossStats Objective::backward_squared_residual(const Trajectory& batch, const at::Tensor& log_z,
-                                               const at::Tensor& offset, int64_t global_batch, at::Tensor path) const {
+                                               const at::Tensor& offset, int64_t global_batch,
+                                               at::Tensor path) const {
   const int steps = batch.steps();
   const double scale = 1.0 / static_cast<double>(global_batch);
   if (!path.defined()) path = score_path(batch);

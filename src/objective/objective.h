@@ -30,9 +30,9 @@ namespace tilt {
 struct ObjectiveContext {
   const Process& process;
   const Target& target;
-  const Drift& policy;       // the trained drift (posterior tasks: the correction added to the prior's)
-  const Drift* reference;    // posterior tasks: the frozen prior's drift; null otherwise
-  int chunk_steps;           // 0: score all steps in one autograd pass
+  const Drift& policy;     // the trained drift (posterior tasks: the correction added to the prior's)
+  const Drift* reference;  // posterior tasks: the frozen prior's drift; null otherwise
+  int chunk_steps;         // 0: score all steps in one autograd pass
 };
 
 // This rank's sums; the trainer all-reduces them.
@@ -48,7 +48,8 @@ class Objective {
  public:
   virtual ~Objective() = default;
   // Adds d loss / d parameters to their .grad for this rank's part of a global batch.
-  virtual LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator& comm) = 0;
+  virtual LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch,
+                                         Communicator& comm) = 0;
   // The objective's own parameters (not the drift's), by checkpoint name, with their learning rates.
   virtual std::vector<ParameterGroup> parameter_groups() const { return {}; }
   // The objective's current estimate of log Z, if it has one.
@@ -59,7 +60,8 @@ class Objective {
   virtual Metrics metrics(const std::vector<double>& global_sums, double count) const;
   // Figures about evaluation samples that only the objective can give (what its log-reward floor
   // changed), reduced over ranks: equal on every rank.
-  virtual Metrics sample_metrics(const Trajectory& /*samples*/, const CounterRng& /*rng*/, Communicator& /*comm*/) const {
+  virtual Metrics sample_metrics(const Trajectory& /*samples*/, const CounterRng& /*rng*/,
+                                 Communicator& /*comm*/) const {
     return {};
   }
 
@@ -78,8 +80,9 @@ class Objective {
   // backpropagates delta * its terms, which has the same gradient with memory bounded by one chunk.
   // `log_z` may be a constant (no grad); `path` is score_path(batch) if the caller already has it.
   // Returns the residuals' loss, sum and sum of squares.
-  LossStats backward_squared_residual(const Trajectory& batch, const at::Tensor& log_z, const at::Tensor& offset,
-                                      int64_t global_batch, at::Tensor path = {}) const;
+  LossStats backward_squared_residual(const Trajectory& batch, const at::Tensor& log_z,
+                                      const at::Tensor& offset, int64_t global_batch,
+                                      at::Tensor path = {}) const;
   // path(tau) [B] as backward_squared_residual uses it: with autograd in one pass, or without it
   // when scoring in chunks.
   at::Tensor score_path(const Trajectory& batch) const;

@@ -24,12 +24,15 @@ std::vector<ParameterGroup> TrajectoryBalance::parameter_groups() const {
   return {{{{"log_z", log_z_}}, options_.log_z_lr}};
 }
 
-LossStats TrajectoryBalance::accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator&) {
+LossStats TrajectoryBalance::accumulate_gradients(const Trajectory& batch, int64_t global_batch,
+                                                  Communicator&) {
   return backward_squared_residual(batch, log_z_, -options_.floor.apply(batch.log_reward), global_batch);
 }
 
-std::unique_ptr<Objective> make_trajectory_balance(const YAML::Node& options, const ObjectiveContext& context) {
-  return std::make_unique<TrajectoryBalance>(context, read_options<TrajectoryBalanceOptions>(options, "objective"));
+std::unique_ptr<Objective> make_trajectory_balance(const YAML::Node& options,
+                                                   const ObjectiveContext& context) {
+  return std::make_unique<TrajectoryBalance>(context,
+                                             read_options<TrajectoryBalanceOptions>(options, "objective"));
 }
 
 }  // namespace tilt

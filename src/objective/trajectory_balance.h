@@ -25,7 +25,8 @@ class TrajectoryBalance final : public Objective {
   LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator& comm) override;
   std::vector<ParameterGroup> parameter_groups() const override;
   std::optional<double> log_z() const override { return log_z_.item<double>(); }
-  Metrics sample_metrics(const Trajectory& samples, const CounterRng& rng, Communicator& comm) const override {
+  Metrics sample_metrics(const Trajectory& samples, const CounterRng& rng,
+                         Communicator& comm) const override {
     return options_.floor.metrics(samples, target_, rng, comm);
   }
 
@@ -34,6 +35,7 @@ class TrajectoryBalance final : public Objective {
   at::Tensor log_z_;
 };
 
-std::unique_ptr<Objective> make_trajectory_balance(const YAML::Node& options, const ObjectiveContext& context);
+std::unique_ptr<Objective> make_trajectory_balance(const YAML::Node& options,
+                                                   const ObjectiveContext& context);
 
 }  // namespace tilt

@@ -10,9 +10,7 @@ VarGradOptions VarGradOptions::read(ConfigSection& section) {
   return options;
 }
 
-void VarGradOptions::write(YAML::Node& out) const {
-  floor.write(out);
-}
+void VarGradOptions::write(YAML::Node& out) const { floor.write(out); }
 
 VarGrad::VarGrad(const ObjectiveContext& context, const VarGradOptions& options)
     : Objective(context), options_(options) {}
@@ -25,7 +23,8 @@ LossStats VarGrad::accumulate_gradients(const Trajectory& batch, int64_t global_
                       static_cast<double>(batch.batch())};
   comm.all_reduce_sum(totals, 2);
   log_z_ = totals[0] / totals[1];
-  return backward_squared_residual(batch, torch::tensor(static_cast<float>(log_z_)), -log_reward, global_batch, path);
+  return backward_squared_residual(batch, torch::tensor(static_cast<float>(log_z_)), -log_reward,
+                                   global_batch, path);
 }
 
 std::unique_ptr<Objective> make_vargrad(const YAML::Node& options, const ObjectiveContext& context) {

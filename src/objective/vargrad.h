@@ -25,7 +25,8 @@ class VarGrad final : public Objective {
   LossStats accumulate_gradients(const Trajectory& batch, int64_t global_batch, Communicator& comm) override;
   // The last batch's estimate.
   std::optional<double> log_z() const override { return log_z_; }
-  Metrics sample_metrics(const Trajectory& samples, const CounterRng& rng, Communicator& comm) const override {
+  Metrics sample_metrics(const Trajectory& samples, const CounterRng& rng,
+                         Communicator& comm) const override {
     return options_.floor.metrics(samples, target_, rng, comm);
   }
 

@@ -27,8 +27,8 @@ at::Tensor PinnedBrownian::initial_states(int64_t batch, int64_t dim) const {
   return torch::zeros({batch, dim}, torch::kFloat32);
 }
 
-at::Tensor PinnedBrownian::forward_step(const at::Tensor& x, const at::Tensor& drift, int, const at::Tensor& noise,
-                                        double exploration_std) const {
+at::Tensor PinnedBrownian::forward_step(const at::Tensor& x, const at::Tensor& drift, int,
+                                        const at::Tensor& noise, double exploration_std) const {
   const double scale = std::sqrt(dt_ * sigma2_ + exploration_std * exploration_std);
   return x + dt_ * drift + scale * noise;
 }
@@ -38,15 +38,16 @@ at::Tensor PinnedBrownian::backward_step(const at::Tensor& x_next, int step, con
   return ratio * x_next + std::sqrt(ratio * dt_ * sigma2_) * noise;
 }
 
-at::Tensor PinnedBrownian::forward_log_prob(const at::Tensor& x, const at::Tensor& x_next, const at::Tensor& drift,
-                                            int) const {
+at::Tensor PinnedBrownian::forward_log_prob(const at::Tensor& x, const at::Tensor& x_next,
+                                            const at::Tensor& drift, int) const {
   const double variance = dt_ * sigma2_;
   const int64_t dim = x.size(-1);
   const at::Tensor residual = x_next - x - dt_ * drift;
   return residual.square().sum(-1) * (-0.5 / variance) - 0.5 * dim * (kLog2Pi + std::log(variance));
 }
 
-at::Tensor PinnedBrownian::backward_log_prob(const at::Tensor& x, const at::Tensor& x_next, int first_step) const {
+at::Tensor PinnedBrownian::backward_log_prob(const at::Tensor& x, const at::Tensor& x_next,
+                                             int first_step) const {
   const int64_t count = x.size(0), dim = x.size(-1);
   // Step i (x_i <- x_{i+1}) has mean i/(i+1) x_{i+1} and variance i/(i+1) dt sigma2.
   const at::Tensor i = torch::arange(first_step, first_step + count, torch::kFloat64);
@@ -58,8 +59,9 @@ at::Tensor PinnedBrownian::backward_log_prob(const at::Tensor& x, const at::Tens
   return torch::where((i == 0).view({count, 1}).to(torch::kBool), torch::zeros_like(log_prob), log_prob);
 }
 
-at::Tensor PinnedBrownian::log_ratio(const at::Tensor& x, const at::Tensor& x_next, const at::Tensor& reference_drift,
-                                     const at::Tensor& drift_difference, int) const {
+at::Tensor PinnedBrownian::log_ratio(const at::Tensor& x, const at::Tensor& x_next,
+                                     const at::Tensor& reference_drift, const at::Tensor& drift_difference,
+                                     int) const {
   const at::Tensor residual = x_next - x - dt_ * reference_drift;
   return ((drift_difference * residual).sum(-1) - 0.5 * dt_ * drift_difference.square().sum(-1)) / sigma2_;
 }

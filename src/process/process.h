@@ -27,8 +27,8 @@ class Process {
   // One forward step from x [B, D] at step i under drift u [B, D] with standard normal noise;
   // exploration_std widens the kernel (added in quadrature) without changing its mean.
   // Differentiable in x and u (the PIS objective backpropagates through the chain).
-  virtual at::Tensor forward_step(const at::Tensor& x, const at::Tensor& drift, int step, const at::Tensor& noise,
-                                  double exploration_std) const = 0;
+  virtual at::Tensor forward_step(const at::Tensor& x, const at::Tensor& drift, int step,
+                                  const at::Tensor& noise, double exploration_std) const = 0;
   // One backward step: x_i given x_{i+1} and standard normal noise.
   virtual at::Tensor backward_step(const at::Tensor& x_next, int step, const at::Tensor& noise) const = 0;
 
@@ -36,11 +36,13 @@ class Process {
   virtual at::Tensor forward_log_prob(const at::Tensor& x, const at::Tensor& x_next, const at::Tensor& drift,
                                       int first_step) const = 0;
   // log p_B(x_i | x_{i+1}) of the fixed backward process, summed over dimensions: [K, B].
-  virtual at::Tensor backward_log_prob(const at::Tensor& x, const at::Tensor& x_next, int first_step) const = 0;
+  virtual at::Tensor backward_log_prob(const at::Tensor& x, const at::Tensor& x_next,
+                                       int first_step) const = 0;
   // log p_F(reference + difference) - log p_F(reference) for the same transitions, written in a form
   // that does not cancel catastrophically (each log-density reaches ~1e3 near t = 1): [K, B].
-  virtual at::Tensor log_ratio(const at::Tensor& x, const at::Tensor& x_next, const at::Tensor& reference_drift,
-                               const at::Tensor& drift_difference, int first_step) const = 0;
+  virtual at::Tensor log_ratio(const at::Tensor& x, const at::Tensor& x_next,
+                               const at::Tensor& reference_drift, const at::Tensor& drift_difference,
+                               int first_step) const = 0;
 
   // FLOPs per sample-step of forward_step beyond the drift (for the benchmark's floor).
   virtual double step_flops(int64_t dim) const = 0;

@@ -44,7 +44,8 @@ at::Tensor Funnel::grad_log_reward(const at::Tensor& x) const {
 }
 
 at::Tensor Funnel::sample(const CounterRng& rng, uint32_t draw, int64_t row_begin, int64_t rows) const {
-  const at::Tensor z = rng.normal(RngStream::kTargetSample, draw, 0, row_begin, rows, options_.dim).to(torch::kFloat64);
+  const at::Tensor z =
+      rng.normal(RngStream::kTargetSample, draw, 0, row_begin, rows, options_.dim).to(torch::kFloat64);
   const at::Tensor x0 = z.select(1, 0) * std::sqrt(options_.variance);
   const at::Tensor rest = z.narrow(1, 1, options_.dim - 1) * torch::exp(0.5 * x0).unsqueeze(1);
   return torch::cat({x0.unsqueeze(1), rest}, 1).to(torch::kFloat32);

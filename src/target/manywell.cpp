@@ -60,13 +60,16 @@ at::Tensor Manywell::grad_log_reward(const at::Tensor& x) const {
 at::Tensor Manywell::sample(const CounterRng& rng, uint32_t draw, int64_t row_begin, int64_t rows) const {
   const int64_t wells = options_.dim / 2;
   // Inverse CDF, linear between grid points.
-  const at::Tensor u = rng.uniform(RngStream::kTargetSample, draw, 0, row_begin, rows, wells).to(torch::kFloat64);
+  const at::Tensor u =
+      rng.uniform(RngStream::kTargetSample, draw, 0, row_begin, rows, wells).to(torch::kFloat64);
   const at::Tensor upper = torch::searchsorted(cdf_, u.reshape(-1)).clamp(1, kGridIntervals);
   const at::Tensor lower = upper - 1;
   const at::Tensor c0 = cdf_.index_select(0, lower), c1 = cdf_.index_select(0, upper);
   const at::Tensor fraction = ((u.reshape(-1) - c0) / (c1 - c0).clamp_min(1e-300)).clamp(0, 1);
-  const at::Tensor a = (grid_.index_select(0, lower) + fraction * (2 * kGridEdge / kGridIntervals)).view({rows, wells});
-  const at::Tensor b = rng.normal(RngStream::kTargetSample, draw, 1, row_begin, rows, wells).to(torch::kFloat64);
+  const at::Tensor a =
+      (grid_.index_select(0, lower) + fraction * (2 * kGridEdge / kGridIntervals)).view({rows, wells});
+  const at::Tensor b =
+      rng.normal(RngStream::kTargetSample, draw, 1, row_begin, rows, wells).to(torch::kFloat64);
   return torch::stack({a, b}, 2).reshape({rows, options_.dim}).to(torch::kFloat32);
 }
 

@@ -32,8 +32,8 @@ at::Tensor MixtureTarget::grad_log_reward(const at::Tensor& x) const {
   const GaussianMixture& m = truth_.mixture();
   const at::Tensor x64 = x.to(torch::kFloat64);
   const at::Tensor responsibility = torch::softmax(m.component_log_joint(x64), 1);  // [N, K]
-  const at::Tensor precision = torch::linalg::inv(m.covariances());                  // [K, D, D]
-  const at::Tensor diff = m.means().unsqueeze(0) - x64.unsqueeze(1);                  // [N, K, D]
+  const at::Tensor precision = torch::linalg::inv(m.covariances());                 // [K, D, D]
+  const at::Tensor diff = m.means().unsqueeze(0) - x64.unsqueeze(1);                // [N, K, D]
   const at::Tensor pulled = torch::einsum("kde,nke->nkd", {precision, diff});
   return (responsibility.unsqueeze(-1) * pulled).sum(1).to(torch::kFloat32);
 }
@@ -43,9 +43,7 @@ void resolve_mixture_target(ConfigSection& section, YAML::Node& resolved) {
   for (const auto& entry : emitted) resolved[entry.first] = entry.second;
 }
 
-int mixture_target_dim(const YAML::Node& resolved) {
-  return static_cast<int>(resolved["means"][0].size());
-}
+int mixture_target_dim(const YAML::Node& resolved) { return static_cast<int>(resolved["means"][0].size()); }
 
 std::unique_ptr<Target> make_mixture_target(const YAML::Node& resolved) {
   ConfigSection section(resolved, "target");

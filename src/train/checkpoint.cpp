@@ -18,7 +18,8 @@ void save_checkpoint(const std::filesystem::path& path, const Job& job, const Ad
     file.write("/step", torch::tensor(static_cast<int64_t>(step), torch::kInt64));
     file.write_string("/meta/config", to_yaml(job.config()));
     file.write_string("/meta/version", TILT_VERSION);
-    file.write("/meta/ranks", torch::tensor(static_cast<int64_t>(std::stoi(provenance.get("ranks"))), torch::kInt64));
+    file.write("/meta/ranks",
+               torch::tensor(static_cast<int64_t>(std::stoi(provenance.get("ranks"))), torch::kInt64));
     stamp(file, provenance);
   });
 }
@@ -75,7 +76,8 @@ void check_resumable(const std::filesystem::path& path, const Config& config) {
   const NetworkConfig &a = stored.network, &b = config.network;
   if (a.hidden != b.hidden) refuse("network.hidden", std::to_string(a.hidden), std::to_string(b.hidden));
   if (a.fourier_features != b.fourier_features)
-    refuse("network.fourier_features", std::to_string(a.fourier_features), std::to_string(b.fourier_features));
+    refuse("network.fourier_features", std::to_string(a.fourier_features),
+           std::to_string(b.fourier_features));
   if (a.layers != b.layers) refuse("network.layers", std::to_string(a.layers), std::to_string(b.layers));
   // Anything else that defines the run (objective options, target, prior, reward, batch, learning rates, ...)
   // must be the same too; how long it runs, how often it logs and checkpoints, and evaluation may

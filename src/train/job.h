@@ -76,18 +76,18 @@ struct StepPhases {
 
 // Global totals of one training step, equal on every rank.
 struct StepTotals {
-  double loss = 0;                  // mean loss over the global batch
-  std::vector<double> sums;         // the objective's statistics, summed over ranks
-  double count = 0;                 // trajectories in the global batch
-  std::vector<double> flags;        // the caller's flags, summed over ranks
+  double loss = 0;            // mean loss over the global batch
+  std::vector<double> sums;   // the objective's statistics, summed over ranks
+  double count = 0;           // trajectories in the global batch
+  std::vector<double> flags;  // the caller's flags, summed over ranks
 };
 
 // One training iteration, the same for the trainer, the benchmark and the distributed tests: the
 // source's batch, the objective's gradients, their all-reduce, one all-reduce of the loss sums with
 // `flags` riding along, a finite-loss check and the optimiser step. With `phases`, ranks meet at a
 // barrier between phases so that each phase's time is the slowest rank's.
-StepTotals train_step(Job& job, Adam& adam, GradientSync& sync, Communicator& comm,
-                      uint32_t iteration, const BatchShard& shard, const std::vector<double>& flags = {},
+StepTotals train_step(Job& job, Adam& adam, GradientSync& sync, Communicator& comm, uint32_t iteration,
+                      const BatchShard& shard, const std::vector<double>& flags = {},
                       StepPhases* phases = nullptr);
 
 }  // namespace tilt

@@ -31,8 +31,9 @@ bool holds_a_run(const fs::path& dir) {
 
 // Only the files tilt writes are removed: `--out ~/ --replace` must not empty a home directory.
 void remove_run_files(const fs::path& dir) {
-  for (const char* name : {run_files::kConfig, run_files::kProvenance, run_files::kCheckpoint,
-                           run_files::kMetricsCsv, run_files::kMetricsH5, run_files::kSamples, run_files::kEval}) {
+  for (const char* name :
+       {run_files::kConfig, run_files::kProvenance, run_files::kCheckpoint, run_files::kMetricsCsv,
+        run_files::kMetricsH5, run_files::kSamples, run_files::kEval}) {
     std::error_code error;
     fs::remove(dir / name, error);
     if (error) throw Error("--replace: cannot remove " + (dir / name).string() + ": " + error.message());
@@ -125,7 +126,8 @@ void write_samples(const fs::path& path, const std::vector<float>& samples, cons
     const at::Tensor points = torch::stack({mesh[1].reshape(-1), mesh[0].reshape(-1)}, 1);
     file.write("/exact/x", x);
     file.write("/exact/y", y);
-    file.write("/exact/log_density", truth->log_density(points).reshape({kDensityGridPoints, kDensityGridPoints}));
+    file.write("/exact/log_density",
+               truth->log_density(points).reshape({kDensityGridPoints, kDensityGridPoints}));
   });
 }
 

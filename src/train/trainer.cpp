@@ -105,9 +105,10 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
     if (resuming) {
       const int ranks_before = checkpoint_ranks(checkpoint_path);
       if (ranks_before != comm.size())
-        std::printf("tilt: resuming a checkpoint written on %d ranks on %d ranks (the noise is counter-based: "
-                    "the run continues unchanged)\n",
-                    ranks_before, comm.size());
+        std::printf(
+            "tilt: resuming a checkpoint written on %d ranks on %d ranks (the noise is counter-based: "
+            "the run continues unchanged)\n",
+            ranks_before, comm.size());
     }
   });
 
@@ -129,7 +130,8 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
     const int received = g_stop_signal.load();
     const StepTotals totals = train_step(job, adam, sync, comm, static_cast<uint32_t>(step), shard,
                                          {received != 0 ? 1.0 : 0.0, received == SIGINT ? 1.0 : 0.0});
-    if (totals.flags[0] > 0) stop_signal = totals.flags[1] > 0 ? SIGINT : (received != 0 ? received : SIGUSR1);
+    if (totals.flags[0] > 0)
+      stop_signal = totals.flags[1] > 0 ? SIGINT : (received != 0 ? received : SIGUSR1);
     const std::optional<double> log_z = job.objective().log_z();
     progress.update(step, totals.loss, log_z.value_or(0.0), t.log_every);
     const int done = step + 1;
@@ -162,8 +164,9 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
   // A signal during the last iteration lets the run finish: its evaluation costs seconds.
   if (step < t.iterations) {
     if (comm.is_root())
-      std::printf("tilt: stopped by signal %d at iteration %d; checkpoint saved (continue with --resume %s)\n",
-                  stop_signal, step, options.run_dir.c_str());
+      std::printf(
+          "tilt: stopped by signal %d at iteration %d; checkpoint saved (continue with --resume %s)\n",
+          stop_signal, step, options.run_dir.c_str());
     return {stop_signal == SIGINT ? TrainOutcome::kInterrupted : TrainOutcome::kStopped, {}};
   }
   if (start == t.iterations && verbose)

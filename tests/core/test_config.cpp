@@ -40,8 +40,8 @@ TEST(Config, MinimalRtbConfigGetsDefaultsAndIdentityA) {
 }
 
 TEST(Config, OverridesReplaceAndCreateKeys) {
-  const Config config =
-      parse_config(kMinimal, {"train.iterations=7", "process.sigma2=2.5", "objective.log_reward_floor=-10"}, ".");
+  const Config config = parse_config(
+      kMinimal, {"train.iterations=7", "process.sigma2=2.5", "objective.log_reward_floor=-10"}, ".");
   EXPECT_EQ(config.train.iterations, 7);
   EXPECT_DOUBLE_EQ(config.process.sigma2, 2.5);
   EXPECT_EQ(config.objective.kind, "rtb");  // `objective: rtb` became a section with that kind
@@ -58,8 +58,9 @@ TEST(Config, ResolvedYamlRoundTrips) {
 }
 
 TEST(Config, ResolvedFloatsAreTheShortestTextThatReadsBackExactly) {
-  const Config config =
-      parse_config(kMinimal, {"train.lr=0.04", "process.sigma2=0.1", "objective.log_z_lr=1e-5", "reward.y=[0.3, -6]"}, ".");
+  const Config config = parse_config(
+      kMinimal, {"train.lr=0.04", "process.sigma2=0.1", "objective.log_z_lr=1e-5", "reward.y=[0.3, -6]"},
+      ".");
   const std::string yaml = to_yaml(config);
   EXPECT_NE(yaml.find("lr: 0.04\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("sigma2: 0.1\n"), std::string::npos) << yaml;
@@ -73,10 +74,13 @@ TEST(Config, ResolvedFloatsAreTheShortestTextThatReadsBackExactly) {
 }
 
 TEST(Config, NonFiniteNumbersAreRefusedEverywhere) {
-  EXPECT_NE(error_of(kMinimal, {"reward.y=[.inf, 2]"}).find("'reward.y': must be a finite number"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"objective.log_reward_floor=-.inf"}).find("'objective.log_reward_floor'"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"reward.y=[.inf, 2]"}).find("'reward.y': must be a finite number"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"objective.log_reward_floor=-.inf"}).find("'objective.log_reward_floor'"),
+            std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"train.lr=.nan"}).find("'train.lr'"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"train.iterations=0"}).find("'train.iterations': must be >= 1"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"train.iterations=0"}).find("'train.iterations': must be >= 1"),
+            std::string::npos);
 }
 
 TEST(Config, BadConfigsFailWithAMessageNamingTheKey) {
@@ -89,12 +93,15 @@ TEST(Config, BadConfigsFailWithAMessageNamingTheKey) {
   EXPECT_NE(error_of(kMinimal, {"process.steps=[1,2]"}).find("'process.steps': expected a single value"),
             std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"reward.y=[1,2,3]"}).find("'reward.A'"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"objective=dpo"}).find("'objective': unknown objective 'dpo' (choose one of: tb, rtb"),
+  EXPECT_NE(error_of(kMinimal, {"objective=dpo"})
+                .find("'objective': unknown objective 'dpo' (choose one of: tb, rtb"),
             std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"objective.lambda=0.5"}).find("'objective.lambda': unknown key"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"objective.lambda=0.5"}).find("'objective.lambda': unknown key"),
+            std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"objective.log_z_lr=0"}).find("'objective.log_z_lr': must be a positive"),
             std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"reward.beta=0"}).find("'reward.beta': must be a positive"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"reward.beta=0"}).find("'reward.beta': must be a positive"),
+            std::string::npos);
   EXPECT_NE(error_of("objective: tb\ntarget: {kind: cube}\n").find("'target.kind': unknown target 'cube'"),
             std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"prior.mixture.preset=gmm7"}).find("unknown preset 'gmm7'"),
@@ -111,7 +118,8 @@ TEST(Config, BadConfigsFailWithAMessageNamingTheKey) {
 
 TEST(Config, MixtureWeightsAreNormalisedAndCheckedForLength) {
   const Config config = parse_config(
-      "objective: tb\ntarget: {kind: mixture, means: [[0], [3]], weights: [1, 3], variance: [1, 2]}\n", {}, ".");
+      "objective: tb\ntarget: {kind: mixture, means: [[0], [3]], weights: [1, 3], variance: [1, 2]}\n", {},
+      ".");
   EXPECT_DOUBLE_EQ(config.target.options["weights"][1].as<double>(), 0.75);
   EXPECT_EQ(config.dim(), 1);
   EXPECT_NE(error_of("objective: tb\ntarget: {kind: mixture, means: [[0], [3]], weights: [1], variance: 1}\n")
@@ -123,7 +131,8 @@ TEST(Config, MixtureWeightsAreNormalisedAndCheckedForLength) {
 // (Debian python3-torch) for torch.manual_seed(0); (torch.rand((40, 2)) - 0.5) * 80.
 TEST(Config, MixturePresetsHaveTheirBenchmarkModes) {
   const auto target = [](const std::string& preset) {
-    const Config config = parse_config("objective: tb\ntarget: {kind: mixture, preset: " + preset + "}\n", {}, ".");
+    const Config config =
+        parse_config("objective: tb\ntarget: {kind: mixture, preset: " + preset + "}\n", {}, ".");
     return config.target.options;
   };
   const YAML::Node gmm40 = target("gmm40");

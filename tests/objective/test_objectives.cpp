@@ -38,9 +38,10 @@ class UnusedTarget final : public Target {
 };
 
 MixtureConfig gmm25() {
-  return parse_config("objective: rtb\nprior: {kind: exact, mixture: {preset: gmm25}}\n"
-                      "reward: {kind: gaussian_likelihood, y: [0, 0], noise_variance: 1}\n",
-                      {}, ".")
+  return parse_config(
+             "objective: rtb\nprior: {kind: exact, mixture: {preset: gmm25}}\n"
+             "reward: {kind: gaussian_likelihood, y: [0, 0], noise_variance: 1}\n",
+             {}, ".")
       .prior.mixture;
 }
 
@@ -57,9 +58,9 @@ double log_normal(double x, double mean, double variance) {
   return -0.5 * (x - mean) * (x - mean) / variance - 0.5 * std::log(2 * M_PI * variance);
 }
 
-// TB by hand: residual_b = log Z + sum_i [log N(x_{i+1}; x_i + dt c, dt s2) - log p_B(x_i | x_{i+1})] - log R_b,
-// with p_B(x_1 | x_2) = N(x_2 / 2, dt s2 / 2) and p_B(x_0 | x_1) = 1; loss = mean of residual^2 / 2,
-// d loss / d log Z = mean residual, d loss / d c = mean residual_b * sum_i (x_{i+1} - x_i - dt c) / s2.
+// TB by hand: residual_b = log Z + sum_i [log N(x_{i+1}; x_i + dt c, dt s2) - log p_B(x_i | x_{i+1})] - log
+// R_b, with p_B(x_1 | x_2) = N(x_2 / 2, dt s2 / 2) and p_B(x_0 | x_1) = 1; loss = mean of residual^2 / 2, d
+// loss / d log Z = mean residual, d loss / d c = mean residual_b * sum_i (x_{i+1} - x_i - dt c) / s2.
 TEST(TrajectoryBalance, LossAndGradientsMatchTheHandComputedValues) {
   const double s2 = 2.0, dt = 0.5, c = 0.3, log_z = 0.7;
   const PinnedBrownian process(2, s2);
@@ -105,7 +106,8 @@ TEST(TrajectoryBalance, RelativeResidualsMatchTheHandComputedValuesWithAFloor) {
   for (int b = 0; b < 3; ++b) {
     double path = 0;
     for (int i = 0; i < 2; ++i) {
-      const double e = batch.states[i + 1][b][0].item<double>() - batch.states[i][b][0].item<double>() - dt * v;
+      const double e =
+          batch.states[i + 1][b][0].item<double>() - batch.states[i][b][0].item<double>() - dt * v;
       path += c * e / s2 - dt * c * c / (2 * s2);
     }
     residual_sum += path - std::max(batch.log_reward[b].item<double>(), floor);
@@ -127,10 +129,12 @@ TEST(TrajectoryBalance, ChunkedScoringGivesTheSameGradients) {
     torch::NoGradGuard no_grad;
     for (auto& p : correction.parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
   }
-  const PosteriorTarget target(std::make_shared<GaussianLikelihood>(torch::eye(2, torch::kFloat64),
-                                                                    torch::tensor({-6.0, 2.0}, torch::kFloat64), 9),
-                               prior, 1.0);
-  Trajectory paths = rollout_forward(process, 2, &prior_drift, correction, CounterRng(3), 0, {48, 0, 48}, 0.3);
+  const PosteriorTarget target(
+      std::make_shared<GaussianLikelihood>(torch::eye(2, torch::kFloat64),
+                                           torch::tensor({-6.0, 2.0}, torch::kFloat64), 9),
+      prior, 1.0);
+  Trajectory paths =
+      rollout_forward(process, 2, &prior_drift, correction, CounterRng(3), 0, {48, 0, 48}, 0.3);
   paths.log_reward = target.log_reward(paths.states[25]);
   TrajectoryBalanceOptions options;
   options.floor.value = -10.0;
@@ -164,7 +168,8 @@ TEST(TrajectoryBalance, ZeroResidualsOnAnExactlyRepresentableTargetWithExplorati
   TrajectoryBalance tb({process, target, policy, nullptr, 0}, {});
   LocalCommunicator comm;
   for (double exploration : {0.0, 0.7}) {
-    Trajectory paths = rollout_forward(process, 2, nullptr, policy, CounterRng(4), 0, {40, 0, 40}, exploration);
+    Trajectory paths =
+        rollout_forward(process, 2, nullptr, policy, CounterRng(4), 0, {40, 0, 40}, exploration);
     paths.log_reward = target.log_reward(paths.states[20]);
     const LossStats stats = tb.accumulate_gradients(paths, 40, comm);
     // float32 log-densities of ~10 nats each over 20 steps: residuals ~1e-5.
@@ -212,7 +217,9 @@ TEST(VarGrad, LossBatchLogZAndGradientsMatchTheHandComputedValues) {
 class DifferenceDrift final : public Drift {
  public:
   DifferenceDrift(const Drift& a, const Drift& b) : a_(a), b_(b) {}
-  at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const override { return a_(x, t) - b_(x, t); }
+  at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const override {
+    return a_(x, t) - b_(x, t);
+  }
 
  private:
   const Drift &a_, &b_;
@@ -254,7 +261,8 @@ TEST(Evaluation, TemperedPosteriorLogZIsFoundByBothEstimatorsOfAnExactSampler) {
     const MixtureFollmerDrift prior_drift(prior, 1.0), posterior_drift(truth.mixture(), 1.0);
     const DifferenceDrift correction(posterior_drift, prior_drift);
     TrajectoryBalance rtb({process, target, correction, &prior_drift, 0}, {});
-    Trajectory paths = rollout_forward(process, 1, &prior_drift, correction, CounterRng(5), 0, {20000, 0, 20000}, 0.0);
+    Trajectory paths =
+        rollout_forward(process, 1, &prior_drift, correction, CounterRng(5), 0, {20000, 0, 20000}, 0.0);
     paths.log_reward = target.log_reward(paths.states[200]);
     const LogZEstimates e = estimates(rtb.log_weight(paths));
     EXPECT_NEAR(e.elbo, truth.log_z(), 0.02) << "beta " << beta;
@@ -270,13 +278,15 @@ TEST(Evaluation, ConstantRewardGivesExactLogZOnEveryPath) {
   const MixtureFollmerDrift prior_drift(prior, 5.0);
   const NetworkDrift correction(FourierMlp(2, NetworkConfig{}));  // zero at initialisation
   for (double beta : {1.0, 2.0}) {
-    const PosteriorTarget target(std::make_shared<GaussianLikelihood>(torch::zeros({2, 2}, torch::kFloat64),
-                                                                      torch::tensor({0.5, -1.0}, torch::kFloat64), 2.0),
-                                 prior, beta);
+    const PosteriorTarget target(
+        std::make_shared<GaussianLikelihood>(torch::zeros({2, 2}, torch::kFloat64),
+                                             torch::tensor({0.5, -1.0}, torch::kFloat64), 2.0),
+        prior, beta);
     const double log_r = -0.5 * (1.25 / 2.0 + 2 * std::log(2 * M_PI * 2.0));
     EXPECT_NEAR(target.truth()->log_z(), beta * log_r, 1e-9);
     TrajectoryBalance rtb({process, target, correction, &prior_drift, 0}, {});
-    Trajectory paths = rollout_forward(process, 2, &prior_drift, correction, CounterRng(6), 0, {64, 0, 64}, 0.5);
+    Trajectory paths =
+        rollout_forward(process, 2, &prior_drift, correction, CounterRng(6), 0, {64, 0, 64}, 0.5);
     paths.log_reward = target.log_reward(paths.states[50]);
     const at::Tensor w = rtb.log_weight(paths).to(torch::kFloat64);
     EXPECT_LT((w - beta * log_r).abs().max().item<double>(), 1e-5) << "beta " << beta;
@@ -319,7 +329,8 @@ TEST(LogRewardFloor, ReportsTheFlooredMassAndTheLogZShiftOfTheFlooredTarget) {
   const double c = std::sqrt(-2 * (f + 0.5 * std::log(2 * M_PI)));
   const double fraction = std::erfc(c / std::sqrt(2 * v));
   const double shift =
-      std::log(std::erf(c / std::sqrt(2 * v)) + std::exp(f) * std::sqrt(2 * M_PI) * std::erfc(c * std::sqrt(a / 2)) / std::sqrt(a * v));
+      std::log(std::erf(c / std::sqrt(2 * v)) +
+               std::exp(f) * std::sqrt(2 * M_PI) * std::erfc(c * std::sqrt(a / 2)) / std::sqrt(a * v));
   const PosteriorTarget target(std::make_shared<GaussianLikelihood>(torch::ones({1, 1}, torch::kFloat64),
                                                                     torch::zeros({1}, torch::kFloat64), 1.0),
                                GaussianMixture::isotropic(one_gaussian(0.0, 0.25)), 1.0);

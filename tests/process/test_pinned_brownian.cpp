@@ -48,8 +48,7 @@ TEST(PinnedBrownian, ZeroDriftPathRatioIsTheTerminalGaussian) {
     const PinnedBrownian process(steps, 5.0);
     const ZeroDrift zero;
     const CounterRng rng(3);
-    const Trajectory paths =
-        rollout_forward(process, 3, nullptr, zero, rng, 0, {64, 0, 64}, 0.0);
+    const Trajectory paths = rollout_forward(process, 3, nullptr, zero, rng, 0, {64, 0, 64}, 0.0);
     const at::Tensor x = paths.states.narrow(0, 0, steps), next = paths.states.narrow(0, 1, steps);
     const at::Tensor path =
         (process.forward_log_prob(x, next, torch::zeros_like(x), 0) - process.backward_log_prob(x, next, 0))

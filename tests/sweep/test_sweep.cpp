@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <fstream>
@@ -8,9 +8,9 @@
 
 #include "core/config.h"
 #include "core/error.h"
-#include "test_helpers.h"
 #include "sweep/sweep_directory.h"
 #include "sweep/sweep_spec.h"
+#include "test_helpers.h"
 
 namespace tilt::sweep {
 namespace {
@@ -20,9 +20,10 @@ namespace fs = std::filesystem;
 class SweepTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tilt_test_sweep_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(getpid()));
+    dir_ =
+        fs::temp_directory_path() /
+        ("tilt_test_sweep_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+         "_" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     std::ofstream(dir_ / "base.yaml") << "objective: tb\ntarget: {kind: mixture, preset: gmm25}\n";

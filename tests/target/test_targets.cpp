@@ -73,10 +73,12 @@ TEST(Manywell, LogZAndExactSamplesMatchQuadrature) {
   EXPECT_NEAR(manywell.log_z(), 16 * (std::log(normaliser) + 0.5 * std::log(2 * M_PI)), 1e-7);
   const double mean = (weights * p * a).sum().item<double>() * h / 3 / normaliser;
   const double second = (weights * p * a.square()).sum().item<double>() * h / 3 / normaliser;
-  const double positive = (weights * p * (a > 0).to(torch::kFloat64)).sum().item<double>() * h / 3 / normaliser;
+  const double positive =
+      (weights * p * (a > 0).to(torch::kFloat64)).sum().item<double>() * h / 3 / normaliser;
 
   const at::Tensor x = manywell.sample(CounterRng(3), 0, 0, 20000).to(torch::kFloat64);
-  const at::Tensor wells = x.view({20000, 16, 2}).select(2, 0), gaussians = x.view({20000, 16, 2}).select(2, 1);
+  const at::Tensor wells = x.view({20000, 16, 2}).select(2, 0),
+                   gaussians = x.view({20000, 16, 2}).select(2, 1);
   // 320000 well draws: standard errors ~0.003 (mean), ~0.002 (second moment), ~0.0009 (mode weight).
   EXPECT_NEAR(wells.mean().item<double>(), mean, 0.015);
   EXPECT_NEAR(wells.square().mean().item<double>(), second, 0.01);
