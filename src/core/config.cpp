@@ -263,6 +263,16 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   require_at_least(config.network.fourier_features, 1, "network.fourier_features");
   config.network.layers = network.get("layers", config.network.layers);
   require_at_least(config.network.layers, 0, "network.layers");
+  if (network.has("langevin")) {
+    ConfigSection langevin = network.section("langevin");
+    LangevinConfig& l = config.network.langevin.emplace();
+    l.gradient_clip = langevin.get("gradient_clip", l.gradient_clip);
+    require_positive(l.gradient_clip, "network.langevin.gradient_clip");
+    l.drift_clip = langevin.get("drift_clip", l.drift_clip);
+    require_positive(l.drift_clip, "network.langevin.drift_clip");
+    langevin.finish();
+  }
+  network.skip("langevin");
   network.finish();
 
   const bool is_posterior = task == Task::kPosterior;
@@ -426,6 +436,10 @@ std::string to_yaml(const Config& config) {
     root["network"]["hidden"] = config.network.hidden;
     root["network"]["fourier_features"] = config.network.fourier_features;
     root["network"]["layers"] = config.network.layers;
+    if (const auto& l = config.network.langevin) {
+      root["network"]["langevin"]["gradient_clip"] = yaml_number(l->gradient_clip);
+      root["network"]["langevin"]["drift_clip"] = yaml_number(l->drift_clip);
+    }
   }
   if (is_posterior) {
     if (config.prior.kind == PriorConfig::Kind::kExact) {

@@ -45,11 +45,19 @@ struct ProcessConfig {
   double sigma2 = 5.0;  // diffusion rate of the pinned Brownian reference ("t_scale")
 };
 
+// The Langevin parametrisation of the drift (Sendera et al. eq. 14):
+//   u = clip(NN1(x, t) + NN2(t) clip(grad log R(x), +-gradient_clip), +-drift_clip).
+struct LangevinConfig {
+  double gradient_clip = 1e2;
+  double drift_clip = 1e4;
+};
+
 // The gfn-diffusion "PIS architecture" drift network.
 struct NetworkConfig {
   int hidden = 64;            // width of every hidden layer
   int fourier_features = 64;  // time frequencies, linspace(0.1, 100)
   int layers = 2;             // hidden 64x64 layers of the joint network
+  std::optional<LangevinConfig> langevin;
 };
 
 struct PriorConfig {

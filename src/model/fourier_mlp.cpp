@@ -4,7 +4,8 @@
 
 namespace tilt {
 
-FourierMlpImpl::FourierMlpImpl(int dim, const NetworkConfig& config) : dim_(dim), config_(config) {
+FourierMlpImpl::FourierMlpImpl(int dim, const NetworkConfig& config, int outputs)
+    : dim_(dim), outputs_(outputs > 0 ? outputs : dim), config_(config) {
   const int h = config.hidden, f = config.fourier_features;
   frequencies_ = register_buffer("frequencies", torch::linspace(0.1, 100.0, f));
   phase_ = register_parameter("phase", torch::randn({f}));
@@ -13,7 +14,7 @@ FourierMlpImpl::FourierMlpImpl(int dim, const NetworkConfig& config) : dim_(dim)
   state_in_ = register_module("state_in", torch::nn::Linear(dim, h));
   for (int i = 0; i < config.layers; ++i)
     hidden_.push_back(register_module("hidden" + std::to_string(i), torch::nn::Linear(h, h)));
-  out_ = register_module("out", torch::nn::Linear(h, dim));
+  out_ = register_module("out", torch::nn::Linear(h, outputs_));
   torch::NoGradGuard no_grad;
   out_->weight.zero_();
   out_->bias.zero_();
@@ -29,7 +30,7 @@ at::Tensor FourierMlpImpl::forward(const at::Tensor& x, const at::Tensor& t) {
 
 double FourierMlpImpl::flops_per_sample() const {
   const double h = config_.hidden;
-  return 2.0 * (dim_ * h + config_.layers * h * h + h * dim_);
+  return 2.0 * (dim_ * h + config_.layers * h * h + h * outputs_);
 }
 
 std::vector<NamedTensor> NetworkDrift::parameters() const {

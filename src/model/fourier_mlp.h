@@ -21,14 +21,15 @@ namespace tilt {
 
 class FourierMlpImpl : public torch::nn::Module {
  public:
-  FourierMlpImpl(int dim, const NetworkConfig& config);
+  // `outputs` values per state (default: one per dimension, a drift).
+  FourierMlpImpl(int dim, const NetworkConfig& config, int outputs = 0);
   // x [K, B, D], t [K] -> [K, B, D]
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t);
   // FLOPs of one forward pass for one sample at one time (time embedding excluded).
   double flops_per_sample() const;
 
  private:
-  int dim_;
+  int dim_, outputs_;
   NetworkConfig config_;
   at::Tensor frequencies_, phase_;
   torch::nn::Linear time_in_{nullptr}, time_out_{nullptr}, state_in_{nullptr}, out_{nullptr};

@@ -10,6 +10,7 @@
 #include "io/hdf5_file.h"
 #include "io/run_files.h"
 #include "model/gaussian_mixture.h"
+#include "model/langevin_drift.h"
 #include "objective/registry.h"
 #include "source/registry.h"
 
@@ -60,7 +61,13 @@ Job::Job(const Config& config)
   // Network initialisation draws from LibTorch's generator; every rank seeds it the same way and
   // rank 0's values are broadcast anyway.
   torch::manual_seed(config.seed);
-  policy_ = std::make_unique<NetworkDrift>(FourierMlp(config.dim(), config.network));
+  if (config.network.langevin) {
+    const Target& target = *target_;
+    policy_ = std::make_unique<LangevinDrift>(config.dim(), config.network,
+                                              [&target](const at::Tensor& x) { return target.grad_log_reward(x); });
+  } else {
+    policy_ = std::make_unique<NetworkDrift>(FourierMlp(config.dim(), config.network));
+  }
   const ObjectiveContext objective_context{*process_, *target_, *policy_, reference_.get(),
                                            config.train.score_chunk_steps};
   objective_ = find_objective_kind(config.objective.kind, "objective.kind")

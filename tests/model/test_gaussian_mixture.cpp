@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "model/fourier_mlp.h"
 #include "model/gaussian_mixture.h"
+#include "model/langevin_drift.h"
 #include "target/posterior.h"
 
 namespace tilt {
@@ -102,6 +103,31 @@ TEST(FourierMlp, StartsAsTheZeroDriftAndHasTheDocumentedFlops) {
   EXPECT_EQ(u.sizes(), (at::IntArrayRef{3, 5, 2}));
   EXPECT_EQ(u.abs().max().item<float>(), 0.0f);
   EXPECT_DOUBLE_EQ(network->flops_per_sample(), 2.0 * (2 * 64 + 2 * 64 * 64 + 64 * 2));
+}
+
+// At initialisation NN1 = 0 and NN2 = 0.01: u = 0.01 clip(grad log R). The scale's bias receives
+// d(sum u)/d bias = sum of the clipped scores; the drift clip bounds u.
+TEST(LangevinDrift, StartsAtAHundredthOfTheClippedScoreAndLearnsItsScale) {
+  NetworkConfig network;
+  network.langevin = LangevinConfig{};
+  network.langevin->gradient_clip = 3.0;
+  const auto score = [](const at::Tensor& x) { return -4.0 * x; };  // grad log N(0, 1/4)
+  const LangevinDrift drift(2, network, score);
+  const at::Tensor x = torch::tensor({0.5f, -0.2f, 2.0f, 0.1f}).view({2, 1, 2});
+  const at::Tensor t = torch::tensor({0.3f, 0.9f});
+  const at::Tensor u = drift(x, t);
+  const at::Tensor clipped = (-4.0 * x).clamp(-3.0, 3.0);
+  EXPECT_TRUE(torch::allclose(u, 0.01 * clipped, 1e-6, 1e-7)) << u;
+  u.sum().backward();
+  bool found = false;
+  for (const auto& p : drift.parameters())
+    if (p.name == "langevin_scale.out.bias") {
+      EXPECT_NEAR(p.tensor.grad().item<double>(), clipped.sum().item<double>(), 1e-5);
+      found = true;
+    }
+  EXPECT_TRUE(found);
+  network.langevin->drift_clip = 0.005;
+  EXPECT_LE(LangevinDrift(2, network, score)(x, t).abs().max().item<float>(), 0.005f);
 }
 
 }  // namespace
