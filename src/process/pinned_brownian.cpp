@@ -66,4 +66,12 @@ at::Tensor PinnedBrownian::log_ratio(const at::Tensor& x, const at::Tensor& x_ne
   return ((drift_difference * residual).sum(-1) - 0.5 * dt_ * drift_difference.square().sum(-1)) / sigma2_;
 }
 
+at::Tensor PinnedBrownian::reference_log_marginal(const at::Tensor& x, int first_step) const {
+  const int64_t count = x.size(0), dim = x.size(-1);
+  const at::Tensor variance =
+      (torch::arange(first_step, first_step + count, torch::kFloat64).clamp_min(1) * (dt_ * sigma2_)).view({count, 1});
+  return (-0.5 * (x.to(torch::kFloat64).square().sum(-1) / variance + dim * (kLog2Pi + variance.log())))
+      .to(torch::kFloat32);
+}
+
 }  // namespace tilt

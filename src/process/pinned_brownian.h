@@ -30,6 +30,8 @@ class PinnedBrownian final : public Process {
   //   c.e / sigma2 - dt |c|^2 / (2 sigma2).
   at::Tensor log_ratio(const at::Tensor& x, const at::Tensor& x_next, const at::Tensor& reference_drift,
                        const at::Tensor& drift_difference, int first_step) const override;
+  // N(x_i; 0, sigma2 max(1, i) dt I): the pinned Brownian motion's marginal at t_i.
+  at::Tensor reference_log_marginal(const at::Tensor& x, int first_step) const override;
   double step_flops(int64_t dim) const override { return 4.0 * static_cast<double>(dim); }
 
  private:

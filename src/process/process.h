@@ -44,6 +44,11 @@ class Process {
                                const at::Tensor& reference_drift, const at::Tensor& drift_difference,
                                int first_step) const = 0;
 
+  // log-density of the zero-drift forward process's marginal at each step [first_step, first_step + K)
+  // (x [K, B, D] -> [K, B]); at step 0, a point mass, the next step's is used. Forward-looking flows
+  // interpolate between it and log R.
+  virtual at::Tensor reference_log_marginal(const at::Tensor& x, int first_step) const = 0;
+
   // FLOPs per sample-step of forward_step beyond the drift (for the benchmark's floor).
   virtual double step_flops(int64_t dim) const = 0;
 };

@@ -75,5 +75,17 @@ TEST(PinnedBrownian, BackwardBridgeHasTheBrownianBridgeMarginals) {
   EXPECT_NEAR(x.var().item<double>(), 2.0 * 0.4 * 0.6, 0.03);
 }
 
+// The reference marginal at step i is N(0, sigma2 t_i I), and at step 0 (a point mass) that of step 1.
+TEST(PinnedBrownian, ReferenceMarginalIsTheZeroDriftMarginal) {
+  const PinnedBrownian process(10, 2.0);
+  const at::Tensor x = torch::tensor({0.3f, -1.2f, 0.7f, 0.1f}).view({2, 1, 2});
+  const at::Tensor log_q = process.reference_log_marginal(x, 0);
+  for (int i = 0; i < 2; ++i) {
+    const double variance = 2.0 * 0.1 * std::max(1, i);
+    const double r2 = x[i].square().sum().item<double>();
+    EXPECT_NEAR(log_q[i][0].item<double>(), -0.5 * r2 / variance - std::log(2 * M_PI * variance), 1e-5);
+  }
+}
+
 }  // namespace
 }  // namespace tilt
