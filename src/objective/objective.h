@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/config.h"
 #include "core/rng.h"
 #include "dist/communicator.h"
 #include "model/drift.h"
@@ -33,6 +34,7 @@ struct ObjectiveContext {
   const Drift& policy;     // the trained drift (posterior tasks: the correction added to the prior's)
   const Drift* reference;  // posterior tasks: the frozen prior's drift; null otherwise
   int chunk_steps;         // 0: score all steps in one autograd pass
+  NetworkConfig network;   // the architecture of any network the objective owns (flows)
 };
 
 // This rank's sums; the trainer all-reduces them.

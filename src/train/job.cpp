@@ -69,7 +69,7 @@ Job::Job(const Config& config)
     policy_ = std::make_unique<NetworkDrift>(FourierMlp(config.dim(), config.network));
   }
   const ObjectiveContext objective_context{*process_, *target_, *policy_, reference_.get(),
-                                           config.train.score_chunk_steps};
+                                           config.train.score_chunk_steps, config.network};
   objective_ = find_objective_kind(config.objective.kind, "objective.kind")
                    .make(config.objective.options, objective_context);
   source_ = make_source(config, source_context());

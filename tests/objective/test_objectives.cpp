@@ -66,7 +66,7 @@ TEST(TrajectoryBalance, LossAndGradientsMatchTheHandComputedValues) {
   const PinnedBrownian process(2, s2);
   const UnusedTarget target;
   const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
-  TrajectoryBalance tb({process, target, policy, nullptr, 0}, {});
+  TrajectoryBalance tb({process, target, policy, nullptr, 0, {}}, {});
   tb.parameter_groups()[0].parameters[0].tensor.data().fill_(static_cast<float>(log_z));
   const Trajectory batch = tiny_batch(process);
   LocalCommunicator comm;
@@ -98,7 +98,7 @@ TEST(TrajectoryBalance, RelativeResidualsMatchTheHandComputedValuesWithAFloor) {
   const ConstantDrift reference(torch::tensor({static_cast<float>(v)}));
   TrajectoryBalanceOptions options;
   options.floor.value = floor;
-  TrajectoryBalance rtb({process, target, policy, &reference, 0}, options);
+  TrajectoryBalance rtb({process, target, policy, &reference, 0, {}}, options);
   Trajectory batch = tiny_batch(process);  // no reference drift carried: the objective computes it
   LocalCommunicator comm;
   const LossStats stats = rtb.accumulate_gradients(batch, batch.batch(), comm);
@@ -142,7 +142,7 @@ TEST(TrajectoryBalance, ChunkedScoringGivesTheSameGradients) {
   std::vector<std::vector<at::Tensor>> gradients;
   std::vector<double> losses;
   for (int chunk : {0, 7}) {
-    TrajectoryBalance rtb({process, target, correction, &prior_drift, chunk}, options);
+    TrajectoryBalance rtb({process, target, correction, &prior_drift, chunk, {}}, options);
     rtb.parameter_groups()[0].parameters[0].tensor.data().fill_(-3.0f);
     for (auto& p : correction.parameters()) p.tensor.mutable_grad() = at::Tensor();
     losses.push_back(rtb.accumulate_gradients(paths, 100, comm).loss_sum);
@@ -165,7 +165,7 @@ TEST(TrajectoryBalance, ZeroResidualsOnAnExactlyRepresentableTargetWithExplorati
   gaussian.variances = {5.0};
   const MixtureTarget target(GaussianMixture::isotropic(gaussian));
   const NetworkDrift policy(FourierMlp(2, NetworkConfig{}));
-  TrajectoryBalance tb({process, target, policy, nullptr, 0}, {});
+  TrajectoryBalance tb({process, target, policy, nullptr, 0, {}}, {});
   LocalCommunicator comm;
   for (double exploration : {0.0, 0.7}) {
     Trajectory paths =
@@ -185,7 +185,7 @@ TEST(VarGrad, LossBatchLogZAndGradientsMatchTheHandComputedValues) {
   const PinnedBrownian process(2, s2);
   const UnusedTarget target;
   const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
-  VarGrad vargrad({process, target, policy, nullptr, 0}, {});
+  VarGrad vargrad({process, target, policy, nullptr, 0, {}}, {});
   const Trajectory batch = tiny_batch(process);
   LocalCommunicator comm;
   const LossStats stats = vargrad.accumulate_gradients(batch, batch.batch(), comm);
@@ -260,7 +260,7 @@ TEST(Evaluation, TemperedPosteriorLogZIsFoundByBothEstimatorsOfAnExactSampler) {
     const auto& truth = dynamic_cast<const MixtureTruth&>(*target.truth());
     const MixtureFollmerDrift prior_drift(prior, 1.0), posterior_drift(truth.mixture(), 1.0);
     const DifferenceDrift correction(posterior_drift, prior_drift);
-    TrajectoryBalance rtb({process, target, correction, &prior_drift, 0}, {});
+    TrajectoryBalance rtb({process, target, correction, &prior_drift, 0, {}}, {});
     Trajectory paths =
         rollout_forward(process, 1, &prior_drift, correction, CounterRng(5), 0, {20000, 0, 20000}, 0.0);
     paths.log_reward = target.log_reward(paths.states[200]);
@@ -284,7 +284,7 @@ TEST(Evaluation, ConstantRewardGivesExactLogZOnEveryPath) {
         prior, beta);
     const double log_r = -0.5 * (1.25 / 2.0 + 2 * std::log(2 * M_PI * 2.0));
     EXPECT_NEAR(target.truth()->log_z(), beta * log_r, 1e-9);
-    TrajectoryBalance rtb({process, target, correction, &prior_drift, 0}, {});
+    TrajectoryBalance rtb({process, target, correction, &prior_drift, 0, {}}, {});
     Trajectory paths =
         rollout_forward(process, 2, &prior_drift, correction, CounterRng(6), 0, {64, 0, 64}, 0.5);
     paths.log_reward = target.log_reward(paths.states[50]);
@@ -303,7 +303,7 @@ TEST(Evaluation, ExactPriorChainMatchesTheMixtureItDiscretises) {
   const GaussianMixture mixture = GaussianMixture::isotropic(gmm25());
   const MixtureTarget target(mixture);
   const MixtureFollmerDrift chain(mixture, 5.0);
-  TrajectoryBalance tb({process, target, chain, nullptr, 0}, {});
+  TrajectoryBalance tb({process, target, chain, nullptr, 0, {}}, {});
   const int64_t n = 20000;
   Trajectory paths = rollout_forward(process, 2, nullptr, chain, CounterRng(7), 0, {n, 0, n}, 0.0);
   const at::Tensor x = paths.states[100].to(torch::kFloat64);
