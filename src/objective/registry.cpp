@@ -1,6 +1,7 @@
 #include "objective/registry.h"
 
 #include "objective/mle.h"
+#include "objective/subtrajectory_balance.h"
 #include "objective/trajectory_balance.h"
 #include "objective/vargrad.h"
 
@@ -12,6 +13,7 @@ const std::vector<ObjectiveKind>& objective_kinds() {
       {"rtb", Task::kPosterior, resolve_options<TrajectoryBalanceOptions>, make_trajectory_balance},
       {"mle", Task::kData, resolve_options<NoOptions>, make_maximum_likelihood},
       {"vargrad", Task::kSampler, resolve_options<VarGradOptions>, make_vargrad},
+      {"subtb", Task::kSampler, resolve_options<SubTbOptions>, make_subtb},
   };
   return kinds;
 }

@@ -69,45 +69,48 @@ TEST(Distributed, ShardedGradientsEqualFullBatchGradients) {
 
 // VarGrad's batch log Z^ is reduced over ranks before the residuals: the sharded loss and gradient
 // equal the whole batch's, which a per-rank mean would not give (shards of 19 and 18 trajectories).
-TEST(Distributed, VarGradShardedGradientsEqualFullBatchGradients) {
-  const Config config = parse_config(R"(
+// SubTB's flow network is trained on every rank's pairs alike.
+TEST(Distributed, VarGradAndSubTbShardedGradientsEqualFullBatchGradients) {
+  for (const char* objective : {"vargrad", "{kind: subtb, forward_looking: true}"}) {
+    const Config config = parse_config(R"(
 objective: vargrad
 process: {steps: 12, sigma2: 5.0}
 target: {kind: mixture, preset: gmm25}
 network: {hidden: 32, fourier_features: 16, layers: 2}
 train: {batch: 37, exploration: {std: 0.5}}
 )",
-                                     {}, ".");
-  Job sharded(config);
-  const BatchShard shard = shard_batch(37, g_world->rank(), g_world->size());
-  {
-    // A non-zero policy, the same on every rank, so that the paths differ from the reference's.
-    torch::NoGradGuard no_grad;
-    torch::manual_seed(7);
-    for (const auto& p : sharded.parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
-  }
-  const LossStats local =
-      sharded.objective().accumulate_gradients(sharded.source().next(0, shard, *g_world), 37, *g_world);
-  std::vector<at::Tensor> parameters;
-  for (const auto& p : sharded.parameters()) parameters.push_back(p.tensor);
-  GradientSync().all_reduce(parameters, *g_world);
-  double loss = local.loss_sum;
-  g_world->all_reduce_sum(&loss, 1);
+                                       {std::string("objective=") + objective}, ".");
+    Job sharded(config);
+    const BatchShard shard = shard_batch(37, g_world->rank(), g_world->size());
+    {
+      // A non-zero policy, the same on every rank, so that the paths differ from the reference's.
+      torch::NoGradGuard no_grad;
+      torch::manual_seed(7);
+      for (const auto& p : sharded.parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
+    }
+    const LossStats local =
+        sharded.objective().accumulate_gradients(sharded.source().next(0, shard, *g_world), 37, *g_world);
+    std::vector<at::Tensor> parameters;
+    for (const auto& p : sharded.parameters()) parameters.push_back(p.tensor);
+    GradientSync().all_reduce(parameters, *g_world);
+    double loss = local.loss_sum;
+    g_world->all_reduce_sum(&loss, 1);
 
-  Job whole(config);
-  {
-    torch::NoGradGuard no_grad;
-    torch::manual_seed(7);
-    for (const auto& p : whole.parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
+    Job whole(config);
+    {
+      torch::NoGradGuard no_grad;
+      torch::manual_seed(7);
+      for (const auto& p : whole.parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
+    }
+    LocalCommunicator alone;
+    const LossStats all =
+        whole.objective().accumulate_gradients(whole.source().next(0, {37, 0, 37}, alone), 37, alone);
+    EXPECT_NEAR(loss, all.loss_sum, 1e-4 * all.loss_sum);
+    EXPECT_NEAR(*sharded.objective().log_z(), *whole.objective().log_z(), 1e-5);
+    const at::Tensor a = flat_gradients(sharded), b = flat_gradients(whole);
+    EXPECT_GT(b.abs().max().item<float>(), 0.0f);
+    EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-6)) << objective << ": max difference " << (a - b).abs().max();
   }
-  LocalCommunicator alone;
-  const LossStats all =
-      whole.objective().accumulate_gradients(whole.source().next(0, {37, 0, 37}, alone), 37, alone);
-  EXPECT_NEAR(loss, all.loss_sum, 1e-4 * all.loss_sum);
-  EXPECT_NEAR(*sharded.objective().log_z(), *whole.objective().log_z(), 1e-5);
-  const at::Tensor a = flat_gradients(sharded), b = flat_gradients(whole);
-  EXPECT_GT(b.abs().max().item<float>(), 0.0f);
-  EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-6)) << "max difference " << (a - b).abs().max();
 }
 
 // The replay buffer is replicated: 2 ranks hold the same buffer and local-search buffer as one rank

@@ -7,6 +7,7 @@
 #include "model/fourier_mlp.h"
 #include "model/gaussian_mixture.h"
 #include "objective/log_reward_floor.h"
+#include "objective/subtrajectory_balance.h"
 #include "objective/trajectory_balance.h"
 #include "objective/vargrad.h"
 #include "process/pinned_brownian.h"
@@ -211,6 +212,57 @@ TEST(VarGrad, LossBatchLogZAndGradientsMatchTheHandComputedValues) {
   EXPECT_NEAR(stats.sums[0], 0.0, 1e-5);  // residuals sum to zero by construction
   EXPECT_NEAR(policy.c().grad().item<double>(), grad_c, 1e-5 * (1 + std::abs(grad_c)));
   EXPECT_TRUE(vargrad.parameter_groups().empty());
+}
+
+// SubTB by hand at initialisation, where the flow network outputs 0: on T = 2, A = (F_0, F_1 - s_0,
+// log R - s_0 - s_1) with s_i the step terms, and with lambda = 1 the three pairs weigh 1/3 each:
+// loss_b = 1/2 (1/3) [(A_0 - A_1)^2 + (A_0 - A_2)^2 + (A_1 - A_2)^2]. Plain SubTB has F = 0;
+// forward-looking F_i = (1 - t_i) log N(x_i; 0, s2 max(1, i) dt) + t_i log R(x_i), log R = 0 here.
+TEST(SubtrajectoryBalance, LossMatchesTheHandComputedPairsAtInitialisation) {
+  const double s2 = 2.0, dt = 0.5, c = 0.3;
+  const PinnedBrownian process(2, s2);
+  const UnusedTarget target;
+  const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
+  const Trajectory batch = tiny_batch(process);
+  LocalCommunicator comm;
+  for (bool forward_looking : {false, true}) {
+    SubTbOptions options;
+    options.lambda = 1.0;
+    options.forward_looking = forward_looking;
+    SubtrajectoryBalance subtb({process, target, policy, nullptr, 0, NetworkConfig{}}, options);
+    const LossStats stats = subtb.accumulate_gradients(batch, 3, comm);
+    double loss = 0;
+    for (int b = 0; b < 3; ++b) {
+      const double x1 = batch.states[1][b][0].item<double>(), x2 = batch.states[2][b][0].item<double>();
+      const double s0 = log_normal(x1, dt * c, dt * s2);
+      const double s1 = log_normal(x2, x1 + dt * c, dt * s2) - log_normal(x1, 0.5 * x2, 0.5 * dt * s2);
+      const double f0 = forward_looking ? log_normal(0.0, 0.0, s2 * dt) : 0.0;
+      const double f1 = forward_looking ? 0.5 * log_normal(x1, 0.0, s2 * dt) : 0.0;
+      const double a0 = f0, a1 = f1 - s0, a2 = batch.log_reward[b].item<double>() - s0 - s1;
+      loss += 0.5 / 3 * ((a0 - a1) * (a0 - a1) + (a0 - a2) * (a0 - a2) + (a1 - a2) * (a1 - a2)) / 3;
+    }
+    EXPECT_NEAR(stats.loss_sum / 3, loss, 1e-5 * (1 + loss)) << "forward looking " << forward_looking;
+    EXPECT_NEAR(*subtb.log_z(), forward_looking ? log_normal(0.0, 0.0, s2 * dt) : 0.0, 1e-5);
+    const std::vector<ParameterGroup> groups = subtb.parameter_groups();
+    for (const auto& parameter : groups[0].parameters)
+      ASSERT_TRUE(parameter.tensor.grad().defined()) << parameter.name;
+  }
+}
+
+// With lambda large, all weight falls on the whole trajectory: SubTB becomes TB with log Z = log F_0.
+TEST(SubtrajectoryBalance, LargeLambdaIsTrajectoryBalance) {
+  const PinnedBrownian process(2, 2.0);
+  const UnusedTarget target;
+  const ConstantDrift policy(torch::tensor({0.3f}));
+  const Trajectory batch = tiny_batch(process);
+  LocalCommunicator comm;
+  SubTbOptions options;
+  options.lambda = 1e8;
+  SubtrajectoryBalance subtb({process, target, policy, nullptr, 0, NetworkConfig{}}, options);
+  TrajectoryBalance tb({process, target, policy, nullptr, 0, {}}, {});
+  const LossStats a = subtb.accumulate_gradients(batch, 3, comm), b = tb.accumulate_gradients(batch, 3, comm);
+  EXPECT_NEAR(a.loss_sum, b.loss_sum, 1e-5 * b.loss_sum);
+  EXPECT_NEAR(a.sums[0], b.sums[0], 1e-5);
 }
 
 // drift a - drift b: the correction that turns sampler b into sampler a.
