@@ -20,9 +20,17 @@
 
 namespace tilt {
 
-ConfigSection::ConfigSection(YAML::Node node, std::string path)
-    : node_(std::move(node)), path_(std::move(path)) {
+ConfigSection::ConfigSection(YAML::Node node, std::string path, std::filesystem::path base_dir)
+    : node_(std::move(node)), path_(std::move(path)), base_dir_(std::move(base_dir)) {
   if (node_ && !node_.IsNull() && !node_.IsMap()) config_fail(path_, "expected a mapping of keys");
+}
+
+std::filesystem::path ConfigSection::require_existing_path(const std::string& key) {
+  std::filesystem::path path = require<std::string>(key);
+  if (path.is_relative()) path = base_dir_ / path;
+  path = std::filesystem::absolute(path).lexically_normal();
+  if (!std::filesystem::exists(path)) config_fail(key_path(key), "no file '" + path.string() + "'");
+  return path;
 }
 
 void ConfigSection::finish() const {
@@ -206,7 +214,7 @@ ComponentConfig read_component(ConfigSection& parent, const std::string& key,
   if (!parent.has(key)) config_fail(key, "required key is missing");
   const YAML::Node node = parent.raw(key);
   YAML::Node options = node.IsScalar() ? YAML::Node(YAML::NodeType::Map) : node;
-  ConfigSection section(options, key);
+  ConfigSection section(options, key, parent.base_dir());
   component.kind =
       node.IsScalar() ? ConfigSection::convert<std::string>(node, key) : section.require<std::string>("kind");
   const Kind& kind = find(component.kind, node.IsScalar() ? key : key + ".kind");
@@ -237,7 +245,7 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   for (const auto& assignment : overrides) apply_override(root, assignment);
 
   Config config;
-  ConfigSection top(root, "");
+  ConfigSection top(root, "", base_dir);
   config.objective = read_component(top, "objective", find_objective_kind);
   const Task task = config.task();
   if (!top.has("source")) root["source"]["kind"] = task == Task::kData ? "data" : "on_policy";
@@ -326,7 +334,8 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
     config.reward.kind =
         parse_choice<RewardConfig::Kind>(reward.require<std::string>("kind"),
                                          {{"gaussian_likelihood", RewardConfig::Kind::kGaussianLikelihood},
-                                          {"mixture_ratio", RewardConfig::Kind::kMixtureRatio}},
+                                          {"mixture_ratio", RewardConfig::Kind::kMixtureRatio},
+                                          {"torchscript", RewardConfig::Kind::kTorchScript}},
                                          "reward.kind");
     const int dim = config.prior.mixture.dim();
     if (config.reward.kind == RewardConfig::Kind::kGaussianLikelihood) {
@@ -350,10 +359,12 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
           config_fail("reward.A", "rows need " + std::to_string(dim) + " columns");
       config.reward.noise_variance = reward.require<double>("noise_variance");
       require_positive(config.reward.noise_variance, "reward.noise_variance");
-    } else {
+    } else if (config.reward.kind == RewardConfig::Kind::kMixtureRatio) {
       config.reward.numerator = read_mixture(reward.section("numerator"));
       if (config.reward.numerator.dim() != dim)
         config_fail("reward.numerator", "dimension differs from the prior's");
+    } else {
+      config.reward.file = reward.require_existing_path("file");
     }
     config.reward.beta = reward.get("beta", config.reward.beta);
     require_positive(config.reward.beta, "reward.beta");
@@ -454,9 +465,12 @@ std::string to_yaml(const Config& config) {
       root["reward"]["A"] = yaml_flow(config.reward.a);
       root["reward"]["y"] = yaml_flow(config.reward.y);
       root["reward"]["noise_variance"] = yaml_number(config.reward.noise_variance);
-    } else {
+    } else if (config.reward.kind == RewardConfig::Kind::kMixtureRatio) {
       root["reward"]["kind"] = "mixture_ratio";
       root["reward"]["numerator"] = emit_mixture(config.reward.numerator);
+    } else {
+      root["reward"]["kind"] = "torchscript";
+      root["reward"]["file"] = config.reward.file.string();
     }
     root["reward"]["beta"] = yaml_number(config.reward.beta);
   } else {

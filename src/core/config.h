@@ -67,13 +67,15 @@ struct PriorConfig {
 };
 
 struct RewardConfig {
-  enum class Kind { kGaussianLikelihood, kMixtureRatio } kind = Kind::kGaussianLikelihood;
+  enum class Kind { kGaussianLikelihood, kMixtureRatio, kTorchScript } kind = Kind::kGaussianLikelihood;
   // Gaussian likelihood N(y; A x, s^2 I).
   std::vector<std::vector<double>> a;  // m x D
   std::vector<double> y;               // m
   double noise_variance = 1.0;         // s^2
   // Mixture ratio r(x) = numerator(x) / prior mixture(x).
   MixtureConfig numerator;
+  // A TorchScript module x [B, D] -> log r [B] (target/torchscript.h); no exact posterior.
+  std::filesystem::path file;
   double beta = 1.0;  // the target is the tempered reward r^beta
 };
 

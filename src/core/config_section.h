@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -40,7 +41,8 @@ void require_in_range(double value, double low, double high, const std::string& 
 // A YAML mapping being read: records which keys were consumed so that finish() can reject the rest.
 class ConfigSection {
  public:
-  ConfigSection(YAML::Node node, std::string path);
+  // Relative paths in the section resolve against base_dir (the config file's folder).
+  ConfigSection(YAML::Node node, std::string path, std::filesystem::path base_dir = {});
 
   // A key set to null (e.g. `--set prior.mixture=null`) counts as absent.
   bool has(const std::string& key) const {
@@ -48,13 +50,16 @@ class ConfigSection {
   }
   std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
   const std::string& path() const { return path_; }
+  const std::filesystem::path& base_dir() const { return base_dir_; }
   // Marks a key as read without reading it (e.g. `kind`, which the parser dispatched on).
   void skip(const std::string& key) { used_.insert(key); }
 
   ConfigSection section(const std::string& key) {
     used_.insert(key);
-    return ConfigSection(has(key) ? node_[key] : YAML::Node(), key_path(key));
+    return ConfigSection(has(key) ? node_[key] : YAML::Node(), key_path(key), base_dir_);
   }
+  // A path-valued key, made absolute against base_dir; it must exist.
+  std::filesystem::path require_existing_path(const std::string& key);
   YAML::Node raw(const std::string& key) {
     used_.insert(key);
     return has(key) ? node_[key] : YAML::Node();
@@ -104,6 +109,7 @@ class ConfigSection {
 
   YAML::Node node_;
   std::string path_;
+  std::filesystem::path base_dir_;
   std::set<std::string> used_;
 };
 

@@ -34,7 +34,7 @@ at::Tensor GaussianLikelihood::log_reward(const at::Tensor& x) const {
   return gaussian_log_likelihood(a_, y_, noise_variance_, x);
 }
 
-MixtureTruth GaussianLikelihood::posterior(const GaussianMixture& prior, double beta) const {
+std::optional<MixtureTruth> GaussianLikelihood::posterior(const GaussianMixture& prior, double beta) const {
   const double s2 = noise_variance_ / beta;
   const int64_t k = prior.components(), m = y_.size(0);
   const at::Tensor prior_precision = torch::linalg::inv(prior.covariances());  // [K, D, D]
@@ -67,7 +67,7 @@ at::Tensor MixtureRatio::log_reward(const at::Tensor& x) const {
   return numerator_.log_prob(x) - prior_.log_prob(x);
 }
 
-MixtureTruth MixtureRatio::posterior(const GaussianMixture&, double beta) const {
+std::optional<MixtureTruth> MixtureRatio::posterior(const GaussianMixture&, double beta) const {
   if (beta != 1.0) throw Error("a mixture_ratio reward has an exact posterior only for beta = 1");
   return MixtureTruth(numerator_, 0.0);
 }
@@ -95,8 +95,10 @@ std::unique_ptr<Target> make_posterior_target(const Config& config) {
   if (r.kind == RewardConfig::Kind::kGaussianLikelihood)
     reward = std::make_shared<GaussianLikelihood>(to_tensor(r.a), torch::tensor(r.y, torch::kFloat64),
                                                   r.noise_variance);
-  else
+  else if (r.kind == RewardConfig::Kind::kMixtureRatio)
     reward = std::make_shared<MixtureRatio>(GaussianMixture::isotropic(r.numerator), prior);
+  else
+    reward = std::make_shared<TorchScriptReward>(r.file, prior.dim());
   return std::make_unique<PosteriorTarget>(reward, prior, r.beta);
 }
 

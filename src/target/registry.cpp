@@ -3,6 +3,7 @@
 #include "target/funnel.h"
 #include "target/manywell.h"
 #include "target/mixture.h"
+#include "target/torchscript.h"
 
 namespace tilt {
 
@@ -11,6 +12,7 @@ const std::vector<TargetKind>& target_kinds() {
       {"mixture", resolve_mixture_target, mixture_target_dim, make_mixture_target},
       {"funnel", resolve_options<FunnelOptions>, funnel_dim, make_funnel},
       {"manywell", resolve_options<ManywellOptions>, manywell_dim, make_manywell},
+      {"torchscript", resolve_options<TorchScriptTargetOptions>, torchscript_target_dim, make_torchscript_target},
   };
   return kinds;
 }

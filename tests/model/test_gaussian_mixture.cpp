@@ -61,7 +61,7 @@ TEST(GaussianLikelihood, PosteriorMatchesNumericalIntegrationIn1D) {
   const double a = 1.7, y = 2.5, s2 = 2.0;
   const GaussianLikelihood likelihood(torch::tensor({{a}}, torch::kFloat64),
                                       torch::tensor({y}, torch::kFloat64), s2);
-  const MixtureTruth truth = likelihood.posterior(prior, 1.0);
+  const MixtureTruth truth = *likelihood.posterior(prior, 1.0);
 
   const at::Tensor grid = torch::linspace(-15, 15, 300001, torch::kFloat64).unsqueeze(1);
   const double dx = 30.0 / 300000;
