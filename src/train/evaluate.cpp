@@ -6,11 +6,13 @@
 
 #include "core/error.h"
 #include "dist/gather.h"
+#include "source/rollout.h"
 
 namespace tilt {
 namespace {
 
 constexpr int64_t kEnergySamples = 4000;
+constexpr int64_t kSlicedDirections = 128;
 
 double mean_pairwise_distance(const at::Tensor& a, const at::Tensor& b) {
   return torch::cdist(a, b).mean().item<double>();
@@ -22,6 +24,13 @@ double Evaluation::metric(const std::string& name) const {
   for (const auto& [key, value] : metrics)
     if (key == name) return value;
   throw Error("evaluation has no metric '" + name + "'");
+}
+
+double sliced_wasserstein2(const at::Tensor& x, const at::Tensor& y, const at::Tensor& directions) {
+  const at::Tensor unit = directions.to(torch::kFloat64) / directions.to(torch::kFloat64).norm(2, 1, true);
+  const at::Tensor px = std::get<0>(torch::matmul(x.to(torch::kFloat64), unit.t()).sort(0));
+  const at::Tensor py = std::get<0>(torch::matmul(y.to(torch::kFloat64), unit.t()).sort(0));
+  return (px - py).square().mean().sqrt().item<double>();
 }
 
 double energy_distance(const at::Tensor& x, const at::Tensor& y) {
@@ -78,9 +87,22 @@ Evaluation evaluate(Job& job, Communicator& comm, int64_t samples, uint32_t draw
 
   for (const auto& metric : job.objective().sample_metrics(paths, job.rng(), comm)) m.push_back(metric);
 
+  // EUBO (sampler tasks): the mean log weight of exact samples' backward trajectories, an upper
+  // bound of log Z as the ELBO is a lower one. (A posterior task's exact path measure runs through
+  // the prior's own backward process, which has no closed form.)
+  if (truth && job.config().task() == Task::kSampler) {
+    const at::Tensor exact = truth->sample(job.rng(), kExactSampleDraws | draw, shard.begin, shard.count);
+    Trajectory backward = rollout_backward(job.process(), exact, job.rng(), kExactSampleDraws | draw, shard);
+    backward.log_reward = job.target().log_reward(exact);
+    double eubo = job.objective().log_weight(backward).to(torch::kFloat64).sum().item<double>();
+    comm.all_reduce_sum(&eubo, 1);
+    m.emplace_back("eubo", eubo / n);
+    m.emplace_back("eubo_error", eubo / n - truth->log_z());
+  }
+
   result.samples = gather_rows(terminal, comm);
   if (!truth) return result;
-  double distances[2] = {0, 0};
+  double distances[6] = {0, 0, 0, 0, 0, 0};
   if (comm.is_root()) {
     const int64_t dim = truth->dim();
     // All pairwise distances cost O(N^2) time and memory: the first kEnergySamples samples suffice.
@@ -92,10 +114,25 @@ Evaluation evaluate(Job& job, Communicator& comm, int64_t samples, uint32_t draw
     const at::Tensor exact_again = truth->sample(job.rng(), kExactSampleDraws | draw, n_energy, n_energy);
     distances[0] = energy_distance(sampled, exact);
     distances[1] = energy_distance(exact_again, exact);
+    const at::Tensor directions =
+        job.rng().normal(RngStream::kEvaluation, draw, 0, 0, kSlicedDirections, dim);
+    distances[2] = sliced_wasserstein2(sampled, exact, directions);
+    distances[3] = sliced_wasserstein2(exact_again, exact, directions);
+    if (modes > 0) {
+      // The mode TV that an exact sample of the sampler's size shows: the metric's noise floor.
+      const at::Tensor same_size = truth->sample(job.rng(), kExactSampleDraws | draw, 2 * n_energy, samples);
+      const at::Tensor counts =
+          torch::bincount(truth->assign_modes(same_size).first, {}, modes).to(torch::kFloat64);
+      distances[4] =
+          0.5 * (counts / static_cast<double>(samples) - truth->mode_weights()).abs().sum().item<double>();
+    }
   }
   comm.broadcast(distances, sizeof(distances), 0);
   m.emplace_back("energy_distance", distances[0]);
   m.emplace_back("energy_distance_exact_vs_exact", distances[1]);
+  m.emplace_back("sliced_w2", distances[2]);
+  m.emplace_back("sliced_w2_exact_vs_exact", distances[3]);
+  if (modes > 0) m.emplace_back("mode_tv_exact", distances[4]);
   return result;
 }
 
