@@ -236,8 +236,10 @@ def _run_facts(run: Run) -> list:
     # code and layout produced the run's final state.
     sessions = run.provenance.get("sessions") or [{}]
     latest_session = sessions[-1] if isinstance(sessions[-1], dict) else {}
+    objective = run.config.get("objective")
     candidates = [
-        ("objective", run.config.get("objective")),
+        # A resolved config names the objective as {kind: ..., options}; older ones as a plain name.
+        ("objective", objective.get("kind") if isinstance(objective, dict) else objective),
         ("seed", run.config.get("seed")),
         ("iterations", run.config.get("train", {}).get("iterations")),
         ("config hash", run.provenance.get("config_hash")),
