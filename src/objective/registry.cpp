@@ -1,5 +1,6 @@
 #include "objective/registry.h"
 
+#include "objective/detailed_balance.h"
 #include "objective/mle.h"
 #include "objective/subtrajectory_balance.h"
 #include "objective/trajectory_balance.h"
@@ -14,6 +15,7 @@ const std::vector<ObjectiveKind>& objective_kinds() {
       {"mle", Task::kData, resolve_options<NoOptions>, make_maximum_likelihood},
       {"vargrad", Task::kSampler, resolve_options<VarGradOptions>, make_vargrad},
       {"subtb", Task::kSampler, resolve_options<SubTbOptions>, make_subtb},
+      {"db", Task::kSampler, resolve_options<DetailedBalanceOptions>, make_detailed_balance},
   };
   return kinds;
 }

@@ -68,7 +68,9 @@ LossStats SubtrajectoryBalance::accumulate_gradients(const Trajectory& batch, in
   // w_mn = lambda^{n-m} for m < n, normalised in log space (lambda^100 overflows nothing there).
   const at::Tensor index = torch::arange(steps + 1, torch::kFloat64);
   const at::Tensor length = index.unsqueeze(0) - index.unsqueeze(1);  // n - m
-  const at::Tensor log_w = torch::where(length > 0, length * std::log(options_.lambda),
+  const at::Tensor kept =
+      options_.max_length > 0 ? (length > 0) & (length <= options_.max_length) : (length > 0);
+  const at::Tensor log_w = torch::where(kept, length * std::log(options_.lambda),
                                         torch::full_like(length, -std::numeric_limits<double>::infinity()));
   const at::Tensor w = (log_w - torch::logsumexp(log_w.flatten(), 0)).exp().to(torch::kFloat32).unsqueeze(-1);
   const at::Tensor per_trajectory = 0.5 * (w * delta.square()).sum(at::IntArrayRef{0, 1});  // [B]

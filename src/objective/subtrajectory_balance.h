@@ -22,6 +22,7 @@ struct SubTbOptions {
   double flow_lr = 1e-2;  // Adam learning rate of the flow network
   bool forward_looking = false;
   LogRewardFloor floor;
+  int max_length = 0;  // pairs with n - m > max_length weigh 0 (0: none); not a config key (db sets 1)
   static SubTbOptions read(ConfigSection& section);
   void write(YAML::Node& out) const;
 };

@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "model/fourier_mlp.h"
 #include "model/gaussian_mixture.h"
+#include "objective/detailed_balance.h"
 #include "objective/log_reward_floor.h"
 #include "objective/subtrajectory_balance.h"
 #include "objective/trajectory_balance.h"
@@ -263,6 +264,29 @@ TEST(SubtrajectoryBalance, LargeLambdaIsTrajectoryBalance) {
   const LossStats a = subtb.accumulate_gradients(batch, 3, comm), b = tb.accumulate_gradients(batch, 3, comm);
   EXPECT_NEAR(a.loss_sum, b.loss_sum, 1e-5 * b.loss_sum);
   EXPECT_NEAR(a.sums[0], b.sums[0], 1e-5);
+}
+
+// Detailed balance by hand at initialisation (F = 0 below T): delta_0 = 0 + s_0 - 0, delta_1 = 0 + s_1 - log
+// R, loss_b = 1/2 (delta_0^2 + delta_1^2) / 2.
+TEST(DetailedBalance, LossMatchesTheHandComputedStepsAtInitialisation) {
+  const double s2 = 2.0, dt = 0.5, c = 0.3;
+  const PinnedBrownian process(2, s2);
+  const UnusedTarget target;
+  const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
+  const Trajectory batch = tiny_batch(process);
+  LocalCommunicator comm;
+  const auto db = make_detailed_balance(YAML::Node(YAML::NodeType::Map),
+                                        {process, target, policy, nullptr, 0, NetworkConfig{}});
+  const LossStats stats = db->accumulate_gradients(batch, 3, comm);
+  double loss = 0;
+  for (int b = 0; b < 3; ++b) {
+    const double x1 = batch.states[1][b][0].item<double>(), x2 = batch.states[2][b][0].item<double>();
+    const double s0 = log_normal(x1, dt * c, dt * s2);
+    const double s1 = log_normal(x2, x1 + dt * c, dt * s2) - log_normal(x1, 0.5 * x2, 0.5 * dt * s2);
+    const double d1 = s1 - batch.log_reward[b].item<double>();
+    loss += 0.5 * (s0 * s0 + d1 * d1) / 2 / 3;
+  }
+  EXPECT_NEAR(stats.loss_sum / 3, loss, 1e-5 * (1 + loss));
 }
 
 // drift a - drift b: the correction that turns sampler b into sampler a.
