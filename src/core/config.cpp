@@ -17,6 +17,7 @@
 #include "objective/registry.h"
 #include "source/registry.h"
 #include "target/registry.h"
+#include "target/torchscript.h"
 
 namespace tilt {
 
@@ -294,6 +295,10 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
 
   if (!is_posterior) {
     config.target = read_component(top, "target", find_target_kind);
+    if (task == Task::kData && !find_target_kind(config.target.kind, "target.kind").exact_sampler)
+      config_fail("target.kind", "objective " + config.objective_name() +
+                                     " trains on exact samples, which target '" + config.target.kind +
+                                     "' does not have");
   } else {
     if (!top.has("prior")) config_fail("prior", "required key is missing");
     ConfigSection prior = top.section("prior");
@@ -320,6 +325,10 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
                     "'" + config.prior.run_dir.string() + "' is not a run that learned a mixture from data");
       config.prior.mixture = read_mixture(ConfigSection(prior_run.target.options, "target"));
       config.network = prior_run.network;
+      if (prior_run.network.langevin)
+        config_fail("prior.run_dir",
+                    "'" + config.prior.run_dir.string() +
+                        "' has a Langevin-parametrised network, which a neural prior cannot be");
       if (top.has("network")) config_fail("network", "a neural prior fixes the network; remove this section");
       if (prior_run.process.sigma2 != config.process.sigma2 ||
           prior_run.process.steps != config.process.steps)
@@ -365,6 +374,7 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
         config_fail("reward.numerator", "dimension differs from the prior's");
     } else {
       config.reward.file = reward.require_existing_path("file");
+      TorchScriptFunction::check(config.reward.file, dim, "reward.file");  // now, before any run directory
     }
     config.reward.beta = reward.get("beta", config.reward.beta);
     require_positive(config.reward.beta, "reward.beta");

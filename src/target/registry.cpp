@@ -9,10 +9,10 @@ namespace tilt {
 
 const std::vector<TargetKind>& target_kinds() {
   static const std::vector<TargetKind> kinds = {
-      {"mixture", resolve_mixture_target, mixture_target_dim, make_mixture_target},
-      {"funnel", resolve_options<FunnelOptions>, funnel_dim, make_funnel},
-      {"manywell", resolve_options<ManywellOptions>, manywell_dim, make_manywell},
-      {"torchscript", resolve_options<TorchScriptTargetOptions>, torchscript_target_dim, make_torchscript_target},
+      {"mixture", true, resolve_mixture_target, mixture_target_dim, make_mixture_target},
+      {"funnel", true, resolve_options<FunnelOptions>, funnel_dim, make_funnel},
+      {"manywell", true, resolve_options<ManywellOptions>, manywell_dim, make_manywell},
+      {"torchscript", false, resolve_options<TorchScriptTargetOptions>, torchscript_target_dim, make_torchscript_target},
   };
   return kinds;
 }

@@ -14,6 +14,7 @@ class Target;
 
 struct TargetKind {
   const char* name;
+  bool exact_sampler;  // has a ground truth to draw from (what data objectives train on)
   // Reads and validates the section's keys (all but `kind`) and writes them back with every default.
   void (*resolve)(ConfigSection& section, YAML::Node& resolved);
   int (*dim)(const YAML::Node& resolved);

@@ -29,6 +29,14 @@ TorchScriptFunction::TorchScriptFunction(const std::filesystem::path& file, int6
 
 TorchScriptFunction::~TorchScriptFunction() = default;
 
+void TorchScriptFunction::check(const std::filesystem::path& file, int64_t dim, const std::string& key) {
+  try {
+    TorchScriptFunction(file, dim);
+  } catch (const Error& e) {
+    config_fail(key, e.what());
+  }
+}
+
 at::Tensor TorchScriptFunction::operator()(const at::Tensor& x) const {
   c10::IValue out;
   try {
@@ -46,6 +54,7 @@ TorchScriptTargetOptions TorchScriptTargetOptions::read(ConfigSection& section) 
   o.file = section.require_existing_path("file");
   o.dim = section.require<int>("dim");
   require_at_least(o.dim, 1, section.key_path("dim"));
+  TorchScriptFunction::check(o.file, o.dim, section.key_path("file"));  // now, before any run directory
   return o;
 }
 

@@ -20,6 +20,8 @@ class TorchScriptFunction {
   TorchScriptFunction(const std::filesystem::path& file, int64_t dim);
   ~TorchScriptFunction();
   at::Tensor operator()(const at::Tensor& x) const;  // float64 [B]
+  // Loads and checks `file` while a config is read: a failure is a config error naming `key`.
+  static void check(const std::filesystem::path& file, int64_t dim, const std::string& key);
 
  private:
   struct Module;
