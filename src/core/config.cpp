@@ -249,8 +249,13 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   ConfigSection top(root, "", base_dir);
   config.objective = read_component(top, "objective", find_objective_kind);
   const Task task = config.task();
-  if (!top.has("source")) root["source"]["kind"] = task == Task::kData ? "data" : "on_policy";
+  const char* required_source = find_objective_kind(config.objective.kind, "objective.kind").source;
+  if (!top.has("source"))
+    root["source"]["kind"] = required_source ? required_source : task == Task::kData ? "data" : "on_policy";
   config.source = read_component(top, "source", find_source_kind);
+  if (required_source && config.source.kind != required_source)
+    config_fail("source.kind", "objective " + config.objective_name() + " trains only from source '" +
+                                   required_source + "'");
   if (find_source_kind(config.source.kind, "source.kind").trains_on_data != (task == Task::kData))
     config_fail("source.kind", "source '" + config.source.kind + "' does not fit objective " +
                                    config.objective_name() +

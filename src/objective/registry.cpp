@@ -2,6 +2,7 @@
 
 #include "objective/detailed_balance.h"
 #include "objective/mle.h"
+#include "objective/pis.h"
 #include "objective/subtrajectory_balance.h"
 #include "objective/trajectory_balance.h"
 #include "objective/vargrad.h"
@@ -10,12 +11,13 @@ namespace tilt {
 
 const std::vector<ObjectiveKind>& objective_kinds() {
   static const std::vector<ObjectiveKind> kinds = {
-      {"tb", Task::kSampler, resolve_options<TrajectoryBalanceOptions>, make_trajectory_balance},
-      {"rtb", Task::kPosterior, resolve_options<TrajectoryBalanceOptions>, make_trajectory_balance},
-      {"mle", Task::kData, resolve_options<NoOptions>, make_maximum_likelihood},
-      {"vargrad", Task::kSampler, resolve_options<VarGradOptions>, make_vargrad},
-      {"subtb", Task::kSampler, resolve_options<SubTbOptions>, make_subtb},
-      {"db", Task::kSampler, resolve_options<DetailedBalanceOptions>, make_detailed_balance},
+      {"tb", Task::kSampler, nullptr, resolve_options<TrajectoryBalanceOptions>, make_trajectory_balance},
+      {"rtb", Task::kPosterior, nullptr, resolve_options<TrajectoryBalanceOptions>, make_trajectory_balance},
+      {"mle", Task::kData, nullptr, resolve_options<NoOptions>, make_maximum_likelihood},
+      {"vargrad", Task::kSampler, nullptr, resolve_options<VarGradOptions>, make_vargrad},
+      {"subtb", Task::kSampler, nullptr, resolve_options<SubTbOptions>, make_subtb},
+      {"db", Task::kSampler, nullptr, resolve_options<DetailedBalanceOptions>, make_detailed_balance},
+      {"pis", Task::kSampler, "differentiable", resolve_options<NoOptions>, make_pis},
   };
   return kinds;
 }

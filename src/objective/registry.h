@@ -17,7 +17,8 @@ struct ObjectiveContext;
 
 struct ObjectiveKind {
   const char* name;
-  Task task;  // what the config must provide: a target, or a prior and a reward, or data
+  Task task;           // what the config must provide: a target, or a prior and a reward, or data
+  const char* source;  // the one source kind it trains from, or nullptr for any that fits its task
   // Reads and validates the section's keys (all but `kind`) and writes them back with every default.
   void (*resolve)(ConfigSection& section, YAML::Node& resolved);
   std::unique_ptr<Objective> (*make)(const YAML::Node& resolved, const ObjectiveContext& context);

@@ -1,5 +1,6 @@
 #include "source/registry.h"
 
+#include "source/differentiable.h"
 #include "source/replay.h"
 #include "source/source.h"
 
@@ -10,6 +11,7 @@ const std::vector<SourceKind>& source_kinds() {
       {"on_policy", false, resolve_options<NoOptions>, make_on_policy_source},
       {"data", true, resolve_options<NoOptions>, make_data_source},
       {"replay", false, resolve_options<ReplayOptions>, make_replay_source},
+      {"differentiable", false, resolve_options<NoOptions>, make_differentiable_source},
   };
   return kinds;
 }

@@ -104,6 +104,7 @@ expect_refused "$tb" source.backward_every "source={kind: replay, backward_every
 expect_refused "$tb" source.local_search.burn_in "source={kind: replay, local_search: {steps: 10, burn_in: 10}}"
 expect_refused "$tb" source.local_search.target_acceptance "source={kind: replay, local_search: {target_acceptance: 1.5}}"
 expect_refused "$tb" objective.lambda "objective={kind: subtb, lambda: -1}"
+expect_refused "$tb" source.kind "objective=pis" "source.kind=on_policy"
 expect_refused "$tb" objective.flow_lr "objective={kind: subtb, flow_lr: .nan}"
 expect_refused "$tb" network.langevin.gradient_clip "network.langevin={gradient_clip: 0}"
 expect_refused "$tb" prior "prior={kind: exact}"
