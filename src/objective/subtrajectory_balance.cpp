@@ -7,9 +7,14 @@
 namespace tilt {
 
 SubTbOptions SubTbOptions::read(ConfigSection& section) {
-  SubTbOptions o;
+  SubTbOptions o = read_flow(section);
   o.lambda = section.get("lambda", o.lambda);
   require_positive(o.lambda, section.key_path("lambda"));
+  return o;
+}
+
+SubTbOptions SubTbOptions::read_flow(ConfigSection& section) {
+  SubTbOptions o;
   o.flow_lr = section.get("flow_lr", o.flow_lr);
   require_positive(o.flow_lr, section.key_path("flow_lr"));
   o.forward_looking = section.get("forward_looking", o.forward_looking);
@@ -19,6 +24,10 @@ SubTbOptions SubTbOptions::read(ConfigSection& section) {
 
 void SubTbOptions::write(YAML::Node& out) const {
   out["lambda"] = yaml_number(lambda);
+  write_flow(out);
+}
+
+void SubTbOptions::write_flow(YAML::Node& out) const {
   out["flow_lr"] = yaml_number(flow_lr);
   out["forward_looking"] = forward_looking;
   floor.write(out);

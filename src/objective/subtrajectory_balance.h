@@ -25,6 +25,9 @@ struct SubTbOptions {
   int max_length = 0;  // pairs with n - m > max_length weigh 0 (0: none); not a config key (db sets 1)
   static SubTbOptions read(ConfigSection& section);
   void write(YAML::Node& out) const;
+  // The flow keys alone (flow_lr, forward_looking, log_reward_floor), shared with db.
+  static SubTbOptions read_flow(ConfigSection& section);
+  void write_flow(YAML::Node& out) const;
 };
 
 class SubtrajectoryBalance final : public Objective {

@@ -63,6 +63,22 @@ double log_normal(double x, double mean, double variance) {
   return -0.5 * (x - mean) * (x - mean) / variance - 0.5 * std::log(2 * M_PI * variance);
 }
 
+// The tiny batch under the constant drift c = 0.3 with s2 = 2, dt = 1/2, and its two step terms
+// log p_F - log p_B by hand: s_0 = log N(x_1; dt c, dt s2) (p_B(x_0 | x_1) = 1),
+// s_1 = log N(x_2; x_1 + dt c, dt s2) - log N(x_1; x_2 / 2, dt s2 / 2).
+struct TinyCase {
+  double s2 = 2.0, dt = 0.5, c = 0.3;
+  PinnedBrownian process{2, 2.0};
+  UnusedTarget target;
+  ConstantDrift policy{torch::tensor({0.3f})};
+  Trajectory batch = tiny_batch(process);
+  std::pair<double, double> step_terms(int b) const {
+    const double x1 = batch.states[1][b][0].item<double>(), x2 = batch.states[2][b][0].item<double>();
+    return {log_normal(x1, dt * c, dt * s2),
+            log_normal(x2, x1 + dt * c, dt * s2) - log_normal(x1, 0.5 * x2, 0.5 * dt * s2)};
+  }
+};
+
 // TB by hand: residual_b = log Z + sum_i [log N(x_{i+1}; x_i + dt c, dt s2) - log p_B(x_i | x_{i+1})] - log
 // R_b, with p_B(x_1 | x_2) = N(x_2 / 2, dt s2 / 2) and p_B(x_0 | x_1) = 1; loss = mean of residual^2 / 2, d
 // loss / d log Z = mean residual, d loss / d c = mean residual_b * sum_i (x_{i+1} - x_i - dt c) / s2.
@@ -223,30 +239,26 @@ TEST(VarGrad, LossBatchLogZAndGradientsMatchTheHandComputedValues) {
 // loss_b = 1/2 (1/3) [(A_0 - A_1)^2 + (A_0 - A_2)^2 + (A_1 - A_2)^2]. Plain SubTB has F = 0;
 // forward-looking F_i = (1 - t_i) log N(x_i; 0, s2 max(1, i) dt) + t_i log R(x_i), log R = 0 here.
 TEST(SubtrajectoryBalance, LossMatchesTheHandComputedPairsAtInitialisation) {
-  const double s2 = 2.0, dt = 0.5, c = 0.3;
-  const PinnedBrownian process(2, s2);
-  const UnusedTarget target;
-  const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
-  const Trajectory batch = tiny_batch(process);
+  const TinyCase tiny;
   LocalCommunicator comm;
   for (bool forward_looking : {false, true}) {
     SubTbOptions options;
     options.lambda = 1.0;
     options.forward_looking = forward_looking;
-    SubtrajectoryBalance subtb({process, target, policy, nullptr, 0, NetworkConfig{}}, options);
-    const LossStats stats = subtb.accumulate_gradients(batch, 3, comm);
+    SubtrajectoryBalance subtb({tiny.process, tiny.target, tiny.policy, nullptr, 0, NetworkConfig{}},
+                               options);
+    const LossStats stats = subtb.accumulate_gradients(tiny.batch, 3, comm);
     double loss = 0;
+    const double f0 = forward_looking ? log_normal(0.0, 0.0, tiny.s2 * tiny.dt) : 0.0;
     for (int b = 0; b < 3; ++b) {
-      const double x1 = batch.states[1][b][0].item<double>(), x2 = batch.states[2][b][0].item<double>();
-      const double s0 = log_normal(x1, dt * c, dt * s2);
-      const double s1 = log_normal(x2, x1 + dt * c, dt * s2) - log_normal(x1, 0.5 * x2, 0.5 * dt * s2);
-      const double f0 = forward_looking ? log_normal(0.0, 0.0, s2 * dt) : 0.0;
-      const double f1 = forward_looking ? 0.5 * log_normal(x1, 0.0, s2 * dt) : 0.0;
-      const double a0 = f0, a1 = f1 - s0, a2 = batch.log_reward[b].item<double>() - s0 - s1;
+      const auto [s0, s1] = tiny.step_terms(b);
+      const double x1 = tiny.batch.states[1][b][0].item<double>();
+      const double f1 = forward_looking ? 0.5 * log_normal(x1, 0.0, tiny.s2 * tiny.dt) : 0.0;
+      const double a0 = f0, a1 = f1 - s0, a2 = tiny.batch.log_reward[b].item<double>() - s0 - s1;
       loss += 0.5 / 3 * ((a0 - a1) * (a0 - a1) + (a0 - a2) * (a0 - a2) + (a1 - a2) * (a1 - a2)) / 3;
     }
     EXPECT_NEAR(stats.loss_sum / 3, loss, 1e-5 * (1 + loss)) << "forward looking " << forward_looking;
-    EXPECT_NEAR(*subtb.log_z(), forward_looking ? log_normal(0.0, 0.0, s2 * dt) : 0.0, 1e-5);
+    EXPECT_NEAR(*subtb.log_z(), f0, 1e-5);
     const std::vector<ParameterGroup> groups = subtb.parameter_groups();
     for (const auto& parameter : groups[0].parameters)
       ASSERT_TRUE(parameter.tensor.grad().defined()) << parameter.name;
@@ -272,21 +284,15 @@ TEST(SubtrajectoryBalance, LargeLambdaIsTrajectoryBalance) {
 // Detailed balance by hand at initialisation (F = 0 below T): delta_0 = 0 + s_0 - 0, delta_1 = 0 + s_1 - log
 // R, loss_b = 1/2 (delta_0^2 + delta_1^2) / 2.
 TEST(DetailedBalance, LossMatchesTheHandComputedStepsAtInitialisation) {
-  const double s2 = 2.0, dt = 0.5, c = 0.3;
-  const PinnedBrownian process(2, s2);
-  const UnusedTarget target;
-  const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
-  const Trajectory batch = tiny_batch(process);
+  const TinyCase tiny;
   LocalCommunicator comm;
-  const auto db = make_detailed_balance(YAML::Node(YAML::NodeType::Map),
-                                        {process, target, policy, nullptr, 0, NetworkConfig{}});
-  const LossStats stats = db->accumulate_gradients(batch, 3, comm);
+  const auto db = make_detailed_balance(
+      YAML::Node(YAML::NodeType::Map), {tiny.process, tiny.target, tiny.policy, nullptr, 0, NetworkConfig{}});
+  const LossStats stats = db->accumulate_gradients(tiny.batch, 3, comm);
   double loss = 0;
   for (int b = 0; b < 3; ++b) {
-    const double x1 = batch.states[1][b][0].item<double>(), x2 = batch.states[2][b][0].item<double>();
-    const double s0 = log_normal(x1, dt * c, dt * s2);
-    const double s1 = log_normal(x2, x1 + dt * c, dt * s2) - log_normal(x1, 0.5 * x2, 0.5 * dt * s2);
-    const double d1 = s1 - batch.log_reward[b].item<double>();
+    const auto [s0, s1] = tiny.step_terms(b);
+    const double d1 = s1 - tiny.batch.log_reward[b].item<double>();
     loss += 0.5 * (s0 * s0 + d1 * d1) / 2 / 3;
   }
   EXPECT_NEAR(stats.loss_sum / 3, loss, 1e-5 * (1 + loss));
