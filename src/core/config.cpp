@@ -287,6 +287,15 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
     langevin.finish();
   }
   network.skip("langevin");
+  if (network.has("guidance")) {
+    config.network.guidance = network.require<double>("guidance");
+    require_positive(*config.network.guidance, "network.guidance");
+    if (task != Task::kPosterior)
+      config_fail("network.guidance", "classifier guidance is for posterior objectives (rtb)");
+    if (config.network.langevin)
+      config_fail("network.guidance", "guidance and langevin are two different policies");
+  }
+  network.skip("guidance");
   network.finish();
 
   const bool is_posterior = task == Task::kPosterior;
@@ -462,6 +471,7 @@ std::string to_yaml(const Config& config) {
     root["network"]["hidden"] = config.network.hidden;
     root["network"]["fourier_features"] = config.network.fourier_features;
     root["network"]["layers"] = config.network.layers;
+    if (config.network.guidance) root["network"]["guidance"] = yaml_number(*config.network.guidance);
     if (const auto& l = config.network.langevin) {
       root["network"]["langevin"]["gradient_clip"] = yaml_number(l->gradient_clip);
       root["network"]["langevin"]["drift_clip"] = yaml_number(l->drift_clip);

@@ -58,6 +58,9 @@ struct NetworkConfig {
   int fourier_features = 64;  // time frequencies, linspace(0.1, 100)
   int layers = 2;             // hidden 64x64 layers of the joint network
   std::optional<LangevinConfig> langevin;
+  // Posterior tasks: classifier guidance with this scale in place of a learned correction
+  // (model/guidance_drift.h); the network sizes are then unused.
+  std::optional<double> guidance;
 };
 
 struct PriorConfig {

@@ -3,6 +3,7 @@
 #include "objective/detailed_balance.h"
 #include "objective/mle.h"
 #include "objective/pis.h"
+#include "objective/reinforce_kl.h"
 #include "objective/subtrajectory_balance.h"
 #include "objective/trajectory_balance.h"
 #include "objective/vargrad.h"
@@ -17,6 +18,7 @@ const std::vector<ObjectiveKind>& objective_kinds() {
       {"vargrad", Task::kSampler, nullptr, resolve_options<VarGradOptions>, make_vargrad},
       {"subtb", Task::kSampler, nullptr, resolve_options<SubTbOptions>, make_subtb},
       {"db", Task::kSampler, nullptr, resolve_options<DetailedBalanceOptions>, make_detailed_balance},
+      {"rl_kl", Task::kPosterior, nullptr, resolve_options<ReinforceKlOptions>, make_reinforce_kl},
       {"pis", Task::kSampler, "differentiable", resolve_options<NoOptions>, make_pis},
   };
   return kinds;

@@ -10,6 +10,7 @@
 #include "io/hdf5_file.h"
 #include "io/run_files.h"
 #include "model/gaussian_mixture.h"
+#include "model/guidance_drift.h"
 #include "model/langevin_drift.h"
 #include "objective/registry.h"
 #include "source/registry.h"
@@ -61,15 +62,20 @@ Job::Job(const Config& config)
   // Network initialisation draws from LibTorch's generator; every rank seeds it the same way and
   // rank 0's values are broadcast anyway.
   torch::manual_seed(config.seed);
-  if (config.network.langevin) {
+  if (config.network.guidance) {
     const Target& target = *target_;
-    policy_ = std::make_unique<LangevinDrift>(config.dim(), config.network,
-                                              [&target](const at::Tensor& x) { return target.grad_log_reward(x); });
+    policy_ = std::make_unique<GuidanceDrift>(
+        [&target](const at::Tensor& x) { return target.grad_log_reward(x); }, *config.network.guidance,
+        config.process.sigma2, 1.0 / config.process.steps);
+  } else if (config.network.langevin) {
+    const Target& target = *target_;
+    policy_ = std::make_unique<LangevinDrift>(
+        config.dim(), config.network, [&target](const at::Tensor& x) { return target.grad_log_reward(x); });
   } else {
     policy_ = std::make_unique<NetworkDrift>(FourierMlp(config.dim(), config.network));
   }
-  const ObjectiveContext objective_context{*process_, *target_, *policy_, reference_.get(),
-                                           config.train.score_chunk_steps, config.network};
+  const ObjectiveContext objective_context{
+      *process_, *target_, *policy_, reference_.get(), config.train.score_chunk_steps, config.network};
   objective_ = find_objective_kind(config.objective.kind, "objective.kind")
                    .make(config.objective.options, objective_context);
   source_ = make_source(config, source_context());

@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "model/fourier_mlp.h"
 #include "model/gaussian_mixture.h"
+#include "model/guidance_drift.h"
 #include "model/langevin_drift.h"
 #include "target/posterior.h"
 
@@ -128,6 +129,17 @@ TEST(LangevinDrift, StartsAtAHundredthOfTheClippedScoreAndLearnsItsScale) {
   EXPECT_TRUE(found);
   network.langevin->drift_clip = 0.005;
   EXPECT_LE(LangevinDrift(2, network, score)(x, t).abs().max().item<float>(), 0.005f);
+}
+
+// Guidance: u = scale sigma2 (i / (i + 1)) grad log R, i = t / dt; no guidance at the start state.
+TEST(GuidanceDrift, IsTheScaledScoreWeightedByTheStepFraction) {
+  const auto score = [](const at::Tensor& x) { return -2.0 * x; };
+  const GuidanceDrift drift(score, 1.5, 5.0, 0.01);
+  const at::Tensor x = torch::tensor({0.5f, -0.2f, 2.0f, 0.1f}).view({2, 1, 2});
+  const at::Tensor u = drift(x, torch::tensor({0.0f, 0.03f}));
+  EXPECT_EQ(u[0].abs().max().item<float>(), 0.0f);
+  EXPECT_TRUE(torch::allclose(u[1], 1.5 * 5.0 * 0.75 * -2.0 * x[1], 1e-5, 1e-6)) << u;
+  EXPECT_TRUE(drift.parameters().empty());
 }
 
 }  // namespace

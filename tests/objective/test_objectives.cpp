@@ -10,6 +10,7 @@
 #include "objective/detailed_balance.h"
 #include "objective/log_reward_floor.h"
 #include "objective/pis.h"
+#include "objective/reinforce_kl.h"
 #include "objective/subtrajectory_balance.h"
 #include "objective/trajectory_balance.h"
 #include "objective/vargrad.h"
@@ -137,6 +138,41 @@ TEST(TrajectoryBalance, RelativeResidualsMatchTheHandComputedValuesWithAFloor) {
   // The same batch carrying its reference drift scores the same.
   batch.extras[extras::kReferenceDrift] = torch::full({2, 3, 1}, static_cast<float>(v));
   EXPECT_TRUE(torch::allclose(rtb.log_weight(batch), rtb.log_weight(tiny_batch(process)), 1e-6, 1e-6));
+}
+
+// RL with a KL penalty by hand: path_b = sum_i c e_i / s2 - dt c^2 / (2 s2) (e_i the reference
+// residual), A_b = R_b - mean R, loss = mean_b (-A_b path_b + k path_b^2),
+// d loss / d c = mean_b (-A_b + 2 k path_b) sum_i (e_i - dt c) / s2.
+TEST(ReinforceKl, LossAndGradientMatchTheHandComputedValues) {
+  const double s2 = 2.0, dt = 0.5, c = -0.4, v = 1.5, k = 0.3;
+  const PinnedBrownian process(2, s2);
+  const UnusedTarget target;
+  const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
+  const ConstantDrift reference(torch::tensor({static_cast<float>(v)}));
+  ReinforceKlOptions options;
+  options.kl_weight = k;
+  ReinforceKl rl({process, target, policy, &reference, 0, {}}, options);
+  const Trajectory batch = tiny_batch(process);
+  LocalCommunicator comm;
+  const LossStats stats = rl.accumulate_gradients(batch, 3, comm);
+  double mean_reward = 0;
+  for (int b = 0; b < 3; ++b) mean_reward += std::exp(batch.log_reward[b].item<double>()) / 3;
+  double loss = 0, grad = 0;
+  for (int b = 0; b < 3; ++b) {
+    double path = 0, dpath = 0;
+    for (int i = 0; i < 2; ++i) {
+      const double e =
+          batch.states[i + 1][b][0].item<double>() - batch.states[i][b][0].item<double>() - dt * v;
+      path += c * e / s2 - dt * c * c / (2 * s2);
+      dpath += (e - dt * c) / s2;
+    }
+    const double advantage = std::exp(batch.log_reward[b].item<double>()) - mean_reward;
+    loss += (-advantage * path + k * path * path) / 3;
+    grad += (-advantage + 2 * k * path) * dpath / 3;
+  }
+  EXPECT_NEAR(stats.loss_sum / 3, loss, 1e-5 * (1 + std::abs(loss)));
+  EXPECT_NEAR(policy.c().grad().item<double>(), grad, 1e-5 * (1 + std::abs(grad)));
+  EXPECT_FALSE(rl.log_z().has_value());
 }
 
 // Chunked scoring (two passes, bounded memory) gives the gradients of the one-pass loss.
