@@ -4,6 +4,9 @@
 // preempted or failed row continues from its checkpoint when run again.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "sweep/sweep_directory.h"
 
 namespace tilt::sweep {
@@ -14,8 +17,15 @@ enum class Launcher {
 };
 
 // Runs one row to its end and records its status; forwards SIGINT/SIGTERM/SIGUSR1 to it. Returns
-// tilt's exit status (kExitStopped when the row was stopped to be requeued).
-int run_row(const SweepDirectory& sweep, int index, Launcher launcher);
+// tilt's exit status (kExitStopped when the row was stopped to be requeued). With mpirun, a non-empty
+// `cpu_set` ("0,1") binds the row's ranks to those cores.
+int run_row(const SweepDirectory& sweep, int index, Launcher launcher, const std::string& cpu_set = "");
+
+// The cores each of `jobs` concurrent local rows gets, as mpirun --cpu-set lists: the cores this
+// process may use, split into equal contiguous shares (each row's ranks are bound within its share;
+// without this every mpirun binds its rank 0 to the same first core). Empty strings when there are
+// fewer cores than jobs x ranks: the rows then share them unbound.
+std::vector<std::string> local_cpu_sets(const std::vector<int>& cores, int jobs, int ranks);
 
 // Rows that still need running: neither finished nor running in a live process or Slurm job.
 std::vector<int> rows_to_run(const SweepDirectory& sweep);

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "sweep/runner.h"
 #include "sweep/sweep_directory.h"
 #include "sweep/sweep_spec.h"
 #include "test_helpers.h"
@@ -128,6 +129,16 @@ TEST_F(SweepTest, ADirectoryReopensForTheSameRowsOnly) {
       error_message([&] { SweepDirectory::create(dir_ / "out", load_sweep_spec(other), other); });
   EXPECT_NE(message.find("different sweep"), std::string::npos) << message;
   EXPECT_THROW(again.row(2), Error);
+}
+
+// Concurrent local rows get disjoint cores (else every mpirun binds its rank 0 to the first core).
+TEST(Runner, ConcurrentLocalRowsGetDisjointCores) {
+  EXPECT_EQ(local_cpu_sets({0, 1}, 2, 1), (std::vector<std::string>{"0", "1"}));
+  EXPECT_EQ(local_cpu_sets({0, 1, 2, 3, 4}, 2, 2), (std::vector<std::string>{"0,1", "2,3"}));
+  EXPECT_EQ(local_cpu_sets({4, 6}, 2, 1), (std::vector<std::string>{"4", "6"}));
+  // Too few cores to give each row its ranks, or one row at a time: mpirun decides.
+  EXPECT_EQ(local_cpu_sets({0, 1}, 2, 2), (std::vector<std::string>{"", ""}));
+  EXPECT_EQ(local_cpu_sets({0, 1}, 1, 1), (std::vector<std::string>{""}));
 }
 
 }  // namespace
