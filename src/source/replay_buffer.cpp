@@ -2,6 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "core/error.h"
 #include "io/hdf5_file.h"
 
@@ -23,6 +26,31 @@ void ReplayBuffer::add(const at::Tensor& states, const at::Tensor& log_reward) {
   log_reward_.index_copy_(0, slots, log_reward.narrow(0, skip, kept).to(torch::kFloat32));
   next_ = (next_ + kept) % capacity_;
   size_ = std::min(capacity_, size_ + kept);
+  if (priority_ != ReplayPriority::kRank) return;
+  // The overwritten slots leave the order; the new rows, sorted, are merged in.
+  const float* r = log_reward_.data_ptr<float>();
+  const auto before = [r](int64_t a, int64_t b) { return r[a] > r[b] || (r[a] == r[b] && a < b); };
+  std::vector<char> rewritten(static_cast<size_t>(capacity_), 0);
+  std::vector<int64_t> added(static_cast<size_t>(kept));
+  const int64_t* slot = slots.data_ptr<int64_t>();
+  for (int64_t i = 0; i < kept; ++i)
+    rewritten[static_cast<size_t>(slot[i])] = 1, added[static_cast<size_t>(i)] = slot[i];
+  std::vector<int64_t> kept_order;
+  kept_order.reserve(order_.size());
+  for (int64_t s : order_)
+    if (!rewritten[static_cast<size_t>(s)]) kept_order.push_back(s);
+  std::sort(added.begin(), added.end(), before);
+  order_.clear();
+  std::merge(kept_order.begin(), kept_order.end(), added.begin(), added.end(), std::back_inserter(order_),
+             before);
+}
+
+void ReplayBuffer::sort_order() {
+  order_.resize(static_cast<size_t>(size_));
+  for (int64_t i = 0; i < size_; ++i) order_[static_cast<size_t>(i)] = i;
+  const float* r = log_reward_.data_ptr<float>();
+  std::sort(order_.begin(), order_.end(),
+            [r](int64_t a, int64_t b) { return r[a] > r[b] || (r[a] == r[b] && a < b); });
 }
 
 at::Tensor ReplayBuffer::probabilities() const {
@@ -33,8 +61,8 @@ at::Tensor ReplayBuffer::probabilities() const {
     case ReplayPriority::kReward:
       return torch::softmax(log_r, 0);
     case ReplayPriority::kRank: {
-      // rank_i = the number of rows with a higher log R (ties broken by position, stably).
-      const at::Tensor order = std::get<1>(log_r.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+      // rank_i = the position of row i in order_ (log R descending, ties by slot).
+      const at::Tensor order = torch::from_blob(const_cast<int64_t*>(order_.data()), {size_}, torch::kInt64);
       at::Tensor rank = torch::empty({size_}, torch::kFloat64);
       rank.index_put_({order}, torch::arange(size_, torch::kFloat64));
       const at::Tensor weight = 1.0 / (rank_k_ * static_cast<double>(size_) + rank);
@@ -70,12 +98,14 @@ void ReplayBuffer::load(const io::H5File& file, const std::string& group) {
                 " states, more than this config's capacity " + std::to_string(capacity_));
   size_ = size;
   next_ = file.read(group + "/next").item<int64_t>() % capacity_;
+  order_.clear();
   if (size_ == 0) return;
   const at::Tensor states = file.read(group + "/states");
   if (states.size(1) != dim_)
     throw Error("checkpoint '" + file.path().string() + "': " + group + " holds states of another dimension");
   states_.narrow(0, 0, size_).copy_(states);
   log_reward_.narrow(0, 0, size_).copy_(file.read(group + "/log_reward"));
+  sort_order();
 }
 
 }  // namespace tilt

@@ -11,6 +11,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 #include "core/rng.h"
 
@@ -47,8 +48,14 @@ class ReplayBuffer {
   int64_t capacity_, dim_;
   ReplayPriority priority_;
   double rank_k_;
+  // Rebuilds order_ from scratch (after a load).
+  void sort_order();
+
   at::Tensor states_, log_reward_;  // [capacity, D], [capacity]: a ring
   int64_t size_ = 0, next_ = 0;     // rows held; where the next row goes
+  // Rank priority: the held slots by log R descending (ties: lower slot first), kept up to date by
+  // merging each added batch in, O(|D|) instead of a sort of the whole buffer at every draw.
+  std::vector<int64_t> order_;
 };
 
 }  // namespace tilt

@@ -23,6 +23,24 @@ TEST(ReplayBuffer, RankPrioritiesFollowTheFormula) {
   for (int i = 0; i < 3; ++i) EXPECT_NEAR(p[i].item<double>(), weight[i] / total, 1e-12);
 }
 
+// The rank order is kept by merging each batch in: after adds that wrap the ring several times (ties
+// included), the probabilities equal those of a full stable sort of what the buffer holds.
+TEST(ReplayBuffer, IncrementalRankOrderEqualsAFullSort) {
+  ReplayBuffer buffer(37, 1, ReplayPriority::kRank, 0.01);
+  torch::manual_seed(5);
+  for (int batch = 0; batch < 9; ++batch)
+    buffer.add(torch::zeros({11, 1}), torch::randint(0, 6, {11}).to(torch::kFloat32));  // many ties
+  ASSERT_EQ(buffer.size(), 37);
+  const at::Tensor log_r = buffer.log_reward(torch::arange(37)).to(torch::kFloat64);
+  // Descending log R, ties by slot: sort by (-log R, slot).
+  const at::Tensor key = -log_r * 1000 + torch::arange(37, torch::kFloat64);
+  const at::Tensor order = std::get<1>(key.sort());
+  at::Tensor rank = torch::empty({37}, torch::kFloat64);
+  rank.index_put_({order}, torch::arange(37, torch::kFloat64));
+  const at::Tensor weight = 1.0 / (0.01 * 37 + rank);
+  EXPECT_TRUE(torch::allclose(buffer.probabilities(), weight / weight.sum(), 1e-12, 1e-15));
+}
+
 TEST(ReplayBuffer, RewardPrioritiesAreProportionalToR) {
   ReplayBuffer buffer(10, 1, ReplayPriority::kReward, 0.01);
   buffer.add(torch::zeros({2, 1}), torch::tensor({0.0f, std::log(3.0f)}));
