@@ -16,11 +16,7 @@ LossStats MaximumLikelihood::accumulate_gradients(const Trajectory& batch, int64
     (scale * terms.sum()).backward();
     negative_elbo += terms.detach();
   }
-  LossStats stats;
-  stats.loss_sum = negative_elbo.sum().item<double>();
-  stats.sums = {stats.loss_sum, negative_elbo.square().sum().item<double>()};
-  stats.count = static_cast<double>(batch.batch());
-  return stats;
+  return residual_stats(negative_elbo.sum().item<double>(), negative_elbo);
 }
 
 std::unique_ptr<Objective> make_maximum_likelihood(const YAML::Node& options,

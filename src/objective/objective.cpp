@@ -74,10 +74,15 @@ LossStats Objective::backward_squared_residual(const Trajectory& batch, const at
     }
     if (log_z.requires_grad()) (scale * residual.sum() * log_z).backward();
   }
+  return residual_stats(0.5 * residual.square().sum().item<double>(), residual);
+}
+
+LossStats residual_stats(double loss_sum, const at::Tensor& residual) {
+  const at::Tensor r = residual.detach();
   LossStats stats;
-  stats.loss_sum = 0.5 * residual.square().sum().item<double>();
-  stats.sums = {residual.sum().item<double>(), residual.square().sum().item<double>()};
-  stats.count = static_cast<double>(batch.batch());
+  stats.loss_sum = loss_sum;
+  stats.sums = {r.sum().item<double>(), r.square().sum().item<double>()};
+  stats.count = static_cast<double>(r.size(0));
   return stats;
 }
 

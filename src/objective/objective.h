@@ -44,6 +44,9 @@ struct LossStats {
   std::vector<double> sums;  // one per statistic_names()
 };
 
+// The default statistics: the loss sum and the sum and sum of squares of a per-trajectory residual [B].
+LossStats residual_stats(double loss_sum, const at::Tensor& residual);
+
 using Metrics = std::vector<std::pair<std::string, double>>;
 
 class Objective {

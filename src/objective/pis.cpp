@@ -16,13 +16,8 @@ LossStats PathIntegralSampler::accumulate_gradients(const Trajectory& batch, int
   const at::Tensor divergence = step_terms(batch, 0, steps).sum(0) - log_reward;  // [B]
   (divergence.sum() / (dim * static_cast<double>(global_batch))).backward();
   const at::Tensor per_trajectory = divergence.detach() / dim;
-  LossStats stats;
-  stats.loss_sum = per_trajectory.sum().item<double>();
   // Residuals as the other objectives report them: path - log R (log Z = 0 here).
-  const at::Tensor residual = divergence.detach();
-  stats.sums = {residual.sum().item<double>(), residual.square().sum().item<double>()};
-  stats.count = static_cast<double>(batch.batch());
-  return stats;
+  return residual_stats(per_trajectory.sum().item<double>(), divergence);
 }
 
 std::unique_ptr<Objective> make_pis(const YAML::Node& options, const ObjectiveContext& context) {

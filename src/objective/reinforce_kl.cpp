@@ -22,13 +22,8 @@ LossStats ReinforceKl::accumulate_gradients(const Trajectory& batch, int64_t glo
   const at::Tensor path = step_terms(batch, 0, batch.steps()).sum(0);
   const at::Tensor per_trajectory = -advantage * path + options_.kl_weight * path.square();
   (per_trajectory.sum() / static_cast<double>(global_batch)).backward();
-  LossStats stats;
-  stats.loss_sum = per_trajectory.detach().sum().item<double>();
   // The log-ratio to the prior, as the residual columns report it.
-  const at::Tensor ratio = path.detach();
-  stats.sums = {ratio.sum().item<double>(), ratio.square().sum().item<double>()};
-  stats.count = static_cast<double>(batch.batch());
-  return stats;
+  return residual_stats(per_trajectory.detach().sum().item<double>(), path);
 }
 
 std::unique_ptr<Objective> make_reinforce_kl(const YAML::Node& options, const ObjectiveContext& context) {

@@ -87,11 +87,7 @@ LossStats SubtrajectoryBalance::accumulate_gradients(const Trajectory& batch, in
 
   const at::Tensor residual = (a[0] - a[steps]).detach();  // the whole trajectory's: TB's residual
   log_z_ = flows[0].detach().mean().item<double>();
-  LossStats stats;
-  stats.loss_sum = per_trajectory.detach().sum().item<double>();
-  stats.sums = {residual.sum().item<double>(), residual.square().sum().item<double>()};
-  stats.count = static_cast<double>(batch.batch());
-  return stats;
+  return residual_stats(per_trajectory.detach().sum().item<double>(), residual);
 }
 
 std::unique_ptr<Objective> make_subtb(const YAML::Node& options, const ObjectiveContext& context) {

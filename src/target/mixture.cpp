@@ -23,6 +23,9 @@ std::pair<at::Tensor, at::Tensor> MixtureTruth::assign_modes(const at::Tensor& x
   return {mode, nearest2 > outside_radius2(mixture_.dim())};
 }
 
+MixtureTarget::MixtureTarget(GaussianMixture mixture)
+    : truth_(std::move(mixture), 0.0), precisions_(torch::linalg::inv(truth_.mixture().covariances())) {}
+
 at::Tensor MixtureTarget::log_reward(const at::Tensor& x) const {
   return truth_.log_density(x).to(torch::kFloat32);
 }
@@ -32,9 +35,8 @@ at::Tensor MixtureTarget::grad_log_reward(const at::Tensor& x) const {
   const GaussianMixture& m = truth_.mixture();
   const at::Tensor x64 = x.to(torch::kFloat64);
   const at::Tensor responsibility = torch::softmax(m.component_log_joint(x64), 1);  // [N, K]
-  const at::Tensor precision = torch::linalg::inv(m.covariances());                 // [K, D, D]
   const at::Tensor diff = m.means().unsqueeze(0) - x64.unsqueeze(1);                // [N, K, D]
-  const at::Tensor pulled = torch::einsum("kde,nke->nkd", {precision, diff});
+  const at::Tensor pulled = torch::einsum("kde,nke->nkd", {precisions_, diff});
   return (responsibility.unsqueeze(-1) * pulled).sum(1).to(torch::kFloat32);
 }
 

@@ -30,7 +30,7 @@ class MixtureTruth final : public GroundTruth {
 // R = a mixture's (normalised) density.
 class MixtureTarget final : public Target {
  public:
-  explicit MixtureTarget(GaussianMixture mixture) : truth_(std::move(mixture), 0.0) {}
+  explicit MixtureTarget(GaussianMixture mixture);
   int64_t dim() const override { return truth_.dim(); }
   at::Tensor log_reward(const at::Tensor& x) const override;
   at::Tensor grad_log_reward(const at::Tensor& x) const override;
@@ -38,6 +38,8 @@ class MixtureTarget final : public Target {
 
  private:
   MixtureTruth truth_;
+  at::Tensor
+      precisions_;  // Sigma_k^-1 [K, D, D], inverted once: the score runs at every rollout step with LP
 };
 
 // Registry entry points for `target: {kind: mixture, ...}`.
