@@ -287,6 +287,25 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
     langevin.finish();
   }
   network.skip("langevin");
+  if (network.has("log_variance_range")) {
+    config.network.log_variance_range = network.require<double>("log_variance_range");
+    require_positive(*config.network.log_variance_range, "network.log_variance_range");
+  }
+  network.skip("log_variance_range");
+  if (network.has("learned_backward")) {
+    ConfigSection backward = network.section("learned_backward");
+    LearnedBackwardConfig& b = config.network.learned_backward.emplace();
+    b.scale_range = backward.get("scale_range", b.scale_range);
+    if (!(b.scale_range > 0 && b.scale_range < 1))
+      config_fail(
+          backward.key_path("scale_range"),
+          "must lie in (0, 1) so that the variance stays positive, got " + std::to_string(b.scale_range));
+    backward.finish();
+    if (task != Task::kSampler)
+      config_fail("network.learned_backward",
+                  "only sampler objectives (tb, vargrad, subtb, db, pis) have a backward kernel to learn");
+  }
+  network.skip("learned_backward");
   if (network.has("guidance")) {
     config.network.guidance = network.require<double>("guidance");
     require_positive(*config.network.guidance, "network.guidance");
@@ -294,6 +313,8 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
       config_fail("network.guidance", "classifier guidance is for posterior objectives (rtb)");
     if (config.network.langevin)
       config_fail("network.guidance", "guidance and langevin are two different policies");
+    if (config.network.log_variance_range)
+      config_fail("network.guidance", "classifier guidance has no network to learn a variance with");
   }
   network.skip("guidance");
   network.finish();
@@ -343,6 +364,10 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
         config_fail("prior.run_dir",
                     "'" + config.prior.run_dir.string() +
                         "' has a Langevin-parametrised network, which a neural prior cannot be");
+      if (prior_run.network.log_variance_range)
+        config_fail("prior.run_dir", "'" + config.prior.run_dir.string() +
+                                         "' learned its variance; a neural prior is the reference kernel of "
+                                         "RTB and must keep the process's variance");
       if (top.has("network")) config_fail("network", "a neural prior fixes the network; remove this section");
       if (prior_run.process.sigma2 != config.process.sigma2 ||
           prior_run.process.steps != config.process.steps)
@@ -472,6 +497,10 @@ std::string to_yaml(const Config& config) {
     root["network"]["fourier_features"] = config.network.fourier_features;
     root["network"]["layers"] = config.network.layers;
     if (config.network.guidance) root["network"]["guidance"] = yaml_number(*config.network.guidance);
+    if (config.network.log_variance_range)
+      root["network"]["log_variance_range"] = yaml_number(*config.network.log_variance_range);
+    if (const auto& b = config.network.learned_backward)
+      root["network"]["learned_backward"]["scale_range"] = yaml_number(b->scale_range);
     if (const auto& l = config.network.langevin) {
       root["network"]["langevin"]["gradient_clip"] = yaml_number(l->gradient_clip);
       root["network"]["langevin"]["drift_clip"] = yaml_number(l->drift_clip);

@@ -52,12 +52,22 @@ struct LangevinConfig {
   double drift_clip = 1e4;
 };
 
+// A learned correction of the backward kernel (model/learned_backward.h); sampler objectives only.
+struct LearnedBackwardConfig {
+  double scale_range = 0.5;  // factors 1 + scale_range tanh(.) on the bridge's shrink and variance; in (0, 1)
+};
+
 // The gfn-diffusion "PIS architecture" drift network.
 struct NetworkConfig {
   int hidden = 64;            // width of every hidden layer
   int fourier_features = 64;  // time frequencies, linspace(0.1, 100)
   int layers = 2;             // hidden 64x64 layers of the joint network
   std::optional<LangevinConfig> langevin;
+  // If set, the policy learns a per-dimension log-variance factor in [-range, range] on top of the
+  // process's variance (gfn-diffusion's learned_variance, log_var_range 4); unset: fixed variance.
+  std::optional<double> log_variance_range;
+  // If set, a second network of the same sizes learns the backward kernel (sampler objectives).
+  std::optional<LearnedBackwardConfig> learned_backward;
   // Posterior tasks: classifier guidance with this scale in place of a learned correction
   // (model/guidance_drift.h); the network sizes are then unused.
   std::optional<double> guidance;

@@ -1,4 +1,5 @@
-// The drift seam: (x, t) -> u for a policy or a prior, neural or analytic, trainable or frozen.
+// The drift seam: (x, t) -> u for a policy or a prior, neural or analytic, trainable or frozen, and
+// for a policy optionally a learned variance (StepKernel).
 // Inputs are time-major blocks, x [K, B, D] at times t [K] (float32), so that rollout (K = 1) and
 // scoring (K = many steps at once) share one code path and per-time work is done once per step.
 #pragma once
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "model/parameters.h"
+#include "process/step_kernel.h"
 
 namespace tilt {
 
@@ -15,6 +17,9 @@ class Drift {
  public:
   virtual ~Drift() = default;
   virtual at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const = 0;
+  // The drift with, for a policy that learns its variance, its log-variance factor (one network pass
+  // for both); every trained policy is asked through here, frozen references through operator().
+  virtual StepKernel kernel(const at::Tensor& x, const at::Tensor& t) const { return {(*this)(x, t)}; }
   // Trainable parameters by name (relative to the drift); empty for a frozen or analytic drift.
   virtual std::vector<NamedTensor> parameters() const { return {}; }
   // FLOPs of one evaluation for one sample at one time (for the benchmark's floor); 0 if unknown.

@@ -33,6 +33,21 @@ double FourierMlpImpl::flops_per_sample() const {
   return 2.0 * (dim_ * h + config_.layers * h * h + h * outputs_);
 }
 
+StepKernel split_learned_variance(const at::Tensor& outputs, double log_variance_range) {
+  const int64_t dim = outputs.size(-1) / 2;
+  return {outputs.narrow(-1, 0, dim), torch::tanh(outputs.narrow(-1, dim, dim)) * log_variance_range};
+}
+
+NetworkDrift::NetworkDrift(int dim, const NetworkConfig& config)
+    : network_(dim, config, config.log_variance_range ? 2 * dim : dim),
+      log_variance_range_(config.log_variance_range) {}
+
+StepKernel NetworkDrift::kernel(const at::Tensor& x, const at::Tensor& t) const {
+  const at::Tensor outputs = network_->forward(x, t);
+  if (!log_variance_range_) return {outputs};
+  return split_learned_variance(outputs, *log_variance_range_);
+}
+
 std::vector<NamedTensor> NetworkDrift::parameters() const {
   std::vector<NamedTensor> out;
   for (const auto& item : network_->named_parameters()) out.push_back({item.key(), item.value()});

@@ -11,6 +11,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,20 +38,25 @@ class FourierMlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FourierMlp);
 
-// A trainable drift; parameters() are the network's.
+// A network's 2D outputs read as a drift and a log-variance factor tanh(raw) * range, which starts at
+// 0 (the process's variance) with the zero-initialised output layer (research/rtb.md §1.1).
+StepKernel split_learned_variance(const at::Tensor& outputs, double log_variance_range);
+
+// A trainable drift; parameters() are the network's. With config.log_variance_range the network
+// outputs 2D values per state and the kernel learns its variance within exp(+-range).
 class NetworkDrift final : public Drift {
  public:
-  explicit NetworkDrift(FourierMlp network) : network_(std::move(network)) {}
+  NetworkDrift(int dim, const NetworkConfig& config);
   at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const override {
-    return network_->forward(x, t);
+    return kernel(x, t).drift;
   }
+  StepKernel kernel(const at::Tensor& x, const at::Tensor& t) const override;
   std::vector<NamedTensor> parameters() const override;
   double flops_per_sample() const override { return network_->flops_per_sample(); }
-  FourierMlp& network() { return network_; }
-  const FourierMlp& network() const { return network_; }
 
  private:
   mutable FourierMlp network_;
+  std::optional<double> log_variance_range_;
 };
 
 }  // namespace tilt

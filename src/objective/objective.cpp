@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "model/learned_backward.h"
+
 namespace tilt {
 
 Objective::Objective(const ObjectiveContext& context)
@@ -12,6 +14,7 @@ Objective::Objective(const ObjectiveContext& context)
       target_(context.target),
       policy_(context.policy),
       reference_(context.reference),
+      backward_(context.backward),
       chunk_steps_(context.chunk_steps) {}
 
 int Objective::chunk() const { return chunk_steps_ > 0 ? chunk_steps_ : process_.steps(); }
@@ -25,9 +28,13 @@ at::Tensor Objective::step_terms(const Trajectory& batch, int first, int count) 
   const at::Tensor x = batch.states.narrow(0, first, count);
   const at::Tensor x_next = batch.states.narrow(0, first + 1, count);
   const at::Tensor t = batch.times.narrow(0, first, count);
-  const at::Tensor drift = policy_(x, t);
-  if (!reference_)
-    return process_.forward_log_prob(x, x_next, drift, first) - process_.backward_log_prob(x, x_next, first);
+  const StepKernel kernel = policy_.kernel(x, t);
+  if (!reference_) {
+    BackwardCorrection correction;
+    if (backward_) correction = (*backward_)(x_next, batch.times.narrow(0, first + 1, count));
+    return process_.forward_log_prob(x, x_next, kernel, first) -
+           process_.backward_log_prob(x, x_next, first, correction);
+  }
   // A backward or replayed trajectory carries no reference drift: computed here, without gradients.
   at::Tensor reference_drift;
   if (batch.has(extras::kReferenceDrift)) {
@@ -36,7 +43,7 @@ at::Tensor Objective::step_terms(const Trajectory& batch, int first, int count) 
     torch::NoGradGuard no_grad;
     reference_drift = (*reference_)(x, t);
   }
-  return process_.log_ratio(x, x_next, reference_drift, drift, first);
+  return process_.log_ratio(x, x_next, reference_drift, kernel, first);
 }
 
 at::Tensor Objective::path_without_grad(const Trajectory& batch) const {
@@ -55,26 +62,39 @@ at::Tensor Objective::score_path(const Trajectory& batch) const {
   return chunk() >= batch.steps() ? step_terms(batch, 0, batch.steps()).sum(0) : path_without_grad(batch);
 }
 
+void LossCutoff::read(ConfigSection& section) {
+  value = section.get("loss_cutoff", value);
+  if (value < 0) config_fail(section.key_path("loss_cutoff"), "must be >= 0, got " + std::to_string(value));
+}
+
+void LossCutoff::write(YAML::Node& out) const { out["loss_cutoff"] = yaml_number(value); }
+
 LossStats Objective::backward_squared_residual(const Trajectory& batch, const at::Tensor& log_z,
                                                const at::Tensor& offset, int64_t global_batch,
-                                               at::Tensor path) const {
+                                               at::Tensor path, LossCutoff cutoff) const {
   const int steps = batch.steps();
   const double scale = 1.0 / static_cast<double>(global_batch);
   if (!path.defined()) path = score_path(batch);
+  const auto clipped_loss = [&](const at::Tensor& residual) {
+    return 0.5 * (residual.square() - cutoff.value).clamp_min(0.0);
+  };
   at::Tensor residual;
   if (chunk() >= steps) {
     residual = log_z + path + offset;
-    (0.5 * scale * residual.square().sum()).backward();
+    (scale * clipped_loss(residual).sum()).backward();
     residual = residual.detach();
   } else {
     residual = log_z.detach() + path + offset;
+    // d/dtheta 1/2 relu(delta^2 - c) = delta [delta^2 > c] d delta/dtheta.
+    const at::Tensor active_residual =
+        residual * (residual.square() > cutoff.value).to(residual.scalar_type());
     for (int first = 0; first < steps; first += chunk()) {
       const at::Tensor terms = step_terms(batch, first, std::min(chunk(), steps - first)).sum(0);
-      (scale * (terms * residual).sum()).backward();
+      (scale * (terms * active_residual).sum()).backward();
     }
-    if (log_z.requires_grad()) (scale * residual.sum() * log_z).backward();
+    if (log_z.requires_grad()) (scale * active_residual.sum() * log_z).backward();
   }
-  return residual_stats(0.5 * residual.square().sum().item<double>(), residual);
+  return residual_stats(clipped_loss(residual).sum().item<double>(), residual);
 }
 
 LossStats residual_stats(double loss_sum, const at::Tensor& residual) {

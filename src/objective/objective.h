@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/config_section.h"
 #include "core/rng.h"
 #include "dist/communicator.h"
 #include "model/drift.h"
@@ -28,6 +29,8 @@
 
 namespace tilt {
 
+class LearnedBackward;
+
 struct ObjectiveContext {
   const Process& process;
   const Target& target;
@@ -35,6 +38,7 @@ struct ObjectiveContext {
   const Drift* reference;  // posterior tasks: the frozen prior's drift; null otherwise
   int chunk_steps;         // 0: score all steps in one autograd pass
   NetworkConfig network;   // the architecture of any network the objective owns (flows)
+  const LearnedBackward* backward = nullptr;  // sampler tasks: a learned backward kernel, else the fixed one
 };
 
 // This rank's sums; the trainer all-reduces them.
@@ -42,6 +46,15 @@ struct LossStats {
   double loss_sum = 0;
   double count = 0;
   std::vector<double> sums;  // one per statistic_names()
+};
+
+// Loss clipping (research/rtb.md §1.3, RTB's `learning_cutoff`): each trajectory's loss is
+// 1/2 relu(delta^2 - cutoff), so trajectories already within the cutoff of balance (an imperfect
+// prior's tolerance) give no gradient. Key `loss_cutoff`, default 0 (the plain squared residual).
+struct LossCutoff {
+  double value = 0;
+  void read(ConfigSection& section);
+  void write(YAML::Node& out) const;
 };
 
 // The default statistics: the loss sum and the sum and sum of squares of a per-trajectory residual [B].
@@ -84,10 +97,11 @@ class Objective {
   // steps when chunking is on: a no-grad pass gives the residual delta, then each chunk
   // backpropagates delta * its terms, which has the same gradient with memory bounded by one chunk.
   // `log_z` may be a constant (no grad); `path` is score_path(batch) if the caller already has it.
-  // Returns the residuals' loss, sum and sum of squares.
+  // With a cutoff the loss is 1/2 relu(delta^2 - cutoff) (LossCutoff). Returns the loss and the
+  // residuals' sum and sum of squares.
   LossStats backward_squared_residual(const Trajectory& batch, const at::Tensor& log_z,
-                                      const at::Tensor& offset, int64_t global_batch,
-                                      at::Tensor path = {}) const;
+                                      const at::Tensor& offset, int64_t global_batch, at::Tensor path = {},
+                                      LossCutoff cutoff = {}) const;
   // path(tau) [B] as backward_squared_residual uses it: with autograd in one pass, or without it
   // when scoring in chunks.
   at::Tensor score_path(const Trajectory& batch) const;
@@ -97,6 +111,7 @@ class Objective {
   const Target& target_;
   const Drift& policy_;
   const Drift* reference_;
+  const LearnedBackward* backward_;
   int chunk_steps_;
 };
 

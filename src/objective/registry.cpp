@@ -16,6 +16,7 @@ const std::vector<ObjectiveKind>& objective_kinds() {
       {"rtb", Task::kPosterior, nullptr, resolve_options<TrajectoryBalanceOptions>, make_trajectory_balance},
       {"mle", Task::kData, nullptr, resolve_options<NoOptions>, make_maximum_likelihood},
       {"vargrad", Task::kSampler, nullptr, resolve_options<VarGradOptions>, make_vargrad},
+      {"relative_vargrad", Task::kPosterior, nullptr, resolve_options<VarGradOptions>, make_vargrad},
       {"subtb", Task::kSampler, nullptr, resolve_options<SubTbOptions>, make_subtb},
       {"db", Task::kSampler, nullptr, resolve_options<DetailedBalanceOptions>, make_detailed_balance},
       {"rl_kl", Task::kPosterior, nullptr, resolve_options<ReinforceKlOptions>, make_reinforce_kl},

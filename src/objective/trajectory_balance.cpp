@@ -9,12 +9,14 @@ TrajectoryBalanceOptions TrajectoryBalanceOptions::read(ConfigSection& section) 
   options.log_z_lr = section.get("log_z_lr", options.log_z_lr);
   require_positive(options.log_z_lr, section.key_path("log_z_lr"));
   options.floor.read(section);
+  options.cutoff.read(section);
   return options;
 }
 
 void TrajectoryBalanceOptions::write(YAML::Node& out) const {
   out["log_z_lr"] = yaml_number(log_z_lr);
   floor.write(out);
+  cutoff.write(out);
 }
 
 TrajectoryBalance::TrajectoryBalance(const ObjectiveContext& context, const TrajectoryBalanceOptions& options)
@@ -26,7 +28,8 @@ std::vector<ParameterGroup> TrajectoryBalance::parameter_groups() const {
 
 LossStats TrajectoryBalance::accumulate_gradients(const Trajectory& batch, int64_t global_batch,
                                                   Communicator&) {
-  return backward_squared_residual(batch, log_z_, -options_.floor.apply(batch.log_reward), global_batch);
+  return backward_squared_residual(batch, log_z_, -options_.floor.apply(batch.log_reward), global_batch, {},
+                                   options_.cutoff);
 }
 
 std::unique_ptr<Objective> make_trajectory_balance(const YAML::Node& options,

@@ -1,5 +1,5 @@
 // Trajectory balance with a learned scalar log Z (research/rtb.md §1.2-1.3):
-//   loss = 1/2 (log Z + path(tau) - max(log R(x_T), floor))^2,
+//   loss = 1/2 (log Z + path(tau) - max(log R(x_T), floor))^2   (or 1/2 relu(delta^2 - loss_cutoff)),
 // "tb" for samplers of an unnormalised density (path = sum log p_F - log p_B) and "rtb", relative
 // trajectory balance, for posteriors of a frozen prior (path = sum log p_post - log p_prior; R = r^beta).
 #pragma once
@@ -15,6 +15,7 @@ namespace tilt {
 struct TrajectoryBalanceOptions {
   double log_z_lr = 1e-1;  // Adam learning rate of log Z
   LogRewardFloor floor;
+  LossCutoff cutoff;
   static TrajectoryBalanceOptions read(ConfigSection& section);
   void write(YAML::Node& out) const;
 };

@@ -7,10 +7,14 @@ namespace tilt {
 VarGradOptions VarGradOptions::read(ConfigSection& section) {
   VarGradOptions options;
   options.floor.read(section);
+  options.cutoff.read(section);
   return options;
 }
 
-void VarGradOptions::write(YAML::Node& out) const { floor.write(out); }
+void VarGradOptions::write(YAML::Node& out) const {
+  floor.write(out);
+  cutoff.write(out);
+}
 
 VarGrad::VarGrad(const ObjectiveContext& context, const VarGradOptions& options)
     : Objective(context), options_(options) {}
@@ -24,7 +28,7 @@ LossStats VarGrad::accumulate_gradients(const Trajectory& batch, int64_t global_
   comm.all_reduce_sum(totals, 2);
   log_z_ = totals[0] / totals[1];
   return backward_squared_residual(batch, torch::tensor(static_cast<float>(log_z_)), -log_reward,
-                                   global_batch, path);
+                                   global_batch, path, options_.cutoff);
 }
 
 std::unique_ptr<Objective> make_vargrad(const YAML::Node& options, const ObjectiveContext& context) {

@@ -3,6 +3,8 @@
 // any residual is formed, so that N ranks compute exactly the loss of one:
 //   loss = 1/2 mean_b (log Z^ + path_b - log R_b)^2   (the batch variance of log R - path).
 // The residuals sum to zero, so the gradient through log Z^ vanishes and it enters as a constant.
+// "vargrad" for samplers (path = sum log p_F - log p_B); "relative_vargrad" for posteriors of a frozen
+// prior (path = sum log p_post - log p_prior, RTB's stabiliser for conditional rewards, rtb.md §1.3).
 #pragma once
 
 #include <optional>
@@ -15,6 +17,7 @@ namespace tilt {
 
 struct VarGradOptions {
   LogRewardFloor floor;
+  LossCutoff cutoff;
   static VarGradOptions read(ConfigSection& section);
   void write(YAML::Node& out) const;
 };

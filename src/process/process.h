@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "core/config.h"
+#include "process/step_kernel.h"
 
 namespace tilt {
 
@@ -24,24 +25,28 @@ class Process {
   // x_0 of every trajectory: float32 [B, D].
   virtual at::Tensor initial_states(int64_t batch, int64_t dim) const = 0;
 
-  // One forward step from x [B, D] at step i under drift u [B, D] with standard normal noise;
-  // exploration_std widens the kernel (added in quadrature) without changing its mean.
-  // Differentiable in x and u (the PIS objective backpropagates through the chain).
-  virtual at::Tensor forward_step(const at::Tensor& x, const at::Tensor& drift, int step,
+  // One forward step from x [B, D] at step i under the kernel (drift u [B, D], optional learned
+  // log-variance) with standard normal noise; exploration_std widens the kernel (added in quadrature)
+  // without changing its mean. Differentiable in x and the kernel (PIS backpropagates through the chain).
+  virtual at::Tensor forward_step(const at::Tensor& x, const StepKernel& kernel, int step,
                                   const at::Tensor& noise, double exploration_std) const = 0;
-  // One backward step: x_i given x_{i+1} and standard normal noise.
-  virtual at::Tensor backward_step(const at::Tensor& x_next, int step, const at::Tensor& noise) const = 0;
+  // One backward step: x_i given x_{i+1} [B, D] and standard normal noise, under the fixed backward
+  // kernel or its learned correction at x_{i+1} ([B, D] tensors).
+  virtual at::Tensor backward_step(const at::Tensor& x_next, int step, const at::Tensor& noise,
+                                   const BackwardCorrection& correction) const = 0;
 
-  // log p_F(x_{i+1} | x_i) under drift u, summed over dimensions: [K, B].
-  virtual at::Tensor forward_log_prob(const at::Tensor& x, const at::Tensor& x_next, const at::Tensor& drift,
+  // log p_F(x_{i+1} | x_i) under the kernel, summed over dimensions: [K, B].
+  virtual at::Tensor forward_log_prob(const at::Tensor& x, const at::Tensor& x_next, const StepKernel& kernel,
                                       int first_step) const = 0;
-  // log p_B(x_i | x_{i+1}) of the fixed backward process, summed over dimensions: [K, B].
-  virtual at::Tensor backward_log_prob(const at::Tensor& x, const at::Tensor& x_next,
-                                       int first_step) const = 0;
-  // log p_F(reference + difference) - log p_F(reference) for the same transitions, written in a form
-  // that does not cancel catastrophically (each log-density reaches ~1e3 near t = 1): [K, B].
+  // log p_B(x_i | x_{i+1}) of the backward process (fixed, or with its learned correction at x_{i+1}),
+  // summed over dimensions: [K, B].
+  virtual at::Tensor backward_log_prob(const at::Tensor& x, const at::Tensor& x_next, int first_step,
+                                       const BackwardCorrection& correction) const = 0;
+  // log p_F(x_{i+1} | x_i) under (reference drift + correction.drift, correction's variance) minus
+  // the same under (reference drift, the process's variance), written in a form that does not cancel
+  // catastrophically (each log-density reaches ~1e3 near t = 1): [K, B].
   virtual at::Tensor log_ratio(const at::Tensor& x, const at::Tensor& x_next,
-                               const at::Tensor& reference_drift, const at::Tensor& drift_difference,
+                               const at::Tensor& reference_drift, const StepKernel& correction,
                                int first_step) const = 0;
 
   // log-density of the zero-drift forward process's marginal at each step [first_step, first_step + K)

@@ -77,7 +77,8 @@ Trajectory ReplaySource::next(uint32_t iteration, const BatchShard& shard, Commu
   const ReplayBuffer& source =
       local_search_buffer_ && local_search_buffer_->size() > 0 ? *local_search_buffer_ : buffer_;
   const at::Tensor drawn = source.draw(context_.rng, iteration, 0, shard.begin, shard.count);
-  Trajectory batch = rollout_backward(context_.process, source.states(drawn), context_.rng, iteration, shard);
+  Trajectory batch = rollout_backward(context_.process, source.states(drawn), context_.rng, iteration, shard,
+                                      context_.backward);
   batch.log_reward = source.log_reward(drawn);
   batch.origin = Trajectory::Origin::kReplayed;
   return batch;

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "model/learned_backward.h"
+
 namespace tilt {
 
 Trajectory rollout_forward(const Process& process, int64_t dim, const Drift* reference, const Drift& policy,
@@ -20,21 +22,23 @@ Trajectory rollout_forward(const Process& process, int64_t dim, const Drift* ref
   for (int i = 0; i < steps; ++i) {
     const at::Tensor x = out.states[i].unsqueeze(0);  // [1, B, D]
     const at::Tensor t = out.times.narrow(0, i, 1);
-    at::Tensor drift = policy(x, t);
+    const StepKernel kernel = policy.kernel(x, t);
+    at::Tensor drift = kernel.drift[0];
     if (reference) {
-      const at::Tensor prior_drift = (*reference)(x, t);
-      reference_drift[i].copy_(prior_drift[0]);
+      const at::Tensor prior_drift = (*reference)(x, t)[0];
+      reference_drift[i].copy_(prior_drift);
       drift = drift + prior_drift;
     }
+    const at::Tensor log_variance = kernel.learned_variance() ? kernel.log_variance[0] : at::Tensor();
     const at::Tensor noise = rng.normal(RngStream::kRolloutNoise, iteration, i, shard.begin, batch, dim);
-    out.states[i + 1].copy_(process.forward_step(x[0], drift[0], i, noise, exploration_std));
+    out.states[i + 1].copy_(process.forward_step(x[0], {drift, log_variance}, i, noise, exploration_std));
   }
   if (reference) out.extras[extras::kReferenceDrift] = reference_drift;
   return out;
 }
 
 Trajectory rollout_backward(const Process& process, const at::Tensor& terminal, const CounterRng& rng,
-                            uint32_t iteration, const BatchShard& shard) {
+                            uint32_t iteration, const BatchShard& shard, const LearnedBackward* backward) {
   torch::NoGradGuard no_grad;
   const int steps = process.steps();
   const int64_t batch = terminal.size(0), dim = terminal.size(1);
@@ -47,7 +51,13 @@ Trajectory rollout_backward(const Process& process, const at::Tensor& terminal, 
   // Step 0 of the backward kernel ends at the fixed initial state, already in place.
   for (int i = steps - 1; i >= 1; --i) {
     const at::Tensor noise = rng.normal(RngStream::kBackwardNoise, iteration, i, shard.begin, batch, dim);
-    out.states[i].copy_(process.backward_step(out.states[i + 1], i, noise));
+    BackwardCorrection correction;
+    if (backward) {
+      const BackwardCorrection at_next =
+          (*backward)(out.states[i + 1].unsqueeze(0), out.times.narrow(0, i + 1, 1));
+      correction = {at_next.shrink_factor[0], at_next.variance_factor[0]};
+    }
+    out.states[i].copy_(process.backward_step(out.states[i + 1], i, noise, correction));
   }
   return out;
 }

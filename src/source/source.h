@@ -18,6 +18,8 @@
 
 namespace tilt {
 
+class LearnedBackward;
+
 namespace io {
 class H5File;
 }
@@ -29,6 +31,7 @@ struct SourceContext {
   const Drift* reference;  // posterior tasks: the frozen prior's drift (the sampler is reference + policy)
   const CounterRng& rng;
   int64_t dim;
+  const LearnedBackward* backward = nullptr;  // sampler tasks: the learned backward kernel, if any
 };
 
 class TrajectorySource {

@@ -92,7 +92,8 @@ Evaluation evaluate(Job& job, Communicator& comm, int64_t samples, uint32_t draw
   // the prior's own backward process, which has no closed form.)
   if (truth && job.config().task() == Task::kSampler) {
     const at::Tensor exact = truth->sample(job.rng(), kExactSampleDraws | draw, shard.begin, shard.count);
-    Trajectory backward = rollout_backward(job.process(), exact, job.rng(), kExactSampleDraws | draw, shard);
+    Trajectory backward =
+        rollout_backward(job.process(), exact, job.rng(), kExactSampleDraws | draw, shard, job.backward());
     backward.log_reward = job.target().log_reward(exact);
     double eubo = job.objective().log_weight(backward).to(torch::kFloat64).sum().item<double>();
     comm.all_reduce_sum(&eubo, 1);

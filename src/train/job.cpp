@@ -33,7 +33,7 @@ void read_parameters(const io::H5File& file, const std::vector<NamedTensor>& par
 // A frozen neural prior: the drift network of a finished data run, without gradients.
 std::unique_ptr<Drift> load_neural_prior(const Config& config) {
   const Config prior_config = load_config(config.prior.run_dir / run_files::kConfig);
-  auto drift = std::make_unique<NetworkDrift>(FourierMlp(prior_config.dim(), prior_config.network));
+  auto drift = std::make_unique<NetworkDrift>(prior_config.dim(), prior_config.network);
   const std::vector<NamedTensor> parameters = prefixed("network", drift->parameters());
   read_parameters(io::H5File::open_read(config.prior.run_dir / run_files::kCheckpoint), parameters);
   for (const auto& parameter : parameters) parameter.tensor.set_requires_grad(false);
@@ -72,17 +72,20 @@ Job::Job(const Config& config)
     policy_ = std::make_unique<LangevinDrift>(
         config.dim(), config.network, [&target](const at::Tensor& x) { return target.grad_log_reward(x); });
   } else {
-    policy_ = std::make_unique<NetworkDrift>(FourierMlp(config.dim(), config.network));
+    policy_ = std::make_unique<NetworkDrift>(config.dim(), config.network);
   }
+  if (const auto& backward = config.network.learned_backward)
+    backward_ = std::make_unique<LearnedBackward>(config.dim(), config.network, backward->scale_range);
   const ObjectiveContext objective_context{
-      *process_, *target_, *policy_, reference_.get(), config.train.score_chunk_steps, config.network};
+      *process_,      *target_,       *policy_, reference_.get(), config.train.score_chunk_steps,
+      config.network, backward_.get()};
   objective_ = find_objective_kind(config.objective.kind, "objective.kind")
                    .make(config.objective.options, objective_context);
   source_ = make_source(config, source_context());
 }
 
 SourceContext Job::source_context() const {
-  return {*process_, *target_, *policy_, reference_.get(), rng_, config_.dim()};
+  return {*process_, *target_, *policy_, reference_.get(), rng_, config_.dim(), backward_.get()};
 }
 
 void Job::save(io::H5File& file, int step) const {
@@ -103,6 +106,10 @@ void Job::load(const io::H5File& file) {
 
 std::vector<NamedTensor> Job::parameters() const {
   std::vector<NamedTensor> out = prefixed("network", policy_->parameters());
+  if (backward_) {
+    const std::vector<NamedTensor> backward = prefixed("backward", backward_->parameters());
+    out.insert(out.end(), backward.begin(), backward.end());
+  }
   for (const auto& group : objective_->parameter_groups())
     out.insert(out.end(), group.parameters.begin(), group.parameters.end());
   return out;
@@ -110,6 +117,7 @@ std::vector<NamedTensor> Job::parameters() const {
 
 Adam Job::make_optimizer() const {
   std::vector<ParameterGroup> groups{{prefixed("network", policy_->parameters()), config_.train.lr}};
+  if (backward_) groups.push_back({prefixed("backward", backward_->parameters()), config_.train.lr});
   for (const auto& group : objective_->parameter_groups()) groups.push_back(group);
   return Adam(groups);
 }

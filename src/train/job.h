@@ -13,6 +13,7 @@
 #include "dist/communicator.h"
 #include "dist/gradient_sync.h"
 #include "model/fourier_mlp.h"
+#include "model/learned_backward.h"
 #include "objective/objective.h"
 #include "process/process.h"
 #include "source/source.h"
@@ -35,6 +36,8 @@ class Job {
   const Target& target() const { return *target_; }
   const CounterRng& rng() const { return rng_; }
   const Drift& policy() const { return *policy_; }
+  // Sampler tasks with network.learned_backward: the learned backward kernel; else null.
+  const LearnedBackward* backward() const { return backward_.get(); }
   Objective& objective() { return *objective_; }
   const Objective& objective() const { return *objective_; }
   TrajectorySource& source() { return *source_; }
@@ -62,6 +65,7 @@ class Job {
   CounterRng rng_;
   std::unique_ptr<Drift> reference_;  // posterior tasks: the frozen prior's drift
   std::unique_ptr<Drift> policy_;     // the trained drift (posterior tasks: the correction)
+  std::unique_ptr<LearnedBackward> backward_;
   std::unique_ptr<Objective> objective_;
   std::unique_ptr<TrajectorySource> source_;
 };

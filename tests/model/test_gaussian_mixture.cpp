@@ -106,6 +106,30 @@ TEST(FourierMlp, StartsAsTheZeroDriftAndHasTheDocumentedFlops) {
   EXPECT_DOUBLE_EQ(network->flops_per_sample(), 2.0 * (2 * 64 + 2 * 64 * 64 + 64 * 2));
 }
 
+// With a log-variance range the network has 2D outputs: the first D are the drift, the last D become
+// range tanh(.), which starts at 0 and never leaves [-range, range] whatever the weights.
+TEST(NetworkDrift, LearnedVarianceStartsAtTheProcessVarianceAndStaysInItsRange) {
+  NetworkConfig config;
+  config.log_variance_range = 1.5;
+  const NetworkDrift drift(3, config);
+  const at::Tensor x = torch::randn({2, 7, 3}), t = torch::tensor({0.2f, 0.8f});
+  StepKernel kernel = drift.kernel(x, t);
+  ASSERT_TRUE(kernel.learned_variance());
+  EXPECT_EQ(kernel.drift.sizes(), x.sizes());
+  EXPECT_EQ(kernel.log_variance.abs().max().item<float>(), 0.0f);
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : drift.parameters())
+      if (p.name == "out.bias") p.tensor.copy_(torch::tensor({0.0f, 0.0f, 0.0f, 40.0f, -40.0f, 0.3f}));
+  }
+  kernel = drift.kernel(x, t);
+  EXPECT_NEAR(kernel.log_variance[0][0][0].item<double>(), 1.5, 1e-6);
+  EXPECT_NEAR(kernel.log_variance[1][3][1].item<double>(), -1.5, 1e-6);
+  EXPECT_NEAR(kernel.log_variance[0][5][2].item<double>(), 1.5 * std::tanh(0.3), 1e-6);
+  EXPECT_TRUE(torch::equal(drift(x, t), kernel.drift));
+  EXPECT_FALSE(NetworkDrift(3, NetworkConfig{}).kernel(x, t).learned_variance());
+}
+
 // At initialisation NN1 = 0 and NN2 = 0.01: u = 0.01 clip(grad log R). The scale's bias receives
 // d(sum u)/d bias = sum of the clipped scores; the drift clip bounds u.
 TEST(LangevinDrift, StartsAtAHundredthOfTheClippedScoreAndLearnsItsScale) {

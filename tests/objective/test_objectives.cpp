@@ -1,12 +1,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/config.h"
 #include "core/error.h"
 #include "model/fourier_mlp.h"
 #include "model/gaussian_mixture.h"
+#include "model/learned_backward.h"
 #include "objective/detailed_balance.h"
 #include "objective/log_reward_floor.h"
 #include "objective/pis.h"
@@ -33,6 +35,26 @@ class ConstantDrift final : public Drift {
 
  private:
   at::Tensor c_;
+};
+
+// u(x, t) = c with a learned log-variance factor w, both trainable scalars.
+class ConstantKernel final : public Drift {
+ public:
+  ConstantKernel(double c, double w)
+      : c_(torch::tensor({static_cast<float>(c)}).requires_grad_(true)),
+        w_(torch::tensor({static_cast<float>(w)}).requires_grad_(true)) {}
+  at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const override {
+    return kernel(x, t).drift;
+  }
+  StepKernel kernel(const at::Tensor& x, const at::Tensor&) const override {
+    return {c_.expand_as(x), w_.expand_as(x)};
+  }
+  std::vector<NamedTensor> parameters() const override { return {{"c", c_}, {"w", w_}}; }
+  const at::Tensor& c() const { return c_; }
+  const at::Tensor& w() const { return w_; }
+
+ private:
+  at::Tensor c_, w_;
 };
 
 // A target whose log R is given per call (tests set it on the trajectory directly).
@@ -109,6 +131,74 @@ TEST(TrajectoryBalance, LossAndGradientsMatchTheHandComputedValues) {
   EXPECT_NEAR(policy.c().grad().item<double>(), grad_c, 1e-5 * (1 + std::abs(grad_c)));
 }
 
+// TB with a learned variance by hand: the forward kernel is N(x_i + dt c, dt s2 e^w), so
+// d log p_F / d w = -1/2 + (x_{i+1} - x_i - dt c)^2 e^{-w} / (2 dt s2) per step.
+TEST(TrajectoryBalance, LearnedVarianceLossAndGradientsMatchTheHandComputedValues) {
+  const double s2 = 2.0, dt = 0.5, c = 0.3, w = -0.6, log_z = 0.2;
+  const PinnedBrownian process(2, s2);
+  const UnusedTarget target;
+  const ConstantKernel policy(c, w);
+  TrajectoryBalance tb({process, target, policy, nullptr, 0, {}}, {});
+  tb.parameter_groups()[0].parameters[0].tensor.data().fill_(static_cast<float>(log_z));
+  const Trajectory batch = tiny_batch(process);
+  LocalCommunicator comm;
+  const LossStats stats = tb.accumulate_gradients(batch, batch.batch(), comm);
+
+  const double variance = dt * s2 * std::exp(w);
+  double loss = 0, grad_c = 0, grad_w = 0;
+  for (int b = 0; b < 3; ++b) {
+    const double x1 = batch.states[1][b][0].item<double>(), x2 = batch.states[2][b][0].item<double>();
+    const double e0 = x1 - dt * c, e1 = x2 - x1 - dt * c;
+    const double path = log_normal(x1, dt * c, variance) + log_normal(x2, x1 + dt * c, variance) -
+                        log_normal(x1, 0.5 * x2, 0.5 * dt * s2);
+    const double residual = log_z + path - batch.log_reward[b].item<double>();
+    loss += 0.5 * residual * residual / 3;
+    grad_c += residual * (e0 + e1) * dt / variance / 3;
+    grad_w += residual * (-1.0 + 0.5 * (e0 * e0 + e1 * e1) / variance) / 3;
+  }
+  EXPECT_NEAR(stats.loss_sum / 3, loss, 1e-5 * (1 + loss));
+  EXPECT_NEAR(policy.c().grad().item<double>(), grad_c, 1e-5 * (1 + std::abs(grad_c)));
+  EXPECT_NEAR(policy.w().grad().item<double>(), grad_w, 1e-5 * (1 + std::abs(grad_w)));
+}
+
+// TB with a learned backward kernel at initialisation (factors 1: the loss is the fixed bridge's) sends
+// gradients to the backward network's output biases a (shrink) and b (variance) by hand: with
+// m = 1 + range tanh(a), f = 1 + range tanh(b), step 1 of the tiny batch has
+//   log p_B(x_1 | x_2) = log N(x_1; x_2 - x_2 m / 2, V f),  V = dt s2 / 2,
+//   d/da = range (x_1 - mu) (-x_2 / 2) / V,  d/db = range (-1/2 + (x_1 - mu)^2 / (2 V)),
+// and the path is log p_F - log p_B, so d loss / d a = -mean_b residual_b d log p_B / d a.
+TEST(TrajectoryBalance, LearnedBackwardGradientsMatchTheHandComputedValues) {
+  const double s2 = 2.0, dt = 0.5, c = 0.3, log_z = 0.7, range = 0.5;
+  const PinnedBrownian process(2, s2);
+  const UnusedTarget target;
+  const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
+  const LearnedBackward backward(1, NetworkConfig{}, range);
+  TrajectoryBalance tb({process, target, policy, nullptr, 0, {}, &backward}, {});
+  tb.parameter_groups()[0].parameters[0].tensor.data().fill_(static_cast<float>(log_z));
+  const Trajectory batch = tiny_batch(process);
+  LocalCommunicator comm;
+  const LossStats stats = tb.accumulate_gradients(batch, batch.batch(), comm);
+  const double v = 0.5 * dt * s2;
+  double loss = 0, grad_a = 0, grad_b = 0;
+  for (int b = 0; b < 3; ++b) {
+    const double x1 = batch.states[1][b][0].item<double>(), x2 = batch.states[2][b][0].item<double>();
+    const double mu = 0.5 * x2;
+    const double path =
+        log_normal(x1, dt * c, dt * s2) + log_normal(x2, x1 + dt * c, dt * s2) - log_normal(x1, mu, v);
+    const double residual = log_z + path - batch.log_reward[b].item<double>();
+    loss += 0.5 * residual * residual / 3;
+    grad_a -= residual * range * (x1 - mu) * (-0.5 * x2) / v / 3;
+    grad_b -= residual * range * (-0.5 + 0.5 * (x1 - mu) * (x1 - mu) / v) / 3;
+  }
+  EXPECT_NEAR(stats.loss_sum / 3, loss, 1e-5 * (1 + loss));
+  at::Tensor bias_grad;
+  for (const auto& p : backward.parameters())
+    if (p.name == "out.bias") bias_grad = p.tensor.grad();
+  ASSERT_TRUE(bias_grad.defined());
+  EXPECT_NEAR(bias_grad[0].item<double>(), grad_a, 1e-5 * (1 + std::abs(grad_a)));
+  EXPECT_NEAR(bias_grad[1].item<double>(), grad_b, 1e-5 * (1 + std::abs(grad_b)));
+}
+
 // RTB by hand: with reference drift v and correction c the step term is
 //   c (x_{i+1} - x_i - dt v) / s2 - dt c^2 / (2 s2),
 // the residual log Z + sum of step terms - (floored) log R.
@@ -181,7 +271,7 @@ TEST(TrajectoryBalance, ChunkedScoringGivesTheSameGradients) {
   const GaussianMixture prior = GaussianMixture::isotropic(gmm25());
   const MixtureFollmerDrift prior_drift(prior, 5.0);
   torch::manual_seed(0);
-  const NetworkDrift correction(FourierMlp(2, NetworkConfig{}));
+  const NetworkDrift correction(2, NetworkConfig{});
   {
     torch::NoGradGuard no_grad;
     for (auto& p : correction.parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
@@ -221,7 +311,7 @@ TEST(TrajectoryBalance, ZeroResidualsOnAnExactlyRepresentableTargetWithExplorati
   gaussian.weights = {1.0};
   gaussian.variances = {5.0};
   const MixtureTarget target(GaussianMixture::isotropic(gaussian));
-  const NetworkDrift policy(FourierMlp(2, NetworkConfig{}));
+  const NetworkDrift policy(2, NetworkConfig{});
   TrajectoryBalance tb({process, target, policy, nullptr, 0, {}}, {});
   LocalCommunicator comm;
   for (double exploration : {0.0, 0.7}) {
@@ -237,6 +327,84 @@ TEST(TrajectoryBalance, ZeroResidualsOnAnExactlyRepresentableTargetWithExplorati
 
 // VarGrad by hand: log Z^ = mean_b (log R_b - path_b), loss = 1/2 mean_b (log Z^ + path_b - log R_b)^2,
 // d loss / d c = mean_b residual_b * d path_b / d c (log Z^ carries no gradient: residuals sum to 0).
+// Loss clipping by hand: 1/2 relu(delta^2 - cutoff) per trajectory; trajectories within the cutoff give
+// no gradient. The cutoff lies between the residuals' squares, so it drops some and keeps others;
+// scoring in chunks of one step gives the same values.
+TEST(TrajectoryBalance, LossCutoffMatchesTheHandComputedValuesWholeAndChunked) {
+  const double s2 = 2.0, dt = 0.5, c = 0.3, log_z = 0.7;
+  const PinnedBrownian process(2, s2);
+  const UnusedTarget target;
+  const Trajectory batch = tiny_batch(process);
+  std::vector<double> residual(3), dpath(3);
+  for (int b = 0; b < 3; ++b) {
+    const double x1 = batch.states[1][b][0].item<double>(), x2 = batch.states[2][b][0].item<double>();
+    const double path = log_normal(x1, dt * c, dt * s2) + log_normal(x2, x1 + dt * c, dt * s2) -
+                        log_normal(x1, 0.5 * x2, 0.5 * dt * s2);
+    residual[b] = log_z + path - batch.log_reward[b].item<double>();
+    dpath[b] = ((x1 - dt * c) + (x2 - x1 - dt * c)) / s2;
+  }
+  std::vector<double> squares{residual[0] * residual[0], residual[1] * residual[1],
+                              residual[2] * residual[2]};
+  std::sort(squares.begin(), squares.end());
+  const double cutoff = 0.5 * (squares[0] + squares[1]);
+  double loss = 0, grad_log_z = 0, grad_c = 0;
+  int kept = 0;
+  for (int b = 0; b < 3; ++b) {
+    if (residual[b] * residual[b] <= cutoff) continue;
+    ++kept;
+    loss += 0.5 * (residual[b] * residual[b] - cutoff) / 3;
+    grad_log_z += residual[b] / 3;
+    grad_c += residual[b] * dpath[b] / 3;
+  }
+  ASSERT_EQ(kept, 2);
+  for (int chunk : {0, 1}) {
+    const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
+    TrajectoryBalanceOptions options;
+    options.cutoff.value = cutoff;
+    TrajectoryBalance tb({process, target, policy, nullptr, chunk, {}}, options);
+    tb.parameter_groups()[0].parameters[0].tensor.data().fill_(static_cast<float>(log_z));
+    LocalCommunicator comm;
+    const LossStats stats = tb.accumulate_gradients(batch, batch.batch(), comm);
+    EXPECT_NEAR(stats.loss_sum / 3, loss, 1e-5 * (1 + loss)) << "chunk " << chunk;
+    EXPECT_NEAR(tb.parameter_groups()[0].parameters[0].tensor.grad().item<double>(), grad_log_z, 1e-5)
+        << "chunk " << chunk;
+    EXPECT_NEAR(policy.c().grad().item<double>(), grad_c, 1e-5 * (1 + std::abs(grad_c))) << "chunk " << chunk;
+  }
+}
+
+// Relative VarGrad by hand: the path is the log-ratio to the reference drift v,
+//   sum_i c (x_{i+1} - x_i - dt v) / s2 - dt c^2 / (2 s2),
+// and log Z^ the batch mean of log R - path.
+TEST(VarGrad, RelativeVarGradScoresPathsAgainstTheReference) {
+  const double s2 = 2.0, dt = 0.5, c = -0.4, v = 1.5;
+  const PinnedBrownian process(2, s2);
+  const UnusedTarget target;
+  const ConstantDrift policy(torch::tensor({static_cast<float>(c)}));
+  const ConstantDrift reference(torch::tensor({static_cast<float>(v)}));
+  VarGrad relative({process, target, policy, &reference, 0, {}}, {});
+  const Trajectory batch = tiny_batch(process);
+  LocalCommunicator comm;
+  const LossStats stats = relative.accumulate_gradients(batch, batch.batch(), comm);
+  std::vector<double> path(3, 0.0);
+  double log_z = 0;
+  for (int b = 0; b < 3; ++b) {
+    for (int i = 0; i < 2; ++i) {
+      const double e =
+          batch.states[i + 1][b][0].item<double>() - batch.states[i][b][0].item<double>() - dt * v;
+      path[b] += c * e / s2 - dt * c * c / (2 * s2);
+    }
+    log_z += (batch.log_reward[b].item<double>() - path[b]) / 3;
+  }
+  double loss = 0;
+  for (int b = 0; b < 3; ++b) {
+    const double residual = log_z + path[b] - batch.log_reward[b].item<double>();
+    loss += 0.5 * residual * residual / 3;
+  }
+  ASSERT_TRUE(relative.log_z().has_value());
+  EXPECT_NEAR(*relative.log_z(), log_z, 1e-5);
+  EXPECT_NEAR(stats.loss_sum / 3, loss, 1e-5 * (1 + loss));
+}
+
 TEST(VarGrad, LossBatchLogZAndGradientsMatchTheHandComputedValues) {
   const double s2 = 2.0, dt = 0.5, c = 0.3;
   const PinnedBrownian process(2, s2);
@@ -430,7 +598,7 @@ TEST(Evaluation, ConstantRewardGivesExactLogZOnEveryPath) {
   const PinnedBrownian process(50, 5.0);
   const GaussianMixture prior = GaussianMixture::isotropic(gmm25());
   const MixtureFollmerDrift prior_drift(prior, 5.0);
-  const NetworkDrift correction(FourierMlp(2, NetworkConfig{}));  // zero at initialisation
+  const NetworkDrift correction(2, NetworkConfig{});  // zero at initialisation
   for (double beta : {1.0, 2.0}) {
     const PosteriorTarget target(
         std::make_shared<GaussianLikelihood>(torch::zeros({2, 2}, torch::kFloat64),
