@@ -198,6 +198,13 @@ YAML::Node emit_mixture(const MixtureConfig& mixture) {
   return node;
 }
 
+double TrainConfig::lr_scale(int iteration) const {
+  if (!lr_decay || iteration <= lr_decay->start) return 1.0;
+  const double progress = std::min(
+      1.0, static_cast<double>(iteration - lr_decay->start) / std::max(1, iterations - 1 - lr_decay->start));
+  return 1.0 - progress * (1.0 - lr_decay->final_fraction);
+}
+
 Task Config::task() const { return find_objective_kind(objective.kind, "objective.kind").task; }
 
 int Config::dim() const {
@@ -433,6 +440,20 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   require_at_least(t.batch, 1, "train.batch");
   t.lr = train.get("lr", t.lr);
   require_positive(t.lr, "train.lr");
+  if (train.has("lr_decay")) {
+    ConfigSection decay = train.section("lr_decay");
+    LearningRateDecay& d = t.lr_decay.emplace();
+    d.start = decay.get("start", d.start);
+    if (d.start < 0 || d.start >= t.iterations)
+      config_fail("train.lr_decay.start",
+                  "must lie in [0, train.iterations), got " + std::to_string(d.start));
+    d.final_fraction = decay.get("final_fraction", d.final_fraction);
+    if (!(d.final_fraction > 0 && d.final_fraction <= 1))
+      config_fail("train.lr_decay.final_fraction",
+                  "must lie in (0, 1], got " + std::to_string(d.final_fraction));
+    decay.finish();
+  }
+  train.skip("lr_decay");
   if (task == Task::kData && train.has("exploration"))
     config_fail("train.exploration", "does not apply to objective " + config.objective_name() +
                                          " (it trains on backward trajectories from data)");
@@ -536,6 +557,10 @@ std::string to_yaml(const Config& config) {
   train["iterations"] = t.iterations;
   train["batch"] = t.batch;
   train["lr"] = yaml_number(t.lr);
+  if (t.lr_decay) {
+    train["lr_decay"]["start"] = t.lr_decay->start;
+    train["lr_decay"]["final_fraction"] = yaml_number(t.lr_decay->final_fraction);
+  }
   if (config.task() != Task::kData) {
     train["exploration"]["std"] = yaml_number(t.exploration.std);
     train["exploration"]["hold"] = t.exploration.hold;

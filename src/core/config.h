@@ -98,10 +98,21 @@ struct ExplorationConfig {
   int decay_until = 0;  // epsilon decays linearly to 0 at this iteration (default: train.iterations)
 };
 
+// Every learning rate (network, log Z, flows) times a factor that falls linearly from 1 at iteration
+// `start` to `final_fraction` at the last iteration: the late, on-policy phase of training averages
+// out gradient noise instead of riding it.
+struct LearningRateDecay {
+  int start = 0;
+  double final_fraction = 0.1;
+};
+
 struct TrainConfig {
   int iterations = 1000;
-  int batch = 300;                // global batch, split across ranks
-  double lr = 1e-3;               // Adam, network parameters
+  int batch = 300;   // global batch, split across ranks
+  double lr = 1e-3;  // Adam, network parameters
+  std::optional<LearningRateDecay> lr_decay;
+  // The factor on every learning rate at `iteration` (1 without lr_decay).
+  double lr_scale(int iteration) const;
   ExplorationConfig exploration;  // forward rollouts (every source but data)
   int score_chunk_steps = 0;      // 0: score all T steps in one autograd pass
   int checkpoint_every = 500;

@@ -25,7 +25,7 @@ void Adam::zero_grad() {
   }
 }
 
-void Adam::step() {
+void Adam::step(double lr_scale) {
   torch::NoGradGuard no_grad;
   ++steps_;
   const double correction1 = 1 - std::pow(beta1_, static_cast<double>(steps_));
@@ -36,7 +36,7 @@ void Adam::step() {
     slot.m.mul_(beta1_).add_(grad, 1 - beta1_);
     slot.v.mul_(beta2_).addcmul_(grad, grad, 1 - beta2_);
     const at::Tensor denominator = (slot.v / correction2).sqrt_().add_(eps_);
-    slot.parameter.tensor.addcdiv_(slot.m, denominator, -slot.lr / correction1);
+    slot.parameter.tensor.addcdiv_(slot.m, denominator, -slot.lr * lr_scale / correction1);
   }
 }
 

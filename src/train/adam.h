@@ -21,7 +21,9 @@ class Adam {
   explicit Adam(std::vector<Group> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
 
   void zero_grad();
-  void step();  // uses each parameter's .grad; a parameter without one is left as is
+  // Uses each parameter's .grad (a parameter without one is left as is); every group's learning rate
+  // is multiplied by lr_scale (a schedule's factor).
+  void step(double lr_scale = 1.0);
 
   int64_t steps_taken() const { return steps_; }
   // First and second moments by parameter name ("<name>/m", "<name>/v") and the step count.

@@ -157,7 +157,7 @@ StepTotals train_step(Job& job, Adam& adam, GradientSync& sync, Communicator& co
   if (!std::isfinite(out.loss))
     throw Error("loss is not finite at iteration " + std::to_string(iteration) +
                 " (lower train.lr or set objective.log_reward_floor); the last checkpoint is intact");
-  adam.step();
+  adam.step(job.config().train.lr_scale(static_cast<int>(iteration)));
   phase_end(phases ? &phases->update_s : nullptr, start);
   return out;
 }

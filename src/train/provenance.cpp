@@ -89,7 +89,8 @@ Provenance collect_provenance(const Config& config, int start_step, Communicator
   add("libtorch_version", TORCH_VERSION);
   add("mpi_version", mpi_library_version());
   add("hdf5_version", hdf5_version());
-  for (const char* name : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT"}) {
+  for (const char* name :
+       {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT"}) {
     std::string key = name;
     for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     add(key, environment(name));

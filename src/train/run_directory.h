@@ -38,7 +38,8 @@ class RunDirectoryLock {
 
 // Rank 0, holding the directory's RunDirectoryLock (which made the directory), before anything else
 // is written: checks the directory against `mode` and `config` (a resumed checkpoint must be of the
-// same run, train/checkpoint.h), removes a replaced run's files, writes the resolved config. Returns whether the run resumes from a checkpoint.
+// same run, train/checkpoint.h), removes a replaced run's files, writes the resolved config. Returns whether
+// the run resumes from a checkpoint.
 bool prepare_run_directory(const std::filesystem::path& dir, StartMode mode, const Config& config);
 
 // samples.h5: /samples (N x D float32) and, for 2-D targets, the exact target's log density on a

@@ -46,12 +46,14 @@ class StopSignals {
   std::vector<void (*)(int)> previous_;
 };
 
-// Columns: step, loss, log_z (objectives that estimate it), the objective's metrics, the source's.
+// Columns: step, loss, log_z (objectives that estimate it), the objective's metrics, the source's,
+// the learning-rate factor (with train.lr_decay).
 TrainingTables empty_tables(const Job& job) {
   std::vector<std::string> columns{"step", "loss"};
   if (job.objective().log_z()) columns.push_back("log_z");
   for (const auto& name : job.objective().metric_names()) columns.push_back(name);
   for (const auto& name : job.source().metric_names()) columns.push_back(name);
+  if (job.config().train.lr_decay) columns.push_back("lr_scale");
   return {{columns, {}}, {{"step", "iterations_per_s", "elapsed_s"}, {}}};
 }
 
@@ -142,6 +144,7 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
       const std::vector<std::string> source_names = job.source().metric_names();
       const std::vector<double> source_values = job.source().metrics(static_cast<uint32_t>(step));
       for (size_t i = 0; i < source_names.size(); ++i) row.emplace_back(source_names[i], source_values[i]);
+      if (t.lr_decay) row.emplace_back("lr_scale", t.lr_scale(step));
       tables.metrics.append(row);
       tables.timing.append(
           {{"step", done},

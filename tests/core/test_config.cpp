@@ -57,6 +57,27 @@ TEST(Config, ResolvedYamlRoundTrips) {
   EXPECT_DOUBLE_EQ(again.train.exploration.std, 0.3);
 }
 
+// The learning-rate factor is 1 until lr_decay.start, then falls linearly to final_fraction at the
+// last iteration (iterations - 1); the keys round-trip through the resolved YAML.
+TEST(Config, LearningRateDecayIsLinearFromItsStartToTheLastIteration) {
+  const Config config = parse_config(
+      kMinimal, {"train.iterations=101", "train.lr_decay={start: 40, final_fraction: 0.25}"}, ".");
+  const TrainConfig& t = config.train;
+  EXPECT_DOUBLE_EQ(t.lr_scale(0), 1.0);
+  EXPECT_DOUBLE_EQ(t.lr_scale(40), 1.0);
+  EXPECT_DOUBLE_EQ(t.lr_scale(70), 1.0 - 0.5 * 0.75);
+  EXPECT_DOUBLE_EQ(t.lr_scale(100), 0.25);
+  EXPECT_DOUBLE_EQ(parse_config(kMinimal, {}, ".").train.lr_scale(999), 1.0);
+  const Config again = parse_config(to_yaml(config), {}, ".");
+  EXPECT_DOUBLE_EQ(again.train.lr_scale(70), t.lr_scale(70));
+  EXPECT_NE(error_of(kMinimal, {"train.iterations=10", "train.lr_decay={start: 10}"})
+                .find("'train.lr_decay.start'"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(kMinimal, {"train.lr_decay={final_fraction: 0}"}).find("'train.lr_decay.final_fraction'"),
+      std::string::npos);
+}
+
 TEST(Config, ResolvedFloatsAreTheShortestTextThatReadsBackExactly) {
   const Config config = parse_config(
       kMinimal, {"train.lr=0.04", "process.sigma2=0.1", "objective.log_z_lr=1e-5", "reward.y=[0.3, -6]"},

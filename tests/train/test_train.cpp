@@ -153,7 +153,13 @@ TEST(Trainer, ResumedRunReproducesTheUninterruptedOne) {
   const std::vector<std::string> replay{
       "objective=tb", "prior=null", "reward=null", "target={kind: mixture, preset: gmm25}",
       "source={kind: replay, local_search: {every: 2, steps: 10, burn_in: 5}}"};
-  for (const auto& extra : {std::vector<std::string>{}, replay}) {
+  // Learned variance, a learned backward kernel (replayed paths are drawn from it) and a decaying
+  // learning rate: all functions of the checkpointed state and the iteration.
+  std::vector<std::string> learned_kernels = replay;
+  for (const char* key : {"network.log_variance_range=4", "network.learned_backward={}",
+                          "train.lr_decay={start: 2, final_fraction: 0.5}"})
+    learned_kernels.push_back(key);
+  for (const auto& extra : {std::vector<std::string>{}, replay, learned_kernels}) {
     const auto whole = fresh_dir("whole"), split = fresh_dir("split");
     std::vector<std::string> first = extra;
     first.push_back("train.iterations=3");
@@ -165,16 +171,19 @@ TEST(Trainer, ResumedRunReproducesTheUninterruptedOne) {
     // Parameters, and the Adam moments of every parameter (the network's and log Z), and its step count.
     std::vector<std::string> datasets{"/parameters/log_z", "/optimizer/log_z/m", "/optimizer/log_z/v",
                                       "/optimizer/steps"};
-    for (const auto& name : a.children("/parameters/network")) {
-      datasets.push_back("/parameters/network/" + name);
-      datasets.push_back("/optimizer/network/" + name + "/m");
-      datasets.push_back("/optimizer/network/" + name + "/v");
+    for (const std::string network : {"network", "backward"}) {
+      if (network == "backward" && extra != learned_kernels) continue;
+      for (const auto& name : a.children("/parameters/" + network)) {
+        datasets.push_back("/parameters/" + network + "/" + name);
+        datasets.push_back("/optimizer/" + network + "/" + name + "/m");
+        datasets.push_back("/optimizer/" + network + "/" + name + "/v");
+      }
     }
     if (!extra.empty())
       for (const char* name : {"/source/replay/states", "/source/replay/log_reward",
                                "/source/local_search/states", "/source/local_search/step_size"})
         datasets.push_back(name);
-    ASSERT_GT(datasets.size(), 12u);
+    ASSERT_GT(datasets.size(), extra == learned_kernels ? 40u : 12u);
     for (const auto& dataset : datasets) {
       ASSERT_TRUE(a.has(dataset) && b.has(dataset)) << dataset;
       EXPECT_TRUE(torch::equal(a.read(dataset), b.read(dataset))) << dataset;
