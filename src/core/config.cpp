@@ -444,9 +444,7 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
     ConfigSection decay = train.section("lr_decay");
     LearningRateDecay& d = t.lr_decay.emplace();
     d.start = decay.get("start", d.start);
-    if (d.start < 0 || d.start >= t.iterations)
-      config_fail("train.lr_decay.start",
-                  "must lie in [0, train.iterations), got " + std::to_string(d.start));
+    require_at_least(d.start, 0, "train.lr_decay.start");
     d.final_fraction = decay.get("final_fraction", d.final_fraction);
     if (!(d.final_fraction > 0 && d.final_fraction <= 1))
       config_fail("train.lr_decay.final_fraction",

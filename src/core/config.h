@@ -100,7 +100,8 @@ struct ExplorationConfig {
 
 // Every learning rate (network, log Z, flows) times a factor that falls linearly from 1 at iteration
 // `start` to `final_fraction` at the last iteration: the late, on-policy phase of training averages
-// out gradient noise instead of riding it.
+// out gradient noise instead of riding it. A start at or after the last iteration changes nothing
+// (a shortened run, e.g. a smoke test of a shipped config, keeps its config valid).
 struct LearningRateDecay {
   int start = 0;
   double final_fraction = 0.1;

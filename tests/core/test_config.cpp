@@ -70,9 +70,9 @@ TEST(Config, LearningRateDecayIsLinearFromItsStartToTheLastIteration) {
   EXPECT_DOUBLE_EQ(parse_config(kMinimal, {}, ".").train.lr_scale(999), 1.0);
   const Config again = parse_config(to_yaml(config), {}, ".");
   EXPECT_DOUBLE_EQ(again.train.lr_scale(70), t.lr_scale(70));
-  EXPECT_NE(error_of(kMinimal, {"train.iterations=10", "train.lr_decay={start: 10}"})
-                .find("'train.lr_decay.start'"),
-            std::string::npos);
+  EXPECT_DOUBLE_EQ(
+      parse_config(kMinimal, {"train.iterations=10", "train.lr_decay={start: 50}"}, ".").train.lr_scale(9), 1.0);
+  EXPECT_NE(error_of(kMinimal, {"train.lr_decay={start: -1}"}).find("'train.lr_decay.start'"), std::string::npos);
   EXPECT_NE(
       error_of(kMinimal, {"train.lr_decay={final_fraction: 0}"}).find("'train.lr_decay.final_fraction'"),
       std::string::npos);
