@@ -296,7 +296,11 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   network.skip("langevin");
   if (network.has("log_variance_range")) {
     config.network.log_variance_range = network.require<double>("log_variance_range");
-    require_positive(*config.network.log_variance_range, "network.log_variance_range");
+    const double range = *config.network.log_variance_range;
+    if (!(range > 0 && range <= 10))
+      config_fail("network.log_variance_range",
+                  "must lie in (0, 10] (e^range scales a step's variance; float32 overflows beyond), got " +
+                      std::to_string(range));
   }
   network.skip("log_variance_range");
   if (network.has("learned_backward")) {

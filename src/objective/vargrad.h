@@ -2,7 +2,9 @@
 // estimate  log Z^ = mean_b (log R_b - path_b)  over the *global* batch, reduced over ranks before
 // any residual is formed, so that N ranks compute exactly the loss of one:
 //   loss = 1/2 mean_b (log Z^ + path_b - log R_b)^2   (the batch variance of log R - path).
-// The residuals sum to zero, so the gradient through log Z^ vanishes and it enters as a constant.
+// The residuals sum to zero, so the gradient through log Z^ vanishes and it enters as a constant
+// (with loss_cutoff > 0 the kept residuals need not sum to zero: log Z^ is then held constant by
+// choice, not by an exact gradient).
 // "vargrad" for samplers (path = sum log p_F - log p_B); "relative_vargrad" for posteriors of a frozen
 // prior (path = sum log p_post - log p_prior, RTB's stabiliser for conditional rewards, rtb.md §1.3).
 #pragma once
