@@ -17,6 +17,10 @@ struct StepKernel {
   at::Tensor drift;         // [K, B, D]
   at::Tensor log_variance;  // [K, B, D] or undefined
   bool learned_variance() const { return log_variance.defined(); }
+  // Time row k of a time-major kernel ([K, B, D] -> [B, D]), e.g. a rollout's K = 1 block.
+  StepKernel at_step(int64_t k) const {
+    return {drift[k], learned_variance() ? log_variance[k] : at::Tensor()};
+  }
 };
 
 // A learned correction of the backward kernel (gfn-diffusion's learn_pb, research/rtb.md errata):
@@ -26,6 +30,10 @@ struct BackwardCorrection {
   at::Tensor shrink_factor;    // [K, B, D]: mean x_{i+1} - (dt / t_{i+1}) x_{i+1} shrink_factor
   at::Tensor variance_factor;  // [K, B, D]: variance (i / (i + 1)) dt sigma2 variance_factor
   bool learned() const { return shrink_factor.defined(); }
+  // Time row k ([K, B, D] -> [B, D]).
+  BackwardCorrection at_step(int64_t k) const {
+    return learned() ? BackwardCorrection{shrink_factor[k], variance_factor[k]} : BackwardCorrection{};
+  }
 };
 
 }  // namespace tilt

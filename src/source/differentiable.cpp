@@ -16,13 +16,11 @@ Trajectory DifferentiableSource::next(uint32_t iteration, const BatchShard& shar
   for (int i = 0; i < steps; ++i) {
     const at::Tensor x = states.back().unsqueeze(0);
     const at::Tensor t = out.times.narrow(0, i, 1);
-    const StepKernel kernel = context_.policy.kernel(x, t);
-    at::Tensor drift = kernel.drift[0];
-    if (context_.reference) drift = drift + (*context_.reference)(x, t)[0];
-    const at::Tensor log_variance = kernel.learned_variance() ? kernel.log_variance[0] : at::Tensor();
+    StepKernel kernel = context_.policy.kernel(x, t).at_step(0);
+    if (context_.reference) kernel.drift = kernel.drift + (*context_.reference)(x, t)[0];
     const at::Tensor noise =
         context_.rng.normal(RngStream::kRolloutNoise, iteration, i, shard.begin, batch, dim);
-    states.push_back(process.forward_step(states.back(), {drift, log_variance}, i, noise, 0.0));
+    states.push_back(process.forward_step(states.back(), kernel, i, noise, 0.0));
   }
   out.states = torch::stack(states);
   {

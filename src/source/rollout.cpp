@@ -22,16 +22,14 @@ Trajectory rollout_forward(const Process& process, int64_t dim, const Drift* ref
   for (int i = 0; i < steps; ++i) {
     const at::Tensor x = out.states[i].unsqueeze(0);  // [1, B, D]
     const at::Tensor t = out.times.narrow(0, i, 1);
-    const StepKernel kernel = policy.kernel(x, t);
-    at::Tensor drift = kernel.drift[0];
+    StepKernel kernel = policy.kernel(x, t).at_step(0);
     if (reference) {
       const at::Tensor prior_drift = (*reference)(x, t)[0];
       reference_drift[i].copy_(prior_drift);
-      drift = drift + prior_drift;
+      kernel.drift = kernel.drift + prior_drift;
     }
-    const at::Tensor log_variance = kernel.learned_variance() ? kernel.log_variance[0] : at::Tensor();
     const at::Tensor noise = rng.normal(RngStream::kRolloutNoise, iteration, i, shard.begin, batch, dim);
-    out.states[i + 1].copy_(process.forward_step(x[0], {drift, log_variance}, i, noise, exploration_std));
+    out.states[i + 1].copy_(process.forward_step(x[0], kernel, i, noise, exploration_std));
   }
   if (reference) out.extras[extras::kReferenceDrift] = reference_drift;
   return out;
@@ -51,12 +49,9 @@ Trajectory rollout_backward(const Process& process, const at::Tensor& terminal, 
   // Step 0 of the backward kernel ends at the fixed initial state, already in place.
   for (int i = steps - 1; i >= 1; --i) {
     const at::Tensor noise = rng.normal(RngStream::kBackwardNoise, iteration, i, shard.begin, batch, dim);
-    BackwardCorrection correction;
-    if (backward) {
-      const BackwardCorrection at_next =
-          (*backward)(out.states[i + 1].unsqueeze(0), out.times.narrow(0, i + 1, 1));
-      correction = {at_next.shrink_factor[0], at_next.variance_factor[0]};
-    }
+    const BackwardCorrection correction =
+        backward ? (*backward)(out.states[i + 1].unsqueeze(0), out.times.narrow(0, i + 1, 1)).at_step(0)
+                 : BackwardCorrection{};
     out.states[i].copy_(process.backward_step(out.states[i + 1], i, noise, correction));
   }
   return out;
