@@ -9,11 +9,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define TILT_HOST_DEVICE __host__ __device__
-#else
-#define TILT_HOST_DEVICE
-#endif
+#include "common.h"
 
 namespace tilt::kernels {
 
@@ -52,6 +48,23 @@ TILT_HOST_DEVICE inline void box_muller(float u1, float u2, float& z1, float& z2
   const float angle = 6.283185307179586f * u2;
   z1 = radius * cosf(angle);
   z2 = radius * sinf(angle);
+}
+
+// The stream keys of CounterRng (src/core/rng.h): the seed's words, the second mixed with the stream.
+struct PhiloxKey {
+  uint32_t k0, k1;
+};
+TILT_HOST_DEVICE inline PhiloxKey philox_key(uint64_t seed, uint32_t stream) {
+  return {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32) ^ (stream * 0x85EBCA6Bu)};
+}
+
+// Standard normals 4 * block .. 4 * block + 3 of row `row` at (step, iteration): the values
+// CounterRng::normal puts in columns 4 block .. 4 block + 3.
+TILT_HOST_DEVICE inline void philox_normal4(PhiloxKey key, uint32_t row, uint32_t block, uint32_t step,
+                                            uint32_t iteration, float out[4]) {
+  const Philox4x32 bits = philox4x32_10(Philox4x32{{row, block, step, iteration}}, key.k0, key.k1);
+  box_muller(philox_uniform(bits.v[0]), philox_uniform(bits.v[1]), out[0], out[1]);
+  box_muller(philox_uniform(bits.v[2]), philox_uniform(bits.v[3]), out[2], out[3]);
 }
 
 }  // namespace tilt::kernels

@@ -1,0 +1,57 @@
+// The drift network on the CPU, fused: all layers of a block of rows run back to back on cache-sized
+// tiles, bias and GELU applied in place, the time embedding computed once per time. `forward` is the
+// rollout's inference pass; `forward` with `FourierMlpActivations` keeps what `backward` needs, which
+// then accumulates every parameter's gradient from the gradient of the outputs in one pass.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "fourier_mlp/fourier_mlp.h"
+#include "fourier_mlp/simd_ops.h"
+
+namespace tilt::kernels {
+
+// What a training forward keeps for the backward pass (sized by the forward).
+struct FourierMlpActivations {
+  int steps = 0, batch = 0;
+  std::vector<float> values;       // per layer l = 0..L: gelu(pre-activation) [N, H], N = steps x batch
+  std::vector<float> derivatives;  // per layer: gelu'(pre-activation) [N, H]
+  std::vector<float> time_features, time_hidden, time_derivative;  // [steps, 2F], [steps, H], [steps, H]
+};
+
+class FourierMlpCpu {
+ public:
+  // `frequencies` [F] are fixed (a buffer, not a parameter).
+  FourierMlpCpu(const FourierMlpShape& shape, const float* frequencies);
+  const FourierMlpShape& shape() const { return shape_; }
+  const SimdOps& ops() const { return ops_; }
+
+  // Reads the weights (once per call site after every optimiser step: it packs transposed copies).
+  void set_weights(const FourierMlpWeights& weights);
+
+  // out [steps, batch, O] from x [steps, batch, D] at times t [steps]; with `keep`, the activations
+  // for backward.
+  void forward(const float* x, const float* t, int steps, int batch, float* out,
+               FourierMlpActivations* keep = nullptr);
+  // Adds d(sum grad_out . out)/d parameter to `gradients` (same layout as the weights) for the rows
+  // of the forward that filled `kept`; x must be that forward's input.
+  void backward(const float* x, const FourierMlpActivations& kept, const float* grad_out,
+                const FourierMlpGradients& gradients);
+
+ private:
+  // embedding [steps, H] = time_out(gelu(time_in(features(t)))) + state_in bias.
+  void time_embedding(const float* t, int steps, float* embedding, float* features, float* hidden,
+                      float* derivative);
+  void output_layer(int rows, const float* activations, float* out) const;
+
+  FourierMlpShape shape_;
+  const SimdOps& ops_;
+  std::vector<float> frequencies_;
+  FourierMlpWeights weights_{};
+  // Transposed [in, out] copies of every Linear weight, for the forward's row-major products.
+  std::vector<float> time_in_t_, time_out_t_, state_in_t_, hidden_t_;
+  std::vector<float> embedding_, features_, time_hidden_, tile_;
+};
+
+}  // namespace tilt::kernels
