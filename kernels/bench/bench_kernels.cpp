@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   std::vector<float> x(n * 2), out(n * 2), t(steps);
   for (float& v : x) v = normal(rng) * 30;
   for (int k = 0; k < steps; ++k) t[k] = k * 0.01f;
-  FourierMlpActivations kept;
+  std::vector<float> kept_buffer(FourierMlpActivations::floats(shape, steps, batch));
+  FourierMlpActivations kept = FourierMlpActivations::in(kept_buffer.data(), shape, steps, batch);
   const double flops = shape.flops_per_sample() * n;
   const double forward_s = best_seconds([&] { mlp.forward(x.data(), t.data(), steps, batch, out.data()); });
   const double train_forward_s = best_seconds([&] { mlp.forward(x.data(), t.data(), steps, batch, out.data(), &kept); });

@@ -23,6 +23,24 @@ void add_column_sums(const SimdOps& ops, const float* m, int rows, int cols, flo
 
 }  // namespace
 
+int64_t FourierMlpActivations::floats(const FourierMlpShape& shape, int steps, int batch) {
+  const int64_t rows = static_cast<int64_t>(steps) * batch, h = shape.hidden;
+  return 2 * (shape.layers + 1) * rows * h + static_cast<int64_t>(steps) * (2 * shape.features + 2 * h);
+}
+
+FourierMlpActivations FourierMlpActivations::in(float* buffer, const FourierMlpShape& shape, int steps, int batch) {
+  const int64_t rows = static_cast<int64_t>(steps) * batch, h = shape.hidden, layer_floats = (shape.layers + 1) * rows * h;
+  FourierMlpActivations a;
+  a.steps = steps;
+  a.batch = batch;
+  a.values = buffer;
+  a.derivatives = a.values + layer_floats;
+  a.time_features = a.derivatives + layer_floats;
+  a.time_hidden = a.time_features + static_cast<int64_t>(steps) * 2 * shape.features;
+  a.time_derivative = a.time_hidden + static_cast<int64_t>(steps) * h;
+  return a;
+}
+
 bool fourier_mlp_fusable(const FourierMlpShape& shape) {
   return shape.hidden % 16 == 0 && shape.hidden > 0 && shape.hidden <= 256 && shape.features % 8 == 0 &&
          shape.features > 0 && shape.layers >= 0 && shape.layers <= kMaxHiddenLayers && shape.dim > 0 &&
@@ -91,16 +109,9 @@ void FourierMlpCpu::forward(const float* x, const float* t, int steps, int batch
   embedding_.resize(static_cast<size_t>(steps) * h);
   float *features, *hidden, *time_derivative;
   if (keep) {
-    keep->steps = steps;
-    keep->batch = batch;
-    keep->values.resize(static_cast<size_t>(layers + 1) * rows * h);
-    keep->derivatives.resize(keep->values.size());
-    keep->time_features.resize(static_cast<size_t>(steps) * f2);
-    keep->time_hidden.resize(static_cast<size_t>(steps) * h);
-    keep->time_derivative.resize(static_cast<size_t>(steps) * h);
-    features = keep->time_features.data();
-    hidden = keep->time_hidden.data();
-    time_derivative = keep->time_derivative.data();
+    features = keep->time_features;
+    hidden = keep->time_hidden;
+    time_derivative = keep->time_derivative;
   } else {
     features_.resize(static_cast<size_t>(steps) * f2);
     time_hidden_.resize(static_cast<size_t>(steps) * h);
@@ -116,7 +127,7 @@ void FourierMlpCpu::forward(const float* x, const float* t, int steps, int batch
     const int n = static_cast<int>(std::min<int64_t>(kTileRows, rows - r0));
     const auto layer_tile = [&](int l, bool derivative) -> float* {
       if (keep)
-        return (derivative ? keep->derivatives : keep->values).data() + (static_cast<int64_t>(l) * rows + r0) * h;
+        return (derivative ? keep->derivatives : keep->values) + (static_cast<int64_t>(l) * rows + r0) * h;
       return tile_.data() + static_cast<int64_t>(l % 2) * kTileRows * h;
     };
     float* pre = layer_tile(0, false);
@@ -143,9 +154,9 @@ void FourierMlpCpu::backward(const float* x, const FourierMlpActivations& kept, 
   std::vector<float> grad_a(static_cast<size_t>(kTileRows) * h), grad_b(grad_a.size());
   std::vector<float> grad_embedding(static_cast<size_t>(steps) * h, 0.0f);
   std::vector<float> state_in_grad_t(static_cast<size_t>(d) * h, 0.0f);  // [D, H]
-  const auto value = [&](int l, int64_t r0) { return kept.values.data() + (static_cast<int64_t>(l) * rows + r0) * h; };
+  const auto value = [&](int l, int64_t r0) { return kept.values + (static_cast<int64_t>(l) * rows + r0) * h; };
   const auto derivative = [&](int l, int64_t r0) {
-    return kept.derivatives.data() + (static_cast<int64_t>(l) * rows + r0) * h;
+    return kept.derivatives + (static_cast<int64_t>(l) * rows + r0) * h;
   };
 
   for (int64_t r0 = 0; r0 < rows; r0 += kTileRows) {
@@ -185,16 +196,16 @@ void FourierMlpCpu::backward(const float* x, const FourierMlpActivations& kept, 
   // The time embedding, once per step: the state_in bias and time_out see grad_embedding directly.
   add_column_sums(ops_, grad_embedding.data(), steps, h, g.state_in_bias);
   add_column_sums(ops_, grad_embedding.data(), steps, h, g.time_out_bias);
-  ops_.gemm(h, h, steps, grad_embedding.data(), 1, h, kept.time_hidden.data(), h, g.time_out_weight, h, true);
+  ops_.gemm(h, h, steps, grad_embedding.data(), 1, h, kept.time_hidden, h, g.time_out_weight, h, true);
   std::vector<float> grad_hidden(static_cast<size_t>(steps) * h), grad_features(static_cast<size_t>(steps) * f2);
   ops_.gemm(steps, h, h, grad_embedding.data(), h, 1, weights_.time_out_weight, h, grad_hidden.data(), h, false);
-  ops_.multiply(static_cast<int64_t>(steps) * h, grad_hidden.data(), kept.time_derivative.data());
+  ops_.multiply(static_cast<int64_t>(steps) * h, grad_hidden.data(), kept.time_derivative);
   add_column_sums(ops_, grad_hidden.data(), steps, h, g.time_in_bias);
-  ops_.gemm(h, f2, steps, grad_hidden.data(), 1, h, kept.time_features.data(), f2, g.time_in_weight, f2, true);
+  ops_.gemm(h, f2, steps, grad_hidden.data(), 1, h, kept.time_features, f2, g.time_in_weight, f2, true);
   ops_.gemm(steps, f2, h, grad_hidden.data(), h, 1, weights_.time_in_weight, f2, grad_features.data(), f2, false);
   // features = [sin(angle), cos(angle)], angle = t f + phase: d angle = d sin cos - d cos sin.
   for (int k = 0; k < steps; ++k) {
-    const float* feature = kept.time_features.data() + static_cast<int64_t>(k) * f2;
+    const float* feature = kept.time_features + static_cast<int64_t>(k) * f2;
     const float* grad_feature = grad_features.data() + static_cast<int64_t>(k) * f2;
     for (int i = 0; i < f; ++i) g.phase[i] += grad_feature[i] * feature[f + i] - grad_feature[f + i] * feature[i];
   }

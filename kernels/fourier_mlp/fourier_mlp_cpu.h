@@ -12,12 +12,19 @@
 
 namespace tilt::kernels {
 
-// What a training forward keeps for the backward pass (sized by the forward).
+// What a training forward keeps for the backward pass, in one caller-owned buffer of
+// `floats(shape, steps, batch)` floats (a framework tensor can own it: tilt's autograd node does).
 struct FourierMlpActivations {
   int steps = 0, batch = 0;
-  std::vector<float> values;       // per layer l = 0..L: gelu(pre-activation) [N, H], N = steps x batch
-  std::vector<float> derivatives;  // per layer: gelu'(pre-activation) [N, H]
-  std::vector<float> time_features, time_hidden, time_derivative;  // [steps, 2F], [steps, H], [steps, H]
+  float* values = nullptr;           // per layer l = 0..L: gelu(pre-activation) [N, H], N = steps x batch
+  float* derivatives = nullptr;      // per layer: gelu'(pre-activation) [N, H]
+  float* time_features = nullptr;    // [steps, 2F]
+  float* time_hidden = nullptr;      // [steps, H], after gelu
+  float* time_derivative = nullptr;  // [steps, H]
+
+  static int64_t floats(const FourierMlpShape& shape, int steps, int batch);
+  // Views into `buffer` (at least floats(shape, steps, batch) long).
+  static FourierMlpActivations in(float* buffer, const FourierMlpShape& shape, int steps, int batch);
 };
 
 class FourierMlpCpu {

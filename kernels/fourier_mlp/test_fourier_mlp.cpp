@@ -147,7 +147,8 @@ TEST(FourierMlpCpu, ParameterGradientsMatchCentralDifferences) {
   FourierMlpCpu mlp(shape, net.frequencies.data());
   mlp.set_weights(net.weights());
   std::vector<float> out(b.x.size() / shape.dim * shape.outputs), gradients(net.flat.size(), 0.0f);
-  FourierMlpActivations kept;
+  std::vector<float> buffer(FourierMlpActivations::floats(shape, b.steps, b.batch));
+  FourierMlpActivations kept = FourierMlpActivations::in(buffer.data(), shape, b.steps, b.batch);
   mlp.forward(b.x.data(), b.t.data(), b.steps, b.batch, out.data(), &kept);
   mlp.backward(b.x.data(), kept, b.grad_out.data(), net.view<float, float*>(gradients.data()));
   // Every parameter, central differences of the double reference (step 1e-3: truncation ~1e-6 of

@@ -24,10 +24,10 @@ struct PinnedRolloutSpec {
   uint32_t stream = 1;      // RngStream::kRolloutNoise
   uint32_t iteration = 0;
   int64_t row_begin = 0;    // global row of this call's first trajectory
-  PinnedStepConstants constants() const {
+  TILT_HOST_DEVICE PinnedStepConstants constants() const {
     const double dt = 1.0 / steps;
     return {dim, static_cast<float>(dt), sigma2,
-            static_cast<float>(std::sqrt(dt * sigma2 + exploration_std * exploration_std))};
+            static_cast<float>(sqrt(dt * sigma2 + exploration_std * exploration_std))};
   }
 };
 

@@ -328,6 +328,10 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
       config_fail("network.guidance", "classifier guidance has no network to learn a variance with");
   }
   network.skip("guidance");
+  const std::string engine = network.get("engine", std::string("fused"));
+  if (engine != "fused" && engine != "libtorch")
+    config_fail("network.engine", "must be fused or libtorch, got '" + engine + "'");
+  config.network.fused = engine == "fused";
   network.finish();
 
   const bool is_posterior = task == Task::kPosterior;
@@ -515,6 +519,7 @@ std::string to_yaml(const Config& config) {
   root["process"]["steps"] = config.process.steps;
   root["process"]["sigma2"] = yaml_number(config.process.sigma2);
   const bool is_posterior = config.task() == Task::kPosterior;
+  root["network"]["engine"] = config.network.fused ? "fused" : "libtorch";
   if (!(is_posterior && config.prior.kind == PriorConfig::Kind::kNeural)) {
     root["network"]["hidden"] = config.network.hidden;
     root["network"]["fourier_features"] = config.network.fourier_features;

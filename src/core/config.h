@@ -71,6 +71,10 @@ struct NetworkConfig {
   // Posterior tasks: classifier guidance with this scale in place of a learned correction
   // (model/guidance_drift.h); the network sizes are then unused.
   std::optional<double> guidance;
+  // `engine: fused` (default): the network and the forward rollout run tilt's fused CPU kernels
+  // (kernels/) where they have them; `libtorch`: LibTorch operations throughout (the reference path).
+  // The same maths either way: a run may resume under the other engine.
+  bool fused = true;
 };
 
 struct PriorConfig {

@@ -13,6 +13,11 @@
 
 namespace tilt {
 
+namespace kernels {
+class FourierMlpCpu;
+struct MixtureView;
+}  // namespace kernels
+
 class Drift {
  public:
   virtual ~Drift() = default;
@@ -24,6 +29,11 @@ class Drift {
   virtual std::vector<NamedTensor> parameters() const { return {}; }
   // FLOPs of one evaluation for one sample at one time (for the benchmark's floor); 0 if unknown.
   virtual double flops_per_sample() const { return 0; }
+  // The fused kernels (kernels/) that compute this whole drift, for the fused rollout: a network
+  // (with its current weights) or an analytic mixture; null where the drift has none or the engine
+  // is libtorch.
+  virtual kernels::FourierMlpCpu* fused_network() const { return nullptr; }
+  virtual const kernels::MixtureView* fused_mixture() const { return nullptr; }
 };
 
 }  // namespace tilt

@@ -18,9 +18,11 @@ FourierMlpImpl::FourierMlpImpl(int dim, const NetworkConfig& config, int outputs
   torch::NoGradGuard no_grad;
   out_->weight.zero_();
   out_->bias.zero_();
+  if (config.fused) fused_ = FusedFourierMlp::make(*this);
 }
 
 at::Tensor FourierMlpImpl::forward(const at::Tensor& x, const at::Tensor& t) {
+  if (fused_ && !x.requires_grad() && !t.requires_grad()) return fused_->forward(x, t);
   const at::Tensor angle = t.unsqueeze(-1) * frequencies_ + phase_;  // [K, F]
   at::Tensor time = time_out_(torch::gelu(time_in_(torch::cat({angle.sin(), angle.cos()}, -1))));
   at::Tensor h = torch::gelu(state_in_(x) + time.unsqueeze(1));  // [K, B, H]
@@ -46,6 +48,11 @@ StepKernel NetworkDrift::kernel(const at::Tensor& x, const at::Tensor& t) const 
   const at::Tensor outputs = network_->forward(x, t);
   if (!log_variance_range_) return {outputs};
   return split_learned_variance(outputs, *log_variance_range_);
+}
+
+kernels::FourierMlpCpu* NetworkDrift::fused_network() const {
+  if (log_variance_range_ || !network_->fused()) return nullptr;
+  return &network_->fused()->kernel();
 }
 
 std::vector<NamedTensor> NetworkDrift::parameters() const {

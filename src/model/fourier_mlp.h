@@ -5,6 +5,8 @@
 // drift (and "frozen prior + correction" starts exactly at the prior).
 // The time embedding is computed once per time and broadcast over the batch: per-sample cost is
 // the state and joint layers only (2 (D H + layers H^2 + H D) FLOPs forward).
+// With network.engine fused (and a shape the kernels take) forward runs the fused CPU kernels
+// (model/fused_network.h) unless gradients must flow into x or t (PIS through the chain).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -17,6 +19,7 @@
 
 #include "core/config.h"
 #include "model/drift.h"
+#include "model/fused_network.h"
 
 namespace tilt {
 
@@ -28,6 +31,8 @@ class FourierMlpImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t);
   // FLOPs of one forward pass for one sample at one time (time embedding excluded).
   double flops_per_sample() const;
+  // The fused kernels of this network, or null (engine libtorch, or a shape they do not take).
+  FusedFourierMlp* fused() const { return fused_.get(); }
 
  private:
   int dim_, outputs_;
@@ -35,6 +40,7 @@ class FourierMlpImpl : public torch::nn::Module {
   at::Tensor frequencies_, phase_;
   torch::nn::Linear time_in_{nullptr}, time_out_{nullptr}, state_in_{nullptr}, out_{nullptr};
   std::vector<torch::nn::Linear> hidden_;
+  std::unique_ptr<FusedFourierMlp> fused_;
 };
 TORCH_MODULE(FourierMlp);
 
@@ -53,6 +59,7 @@ class NetworkDrift final : public Drift {
   StepKernel kernel(const at::Tensor& x, const at::Tensor& t) const override;
   std::vector<NamedTensor> parameters() const override;
   double flops_per_sample() const override { return network_->flops_per_sample(); }
+  kernels::FourierMlpCpu* fused_network() const override;
 
  private:
   mutable FourierMlp network_;

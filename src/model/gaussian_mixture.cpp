@@ -69,11 +69,14 @@ at::Tensor GaussianMixture::sample(const CounterRng& rng, uint32_t iteration, in
   return x.to(torch::kFloat32);
 }
 
-MixtureFollmerDrift::MixtureFollmerDrift(const GaussianMixture& mixture, double sigma2)
-    : means_(mixture.means().to(torch::kFloat32)),
-      log_weights_(mixture.log_weights().to(torch::kFloat32)),
-      variances_(mixture.isotropic_variances().to(torch::kFloat32)),
-      sigma2_(sigma2) {}
+MixtureFollmerDrift::MixtureFollmerDrift(const GaussianMixture& mixture, double sigma2, bool fused)
+    : means_(mixture.means().to(torch::kFloat32).contiguous()),
+      log_weights_(mixture.log_weights().to(torch::kFloat32).contiguous()),
+      variances_(mixture.isotropic_variances().to(torch::kFloat32).contiguous()),
+      sigma2_(sigma2),
+      fused_(fused && mixture.dim() <= kernels::kMaxFusedDim),
+      view_{static_cast<int>(mixture.components()), static_cast<int>(mixture.dim()), means_.data_ptr<float>(),
+            log_weights_.data_ptr<float>(), variances_.data_ptr<float>(), static_cast<float>(sigma2)} {}
 
 at::Tensor MixtureFollmerDrift::component_logits(const at::Tensor& x, const at::Tensor& t) const {
   const int64_t steps = t.size(0), dim = x.size(-1);
@@ -89,6 +92,15 @@ at::Tensor MixtureFollmerDrift::component_logits(const at::Tensor& x, const at::
 
 at::Tensor MixtureFollmerDrift::operator()(const at::Tensor& x, const at::Tensor& t) const {
   const int64_t steps = t.size(0);
+  if (fused_ && !x.requires_grad()) {
+    const at::Tensor xc = x.to(torch::kFloat32).contiguous(), tc = t.to(torch::kFloat32).contiguous();
+    at::Tensor u = torch::empty_like(xc);
+    const int64_t rows = x.size(1);
+    for (int64_t k = 0; k < steps; ++k)
+      kernels::mixture_follmer_drift_cpu(view_, xc.data_ptr<float>() + k * rows * view_.dim, rows,
+                                         tc.data_ptr<float>()[k], u.data_ptr<float>() + k * rows * view_.dim);
+    return u;
+  }
   const at::Tensor responsibilities = torch::softmax(component_logits(x, t), -1);  // [K, B, C]
   const at::Tensor tt = t.view({steps, 1, 1});
   const at::Tensor denominator = tt * variances_ + sigma2_ * (1 - tt);  // [K, 1, C]

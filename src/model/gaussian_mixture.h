@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/rng.h"
+#include "mixture_drift/mixture_drift.h"
 #include "model/drift.h"
 
 namespace tilt {
@@ -43,8 +44,10 @@ class GaussianMixture {
 // by the responsibilities under the noised marginal N(t mu_k, (t^2 s_k^2 + sigma2 t (1 - t)) I).
 class MixtureFollmerDrift final : public Drift {
  public:
-  MixtureFollmerDrift(const GaussianMixture& mixture, double sigma2);
+  // `fused`: evaluated by the one-pass kernel (kernels/mixture_drift) where the dimension allows.
+  MixtureFollmerDrift(const GaussianMixture& mixture, double sigma2, bool fused = false);
   at::Tensor operator()(const at::Tensor& x, const at::Tensor& t) const override;
+  const kernels::MixtureView* fused_mixture() const override { return fused_ ? &view_ : nullptr; }
   // log p_t(x) of the noised marginal, [K, B]. The drift is the h-transform of the zero-drift
   // reference (marginal N(0, sigma2 t I)): u = sigma2 grad log p_t + x / t.
   at::Tensor log_marginal(const at::Tensor& x, const at::Tensor& t) const;
@@ -53,6 +56,8 @@ class MixtureFollmerDrift final : public Drift {
   at::Tensor component_logits(const at::Tensor& x, const at::Tensor& t) const;  // [K, B, C]
   at::Tensor means_, log_weights_, variances_;                                  // float32 [C, D], [C], [C]
   double sigma2_;
+  bool fused_;
+  kernels::MixtureView view_;  // of the tensors above
 };
 
 }  // namespace tilt

@@ -2,14 +2,55 @@
 
 #include <torch/torch.h>
 
+#include <optional>
+
 #include "model/learned_backward.h"
+#include "pinned_rollout/pinned_rollout.h"
+#include "process/pinned_brownian.h"
 
 namespace tilt {
+namespace {
+
+// The whole rollout in one kernel call (kernels/pinned_rollout) when the process is the pinned
+// Brownian motion, the policy is a fused network and the reference (if any) an analytic mixture;
+// the same paths as the step-by-step loop below, up to float rounding.
+std::optional<Trajectory> fused_rollout_forward(const Process& process, int64_t dim, const Drift* reference,
+                                                const Drift& policy, const CounterRng& rng, uint32_t iteration,
+                                                const BatchShard& shard, double exploration_std) {
+  const auto* pinned = dynamic_cast<const PinnedBrownian*>(&process);
+  kernels::FourierMlpCpu* network = policy.fused_network();
+  const kernels::MixtureView* mixture = reference ? reference->fused_mixture() : nullptr;
+  if (!pinned || !network || (reference && !mixture) || dim > kernels::kMaxFusedDim) return std::nullopt;
+  kernels::PinnedRolloutSpec spec;
+  spec.steps = pinned->steps();
+  spec.batch = shard.count;
+  spec.dim = static_cast<int>(dim);
+  spec.sigma2 = static_cast<float>(pinned->sigma2());
+  spec.exploration_std = exploration_std;
+  spec.seed = rng.seed();
+  spec.stream = static_cast<uint32_t>(RngStream::kRolloutNoise);
+  spec.iteration = iteration;
+  spec.row_begin = shard.begin;
+  Trajectory out;
+  out.origin = exploration_std > 0 ? Trajectory::Origin::kExplored : Trajectory::Origin::kOnPolicy;
+  out.times = process.time_grid();
+  out.states = torch::empty({spec.steps + 1, shard.count, dim}, torch::kFloat32);
+  at::Tensor reference_drift;
+  if (reference) reference_drift = torch::empty({spec.steps, shard.count, dim}, torch::kFloat32);
+  kernels::pinned_rollout_cpu(spec, network, mixture, out.states.data_ptr<float>(),
+                              reference ? reference_drift.data_ptr<float>() : nullptr, nullptr);
+  if (reference) out.extras[extras::kReferenceDrift] = reference_drift;
+  return out;
+}
+
+}  // namespace
 
 Trajectory rollout_forward(const Process& process, int64_t dim, const Drift* reference, const Drift& policy,
                            const CounterRng& rng, uint32_t iteration, const BatchShard& shard,
                            double exploration_std) {
   torch::NoGradGuard no_grad;
+  if (auto fused = fused_rollout_forward(process, dim, reference, policy, rng, iteration, shard, exploration_std))
+    return *std::move(fused);
   const int steps = process.steps();
   const int64_t batch = shard.count;
   Trajectory out;

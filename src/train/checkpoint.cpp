@@ -81,12 +81,13 @@ void check_resumable(const std::filesystem::path& path, const Config& config) {
   if (a.layers != b.layers) refuse("network.layers", std::to_string(a.layers), std::to_string(b.layers));
   // Anything else that defines the run (objective options, target, prior, reward, batch, learning rates, ...)
   // must be the same too; how long it runs, how often it logs and checkpoints, and evaluation may
-  // change.
+  // change, and so may the engine that computes the same maths.
   Config continued = stored;
   continued.train.iterations = config.train.iterations;
   continued.train.exploration.decay_until = config.train.exploration.decay_until;
   continued.train.checkpoint_every = config.train.checkpoint_every;
   continued.train.log_every = config.train.log_every;
+  continued.network.fused = config.network.fused;
   continued.eval = config.eval;
   const std::string key = first_difference(YAML::Load(to_yaml(continued)), YAML::Load(to_yaml(config)), "");
   if (!key.empty())

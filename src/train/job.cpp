@@ -44,7 +44,7 @@ std::unique_ptr<Drift> make_reference(const Config& config) {
   if (config.task() != Task::kPosterior) return nullptr;
   if (config.prior.kind == PriorConfig::Kind::kNeural) return load_neural_prior(config);
   return std::make_unique<MixtureFollmerDrift>(GaussianMixture::isotropic(config.prior.mixture),
-                                               config.process.sigma2);
+                                               config.process.sigma2, config.network.fused);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

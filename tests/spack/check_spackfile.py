@@ -106,6 +106,9 @@ DEPENDENCY_TABLE = {
         spack=["ccache"], optional=True, why="compiler launcher, used only when found"),
     ("find_program", "MPIEXEC_BIN"): dict(
         spack=MPI_PROVIDERS, variants="all", why="mpirun/mpiexec for the distributed tests"),
+    ("find_package", "CUDAToolkit"): dict(
+        spack=["cuda"], variants="cuda", optional_in_cpu=True,
+        why="kernels/: the CUDA runtime for the device kernels (only when nvcc is found)"),
     ("language", "CUDA"): dict(
         spack=["cuda"], variants="cuda", optional_in_cpu=True,
         why="nvcc for check_language(CUDA) (optional in CMake; the CUDA variant provides it)"),

@@ -1,0 +1,128 @@
+// Every CUDA kernel against its CPU oracle: the same Philox bits, float-tolerance maths. Skips where
+// no CUDA device is present (this runs for real on the GPU machine: bench/gpu/run.sh).
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "mixture_drift/mixture_drift_cuda.h"
+#include "philox.h"
+#include "pinned_rollout/pinned_rollout.h"
+
+namespace tilt::kernels {
+namespace {
+
+bool have_device() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+#define SKIP_WITHOUT_DEVICE() \
+  if (!have_device()) GTEST_SKIP() << "no CUDA device"
+
+template <typename T>
+struct DeviceBuffer {
+  T* data = nullptr;
+  size_t size = 0;
+  explicit DeviceBuffer(size_t n) : size(n) { EXPECT_EQ(cudaMalloc(&data, n * sizeof(T)), cudaSuccess); }
+  DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) {
+    EXPECT_EQ(cudaMemcpy(data, host.data(), size * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+  }
+  ~DeviceBuffer() { cudaFree(data); }
+  std::vector<T> host() const {
+    std::vector<T> out(size);
+    EXPECT_EQ(cudaMemcpy(out.data(), data, size * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+    return out;
+  }
+};
+
+struct Grid25 {
+  std::vector<float> means, log_weights, variances;
+  Grid25() {
+    for (int i = 0; i < 5; ++i)
+      for (int j = 0; j < 5; ++j) {
+        means.insert(means.end(), {-10.0f + 5 * i, -10.0f + 5 * j});
+        log_weights.push_back(std::log(1.0f / 25));
+        variances.push_back(0.3f);
+      }
+  }
+};
+
+__global__ void philox_bits_kernel(PhiloxKey key, uint32_t* out, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const Philox4x32 bits = philox4x32_10(Philox4x32{{static_cast<uint32_t>(i), 1u, 2u, 3u}}, key.k0, key.k1);
+  for (int k = 0; k < 4; ++k) out[4 * i + k] = bits.v[k];
+}
+
+TEST(KernelsCuda, PhiloxBitsAreTheHostsBits) {
+  SKIP_WITHOUT_DEVICE();
+  const int n = 4096;
+  const PhiloxKey key = philox_key(1234567890123ull, 1);
+  DeviceBuffer<uint32_t> device(4 * n);
+  philox_bits_kernel<<<(n + 127) / 128, 128>>>(key, device.data, n);
+  const std::vector<uint32_t> bits = device.host();
+  for (int i = 0; i < n; ++i) {
+    const Philox4x32 host = philox4x32_10(Philox4x32{{static_cast<uint32_t>(i), 1u, 2u, 3u}}, key.k0, key.k1);
+    for (int k = 0; k < 4; ++k) ASSERT_EQ(bits[4 * i + k], host.v[k]);
+  }
+}
+
+TEST(KernelsCuda, MixtureDriftMatchesCpu) {
+  SKIP_WITHOUT_DEVICE();
+  const Grid25 g;
+  const DeviceBuffer<float> means(g.means), log_weights(g.log_weights), variances(g.variances);
+  const MixtureView host_view{25, 2, g.means.data(), g.log_weights.data(), g.variances.data(), 5.0f};
+  const MixtureView device_view{25, 2, means.data, log_weights.data, variances.data, 5.0f};
+  std::mt19937 rng(0);
+  std::normal_distribution<float> normal(0.0f, 5.0f);
+  const int rows = 10000;
+  std::vector<float> x(2 * rows);
+  for (float& v : x) v = normal(rng);
+  const DeviceBuffer<float> dx(x);
+  DeviceBuffer<float> du(2 * rows);
+  for (float t : {0.0f, 0.3f, 0.99f, 1.0f}) {
+    ASSERT_EQ(mixture_follmer_drift_cuda(device_view, dx.data, rows, t, du.data, nullptr), 0);
+    std::vector<float> expected(2 * rows);
+    mixture_follmer_drift_cpu(host_view, x.data(), rows, t, expected.data());
+    const std::vector<float> u = du.host();
+    // Device expf/logf are within 2 ulp of the host's; terms up to ~|mu| sigma2 / s^2 = 170.
+    for (int i = 0; i < 2 * rows; ++i) ASSERT_NEAR(u[i], expected[i], 1e-4f * (1 + std::abs(expected[i]))) << t;
+  }
+}
+
+TEST(KernelsCuda, AnalyticRolloutMatchesCpu) {
+  SKIP_WITHOUT_DEVICE();
+  const Grid25 g;
+  const DeviceBuffer<float> means(g.means), log_weights(g.log_weights), variances(g.variances);
+  const MixtureView host_view{25, 2, g.means.data(), g.log_weights.data(), g.variances.data(), 5.0f};
+  const MixtureView device_view{25, 2, means.data, log_weights.data, variances.data, 5.0f};
+  PinnedRolloutSpec spec;
+  spec.steps = 100;
+  spec.batch = 3000;
+  spec.dim = 2;
+  spec.sigma2 = 5.0f;
+  spec.seed = 7;
+  spec.iteration = 11;
+  spec.row_begin = 500;
+  DeviceBuffer<float> states((spec.steps + 1) * spec.batch * 2);
+  DeviceBuffer<PathTerms> terms(spec.batch);
+  ASSERT_EQ(pinned_rollout_mixture_cuda(spec, device_view, states.data, terms.data, nullptr), 0);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  std::vector<float> expected((spec.steps + 1) * spec.batch * 2);
+  std::vector<PathTerms> expected_terms(spec.batch);
+  pinned_rollout_cpu(spec, nullptr, &host_view, expected.data(), nullptr, expected_terms.data());
+  const std::vector<float> got = states.host();
+  const std::vector<PathTerms> got_terms = terms.host();
+  // 100 steps of ulp-level differences in exp/log/sin/cos, carried along the path.
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], 2e-3f * (1 + std::abs(expected[i]))) << i;
+  for (int64_t r = 0; r < spec.batch; ++r) {
+    EXPECT_NEAR(got_terms[r].log_forward, expected_terms[r].log_forward, 1e-2f * (1 + std::abs(expected_terms[r].log_forward)));
+    EXPECT_NEAR(got_terms[r].log_backward, expected_terms[r].log_backward, 1e-2f * (1 + std::abs(expected_terms[r].log_backward)));
+  }
+}
+
+}  // namespace
+}  // namespace tilt::kernels

@@ -1,0 +1,35 @@
+// The fused CPU kernels of the drift network (kernels/fourier_mlp) behind LibTorch's autograd: the
+// forward pass is one kernel call, and backward accumulates every parameter's gradient in one pass
+// over the activations the forward kept (in a tensor the autograd graph owns). The rollout calls
+// the kernel directly (kernel()).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+
+namespace tilt {
+
+namespace kernels {
+class FourierMlpCpu;
+}
+class FourierMlpImpl;
+
+class FusedFourierMlp {
+ public:
+  // Null when the network's shape has no fused kernel (kernels::fourier_mlp_fusable).
+  static std::unique_ptr<FusedFourierMlp> make(FourierMlpImpl& network);
+  ~FusedFourierMlp();
+
+  // x [K, B, D], t [K] -> [K, B, O]; differentiable in the network's parameters (not in x or t).
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t);
+  // The kernel with the network's current weights.
+  kernels::FourierMlpCpu& kernel();
+
+ private:
+  explicit FusedFourierMlp(FourierMlpImpl& network);
+  FourierMlpImpl& network_;
+  std::unique_ptr<kernels::FourierMlpCpu> kernel_;
+};
+
+}  // namespace tilt
