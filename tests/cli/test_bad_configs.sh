@@ -42,6 +42,7 @@ expect_refused "$rtb" train.iterations "train.iterations=-5"
 expect_refused "$rtb" train.iterations "train.iterations=10000000000"
 expect_refused "$rtb" network.layers "network.layers=-1"
 expect_refused "$rtb" network.layers "network.layers=abc"
+expect_refused "$rtb" network.engine "network.engine=gpu"
 for key in process.sigma2 reward.noise_variance train.lr objective.log_z_lr reward.beta; do
   expect_refused "$rtb" "$key" "$key=0"
   expect_refused "$rtb" "$key" "$key=-1"

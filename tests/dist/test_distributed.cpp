@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cstring>
+#include <memory>
 
 #include "core/config.h"
 #include "core/cpu_setup.h"
@@ -110,6 +111,54 @@ train: {batch: 37, exploration: {std: 0.5}}
     const at::Tensor a = flat_gradients(sharded), b = flat_gradients(whole);
     EXPECT_GT(b.abs().max().item<float>(), 0.0f);
     EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-6)) << objective << ": max difference " << (a - b).abs().max();
+  }
+}
+
+// The fused engine on 2 ranks equals the LibTorch path on one rank, for every objective with a fused
+// network: the states of a rollout (the fused kernel against LibTorch's step-by-step loop, with the
+// same counter-based noise), the loss and every parameter's gradient. A non-zero policy first, so
+// that every layer's gradient is exercised.
+TEST(Distributed, FusedEngineOnTwoRanksEqualsTheLibTorchPathOnOne) {
+  const char* sampler = R"(
+process: {steps: 12, sigma2: 5.0}
+target: {kind: mixture, preset: gmm25}
+network: {hidden: 32, fourier_features: 16, layers: 2}
+train: {batch: 37, exploration: {std: 0.3}}
+)";
+  const std::vector<std::pair<const char*, std::string>> cases{
+      {kConfig, "rtb"}, {sampler, "tb"}, {sampler, "vargrad"}, {sampler, "{kind: subtb, forward_looking: true}"},
+      {sampler, "db"}};
+  for (const auto& [yaml, objective] : cases) {
+    const auto perturbed = [&](const std::string& engine) {
+      auto job = std::make_unique<Job>(
+          parse_config(yaml, {"objective=" + objective, "network.engine=" + engine}, "."));
+      torch::NoGradGuard no_grad;
+      torch::manual_seed(7);
+      for (const auto& p : job->parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
+      return job;
+    };
+    const std::unique_ptr<Job> fused = perturbed("fused"), plain = perturbed("libtorch");
+    const BatchShard shard = shard_batch(37, g_world->rank(), g_world->size());
+    const Trajectory fused_batch = fused->source().next(1, shard, *g_world);
+    const LossStats local = fused->objective().accumulate_gradients(fused_batch, 37, *g_world);
+    std::vector<at::Tensor> parameters;
+    for (const auto& p : fused->parameters()) parameters.push_back(p.tensor);
+    GradientSync().all_reduce(parameters, *g_world);
+    double loss = local.loss_sum;
+    g_world->all_reduce_sum(&loss, 1);
+
+    LocalCommunicator alone;
+    const Trajectory plain_batch = plain->source().next(1, {37, 0, 37}, alone);
+    const LossStats all = plain->objective().accumulate_gradients(plain_batch, 37, alone);
+    // 12 steps of float rounding differences in the drift carried along the paths.
+    const at::Tensor rows = plain_batch.states.narrow(1, shard.begin, shard.count);
+    EXPECT_TRUE(torch::allclose(fused_batch.states, rows, 1e-4, 1e-4))
+        << objective << ": states differ by " << (fused_batch.states - rows).abs().max();
+    EXPECT_NEAR(loss, all.loss_sum, 1e-3 * all.loss_sum) << objective;
+    const at::Tensor a = flat_gradients(*fused), b = flat_gradients(*plain);
+    EXPECT_GT(b.abs().max().item<float>(), 0.0f);
+    EXPECT_TRUE(torch::allclose(a, b, 1e-3, 1e-4 * b.abs().max().item<double>()))
+        << objective << ": gradients differ by " << (a - b).abs().max() << " of " << b.abs().max();
   }
 }
 
