@@ -519,8 +519,9 @@ std::string to_yaml(const Config& config) {
   root["process"]["steps"] = config.process.steps;
   root["process"]["sigma2"] = yaml_number(config.process.sigma2);
   const bool is_posterior = config.task() == Task::kPosterior;
-  root["network"]["engine"] = config.network.fused ? "fused" : "libtorch";
+  // A neural prior fixes the network section (sizes and engine: its run's).
   if (!(is_posterior && config.prior.kind == PriorConfig::Kind::kNeural)) {
+    root["network"]["engine"] = config.network.fused ? "fused" : "libtorch";
     root["network"]["hidden"] = config.network.hidden;
     root["network"]["fourier_features"] = config.network.fourier_features;
     root["network"]["layers"] = config.network.layers;
