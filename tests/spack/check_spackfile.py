@@ -508,6 +508,12 @@ def cmake_dependencies(source):
                 key, required = ("language", args[0]), cmd == "enable_language"
             else:
                 key, required = (cmd, args[0]), "REQUIRED" in args
+            # Inside an if() block the lookup is conditional (kernels/ enables CUDA only when
+            # check_language found nvcc), so it does not make the package required.
+            before = text[:m.start()]
+            depth = (len(re.findall(r"\bif\s*\(", before, re.IGNORECASE))
+                     - len(re.findall(r"\bendif\s*\(", before, re.IGNORECASE)))
+            required = required and depth == 0
             entry = found.setdefault(key, {"required": False, "where": [], "args": ""})
             entry["required"] |= required
             entry["where"].append(where)
