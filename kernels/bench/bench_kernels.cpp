@@ -82,12 +82,10 @@ int main(int argc, char** argv) {
   std::vector<float> x(n * 2), out(n * 2), t(steps);
   for (float& v : x) v = normal(rng) * 30;
   for (int k = 0; k < steps; ++k) t[k] = k * 0.01f;
-  std::vector<float> kept_buffer(FourierMlpActivations::floats(shape, steps, batch));
-  FourierMlpActivations kept = FourierMlpActivations::in(kept_buffer.data(), shape, steps, batch);
   const double flops = shape.flops_per_sample() * n;
   const double forward_s = best_seconds([&] { mlp.forward(x.data(), t.data(), steps, batch, out.data()); });
-  const double train_forward_s = best_seconds([&] { mlp.forward(x.data(), t.data(), steps, batch, out.data(), &kept); });
-  const double backward_s = best_seconds([&] { mlp.backward(x.data(), kept, out.data(), view(gradients.data())); });
+  const double backward_s =
+      best_seconds([&] { mlp.backward(x.data(), t.data(), steps, batch, out.data(), view(gradients.data())); });
   const double step_forward_s = best_seconds([&] {
     for (int k = 0; k < steps; ++k) mlp.forward(x.data() + k * batch * 2, t.data() + k, 1, batch, out.data());
   });
@@ -96,10 +94,26 @@ int main(int argc, char** argv) {
     std::printf("%-34s %10.3f %9.3e/s %10.1f %9.0f%%  (%s)\n", name, seconds * 1e3, items / seconds,
                 work / seconds / 1e9, 100 * work / seconds / 1e9 / peak, unit);
   };
+  // The hidden layer's product alone, tile by tile as the network runs it, and GELU alone.
+  std::vector<float> weight(h * h), tile(96 * h), product(96 * h), derivative(96 * h);
+  for (float& v : weight) v = normal(rng);
+  for (float& v : tile) v = normal(rng);
+  const int64_t tiles = (n + 95) / 96;
+  const double gemm_s = best_seconds([&] {
+    for (int64_t i = 0; i < tiles; ++i) ops.gemm(96, hidden, hidden, tile.data(), h, 1, weight.data(), h, product.data(), h, true);
+  });
+  const double gelu_s = best_seconds([&] {
+    for (int64_t i = 0; i < tiles; ++i) ops.gelu(96 * h, product.data(), tile.data(), nullptr);
+  });
+  const double gelu_derivative_s = best_seconds([&] {
+    for (int64_t i = 0; i < tiles; ++i) ops.gelu(96 * h, product.data(), tile.data(), derivative.data());
+  });
+  row("gemm 96 x H x H tiles", gemm_s, 2.0 * tiles * 96 * h * h, static_cast<double>(tiles * 96), "rows");
+  row("gelu, H per row", gelu_s, 0, static_cast<double>(tiles * 96 * h), "values");
+  row("gelu and derivative, H per row", gelu_derivative_s, 0, static_cast<double>(tiles * 96 * h), "values");
   row("mlp forward, all rows", forward_s, flops, static_cast<double>(n), "samples");
   row("mlp forward, one step at a time", step_forward_s, flops, static_cast<double>(n), "samples");
-  row("mlp forward keeping activations", train_forward_s, flops, static_cast<double>(n), "samples");
-  row("mlp backward (2 x forward FLOPs)", backward_s, 2 * flops, static_cast<double>(n), "samples");
+  row("mlp backward (tile forward + backward)", backward_s, 3 * flops, static_cast<double>(n), "samples");
 
   // The 25-mode mixture's drift: ~ C (4 D + 20) FLOP per state with exp and log per component.
   std::vector<float> means, log_weights, variances;

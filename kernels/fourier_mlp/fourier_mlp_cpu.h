@@ -1,31 +1,18 @@
-// The drift network on the CPU, fused: all layers of a block of rows run back to back on cache-sized
-// tiles, bias and GELU applied in place, the time embedding computed once per time. `forward` is the
-// rollout's inference pass; `forward` with `FourierMlpActivations` keeps what `backward` needs, which
-// then accumulates every parameter's gradient from the gradient of the outputs in one pass.
+// The drift network on the CPU, fused: all layers of a tile of rows run back to back on cache-sized
+// buffers, bias and GELU applied in place, the time embedding computed once per time. `forward` is
+// the inference pass (rollout), or the scoring's forward keeping every tile's activations for
+// `backward` when they fit `kKeepBudgetBytes`; past that, `backward` recomputes each tile's forward
+// in cache and backpropagates it at once (one forward more, but no rows x hidden traffic to memory:
+// at 30 000 rows a rank the kept activations would be 46 MB and the scoring memory-bound).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "fourier_mlp/fourier_mlp.h"
-#include "fourier_mlp/simd_ops.h"
+#include "simd/simd_ops.h"
 
 namespace tilt::kernels {
-
-// What a training forward keeps for the backward pass, in one caller-owned buffer of
-// `floats(shape, steps, batch)` floats (a framework tensor can own it: tilt's autograd node does).
-struct FourierMlpActivations {
-  int steps = 0, batch = 0;
-  float* values = nullptr;           // per layer l = 0..L: gelu(pre-activation) [N, H], N = steps x batch
-  float* derivatives = nullptr;      // per layer: gelu'(pre-activation) [N, H]
-  float* time_features = nullptr;    // [steps, 2F]
-  float* time_hidden = nullptr;      // [steps, H], after gelu
-  float* time_derivative = nullptr;  // [steps, H]
-
-  static int64_t floats(const FourierMlpShape& shape, int steps, int batch);
-  // Views into `buffer` (at least floats(shape, steps, batch) long).
-  static FourierMlpActivations in(float* buffer, const FourierMlpShape& shape, int steps, int batch);
-};
 
 class FourierMlpCpu {
  public:
@@ -37,19 +24,24 @@ class FourierMlpCpu {
   // Reads the weights (once per call site after every optimiser step: it packs transposed copies).
   void set_weights(const FourierMlpWeights& weights);
 
-  // out [steps, batch, O] from x [steps, batch, D] at times t [steps]; with `keep`, the activations
-  // for backward.
-  void forward(const float* x, const float* t, int steps, int batch, float* out,
-               FourierMlpActivations* keep = nullptr);
-  // Adds d(sum grad_out . out)/d parameter to `gradients` (same layout as the weights) for the rows
-  // of the forward that filled `kept`; x must be that forward's input.
-  void backward(const float* x, const FourierMlpActivations& kept, const float* grad_out,
-                const FourierMlpGradients& gradients);
+  // Activations a training forward keeps, in floats (0: above the budget, backward recomputes).
+  int64_t kept_floats(int steps, int batch) const;
+  // out [steps, batch, O] from x [steps, batch, D] at times t [steps]; with `kept` (kept_floats long)
+  // the activations for backward.
+  void forward(const float* x, const float* t, int steps, int batch, float* out, float* kept = nullptr);
+  // Adds d(sum grad_out . out)/d parameter to `gradients` (same layout as the weights) for the
+  // forward of (x, t) with the current weights, from that forward's `kept` activations or, if null,
+  // recomputing them tile by tile.
+  void backward(const float* x, const float* t, int steps, int batch, const float* grad_out,
+                const FourierMlpGradients& gradients, const float* kept = nullptr);
 
  private:
-  // embedding [steps, H] = time_out(gelu(time_in(features(t)))) + state_in bias.
-  void time_embedding(const float* t, int steps, float* embedding, float* features, float* hidden,
-                      float* derivative);
+  // embedding [steps, H] = time_out(gelu(time_in(features(t)))) + state_in bias; with `derivative`,
+  // the time network's gelu' too (features_ and time_hidden_ always).
+  void time_embedding(const float* t, int steps, float* derivative);
+  // Layers 0..L of rows [r0, r0 + n) into `values` (layer l at l * kTileRows * H) and, if given,
+  // their gelu' into `derivatives` (same layout); the outputs into out (n x O) if given.
+  void forward_tile(const float* x, int64_t r0, int n, int batch, float* values, float* derivatives, float* out);
   void output_layer(int rows, const float* activations, float* out) const;
 
   FourierMlpShape shape_;
@@ -58,7 +50,8 @@ class FourierMlpCpu {
   FourierMlpWeights weights_{};
   // Transposed [in, out] copies of every Linear weight, for the forward's row-major products.
   std::vector<float> time_in_t_, time_out_t_, state_in_t_, hidden_t_;
-  std::vector<float> embedding_, features_, time_hidden_, tile_;
+  std::vector<float> embedding_, features_, time_hidden_, time_derivative_;
+  std::vector<float> values_, derivatives_, grad_a_, grad_b_;  // one tile each
 };
 
 }  // namespace tilt::kernels

@@ -143,14 +143,22 @@ TEST(FourierMlpCpu, ForwardMatchesDoubleReference) {
 TEST(FourierMlpCpu, ParameterGradientsMatchCentralDifferences) {
   const FourierMlpShape shape{2, 16, 8, 2, 2};
   Network net(shape, 3);
-  const Batch b = make_batch(shape, 2, 23, 4);
+  const Batch b = make_batch(shape, 2, 103, 4);  // 206 rows: two full tiles and a partial one
   FourierMlpCpu mlp(shape, net.frequencies.data());
   mlp.set_weights(net.weights());
-  std::vector<float> out(b.x.size() / shape.dim * shape.outputs), gradients(net.flat.size(), 0.0f);
-  std::vector<float> buffer(FourierMlpActivations::floats(shape, b.steps, b.batch));
-  FourierMlpActivations kept = FourierMlpActivations::in(buffer.data(), shape, b.steps, b.batch);
-  mlp.forward(b.x.data(), b.t.data(), b.steps, b.batch, out.data(), &kept);
-  mlp.backward(b.x.data(), kept, b.grad_out.data(), net.view<float, float*>(gradients.data()));
+  std::vector<float> gradients(net.flat.size(), 0.0f);
+  mlp.backward(b.x.data(), b.t.data(), b.steps, b.batch, b.grad_out.data(), net.view<float, float*>(gradients.data()));
+  // The same gradients from activations kept by the forward (accumulated on top: twice the first).
+  std::vector<float> out(b.x.size() / shape.dim * shape.outputs), kept(mlp.kept_floats(b.steps, b.batch));
+  ASSERT_GT(kept.size(), 0u);
+  mlp.forward(b.x.data(), b.t.data(), b.steps, b.batch, out.data(), kept.data());
+  const std::vector<float> recomputed = gradients;
+  mlp.backward(b.x.data(), b.t.data(), b.steps, b.batch, b.grad_out.data(), net.view<float, float*>(gradients.data()),
+               kept.data());
+  for (size_t i = 0; i < gradients.size(); ++i) {
+    ASSERT_NEAR(gradients[i], 2 * recomputed[i], 1e-5 * (1 + std::abs(recomputed[i]))) << i;
+    gradients[i] = recomputed[i];
+  }
   // Every parameter, central differences of the double reference (step 1e-3: truncation ~1e-6 of
   // the O(1) curvature; the float parameters' rounding ~1e-7 / 1e-3 relative).
   for (size_t i = 0; i < net.flat.size(); ++i) {
@@ -194,12 +202,15 @@ TEST(FourierMlpCpu, VectorGeluMatchesErf) {
   const SimdOps& ops = simd_ops();
   std::vector<float> p, a(4001), d(4001);
   for (int i = 0; i <= 4000; ++i) p.push_back(-10.0f + 20.0f * i / 4000);
+  std::vector<float> alone(p.size());
   ops.gelu(static_cast<int64_t>(p.size()), p.data(), a.data(), d.data());
+  ops.gelu(static_cast<int64_t>(p.size()), p.data(), alone.data(), nullptr);
   for (size_t i = 0; i < p.size(); ++i) {
     const double x = p[i];
     const double derivative = 0.5 * (1 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
     // erf approximation error 1.5e-7 times |x| <= 10, plus float rounding.
     ASSERT_NEAR(a[i], gelu_exact(x), 2e-6 * (1 + std::abs(x))) << x;
+    ASSERT_NEAR(alone[i], gelu_exact(x), 2e-6 * (1 + std::abs(x))) << x;
     ASSERT_NEAR(d[i], derivative, 2e-6 * (1 + std::abs(x))) << x;
     ASSERT_NEAR(gelu(p[i]), gelu_exact(x), 2e-6 * (1 + std::abs(x))) << x;
     ASSERT_NEAR(gelu_derivative(p[i]), derivative, 2e-6 * (1 + std::abs(x))) << x;

@@ -60,23 +60,21 @@ kernels::FourierMlpShape shape_of(FourierMlpImpl& network) {
   return shape;
 }
 
-// One autograd node per forward: it owns the kept activations and the input states.
+// One autograd node per forward. It owns the inputs and, where they fit the kernel's budget, the
+// activations the forward kept; otherwise backward recomputes them tile by tile in cache.
 struct FusedForward : torch::autograd::Function<FusedForward> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& t,
                             kernels::FourierMlpCpu* kernel, at::TensorList parameters) {
-    const kernels::FourierMlpShape& shape = kernel->shape();
     const int steps = static_cast<int>(x.size(0)), batch = static_cast<int>(x.size(1));
-    at::Tensor out = torch::empty({steps, batch, shape.outputs}, torch::kFloat32);
-    const at::Tensor activations =
-        torch::empty({kernels::FourierMlpActivations::floats(shape, steps, batch)}, torch::kFloat32);
-    kernels::FourierMlpActivations kept =
-        kernels::FourierMlpActivations::in(activations.data_ptr<float>(), shape, steps, batch);
-    kernel->forward(x.data_ptr<float>(), t.data_ptr<float>(), steps, batch, out.data_ptr<float>(), &kept);
+    at::Tensor out = torch::empty({steps, batch, kernel->shape().outputs}, torch::kFloat32);
+    const int64_t kept_floats = kernel->kept_floats(steps, batch);
+    const at::Tensor kept = torch::empty({kept_floats}, torch::kFloat32);
+    kernel->forward(x.data_ptr<float>(), t.data_ptr<float>(), steps, batch, out.data_ptr<float>(),
+                    kept_floats ? kept.data_ptr<float>() : nullptr);
+    ctx->saved_data["kept"] = kept;
     ctx->saved_data["kernel"] = reinterpret_cast<int64_t>(kernel);
-    ctx->saved_data["activations"] = activations;
     ctx->saved_data["x"] = x;
-    ctx->saved_data["steps"] = steps;
-    ctx->saved_data["batch"] = batch;
+    ctx->saved_data["t"] = t;
     ctx->saved_data["parameters"] = static_cast<int64_t>(parameters.size());
     return out;
   }
@@ -84,19 +82,16 @@ struct FusedForward : torch::autograd::Function<FusedForward> {
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     auto* kernel = reinterpret_cast<kernels::FourierMlpCpu*>(ctx->saved_data["kernel"].toInt());
     const kernels::FourierMlpShape& shape = kernel->shape();
-    const at::Tensor activations = ctx->saved_data["activations"].toTensor();
-    const at::Tensor x = ctx->saved_data["x"].toTensor();
-    const auto steps = static_cast<int>(ctx->saved_data["steps"].toInt());
-    const auto batch = static_cast<int>(ctx->saved_data["batch"].toInt());
-    const auto count = ctx->saved_data["parameters"].toInt();
+    const at::Tensor x = ctx->saved_data["x"].toTensor(), t = ctx->saved_data["t"].toTensor();
     std::vector<at::Tensor> gradients;
     for (const auto& size : parameter_sizes(shape)) gradients.push_back(torch::zeros(size, torch::kFloat32));
-    if (static_cast<int64_t>(gradients.size()) != count) throw Error("fused network: parameter count mismatch");
-    const at::Tensor grad_out = grad_outputs[0].contiguous();
-    kernel->backward(x.data_ptr<float>(),
-                     kernels::FourierMlpActivations::in(activations.data_ptr<float>(), shape, steps, batch),
-                     grad_out.data_ptr<float>(),
-                     view<float*>(shape.layers, [&](int i) { return gradients[i].data_ptr<float>(); }));
+    if (static_cast<int64_t>(gradients.size()) != ctx->saved_data["parameters"].toInt())
+      throw Error("fused network: parameter count mismatch");
+    const at::Tensor grad_out = grad_outputs[0].contiguous(), kept = ctx->saved_data["kept"].toTensor();
+    kernel->backward(x.data_ptr<float>(), t.data_ptr<float>(), static_cast<int>(x.size(0)),
+                     static_cast<int>(x.size(1)), grad_out.data_ptr<float>(),
+                     view<float*>(shape.layers, [&](int i) { return gradients[i].data_ptr<float>(); }),
+                     kept.numel() ? kept.data_ptr<float>() : nullptr);
     variable_list out{at::Tensor(), at::Tensor(), at::Tensor()};
     out.insert(out.end(), gradients.begin(), gradients.end());
     return out;

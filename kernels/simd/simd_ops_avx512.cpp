@@ -4,4 +4,4 @@
 #define TILT_SIMD_CHUNKS 2
 #define TILT_SIMD_NAME simd_ops_avx512
 #define TILT_SIMD_LABEL "avx512"
-#include "fourier_mlp/simd_ops.inc"
+#include "simd/simd_ops.inc"

@@ -1,11 +1,15 @@
-// The vector primitives the CPU network kernels are made of, one table per instruction set. Each
-// table is the same source (simd_ops.inc) compiled with that set's flags; the table is chosen once at
-// run time from the CPU's flags, so one binary runs at its best on AVX-512, AVX2 + FMA and plain SSE2.
+// The vector code of the CPU kernels, one table per instruction set: the network's primitives and
+// the mixture drift over rows. Each table is the same source (simd_ops.inc) compiled with that set's
+// flags; the table is chosen once at run time from the CPU's flags, so one binary runs at its best on
+// AVX-512, AVX2 + FMA and plain SSE2.
 #pragma once
 
 #include <cstdint>
 
 namespace tilt::kernels {
+
+struct MixtureView;
+struct MixtureComponentAtTime;
 
 struct SimdOps {
   const char* name;
@@ -14,7 +18,8 @@ struct SimdOps {
   // n a multiple of 16. `accumulate` adds to C, otherwise C is overwritten.
   void (*gemm)(int m, int n, int k, const float* a, int64_t a_row, int64_t a_k, const float* b, int64_t ldb,
                float* c, int64_t ldc, bool accumulate);
-  // a = gelu(p), and d = gelu'(p) unless d is null (count values; a may alias p).
+  // a = gelu(p), and d = gelu'(p) unless d is null (count values; a may alias p). Without d a
+  // cheaper erf is used; the two agree to ~1e-7.
   void (*gelu)(int64_t count, const float* p, float* a, float* d);
   // x *= y, count values.
   void (*multiply)(int64_t count, float* x, const float* y);
@@ -25,6 +30,10 @@ struct SimdOps {
   // `iterations` x kPeakAccumulators x vector_floats independent FMAs from registers (the benchmark's
   // measured FLOP/s ceiling of this instruction set); returns a value that depends on all of them.
   float (*fma_loop)(int64_t iterations);
+  // The mixture's Föllmer drift u [rows, D] at x [rows, D], one time whose per-component constants
+  // are `table` [C] (mixture_drift.h): vector_floats rows at a time; D <= kMaxFusedDim.
+  void (*mixture_drift)(const MixtureView& mixture, const MixtureComponentAtTime* table, const float* x,
+                        int64_t rows, float* u);
 };
 
 inline constexpr int kPeakAccumulators = 12;

@@ -4,4 +4,4 @@
 #define TILT_SIMD_CHUNKS 4
 #define TILT_SIMD_NAME simd_ops_generic
 #define TILT_SIMD_LABEL "generic"
-#include "fourier_mlp/simd_ops.inc"
+#include "simd/simd_ops.inc"
