@@ -50,12 +50,17 @@ int pinned_rollout_mixture_cuda(const PinnedRolloutSpec& spec, const MixtureView
 
 namespace tilt::kernels {
 
+// The values CounterRng::normal gives, without the Box-Muller pairs past the last column.
 TILT_HOST_DEVICE inline void rollout_noise(const PinnedRolloutSpec& spec, uint32_t row, int step, float* out) {
   const PhiloxKey key = philox_key(spec.seed, spec.stream);
   for (int block = 0; 4 * block < spec.dim; ++block) {
-    float values[4];
-    philox_normal4(key, row, static_cast<uint32_t>(block), static_cast<uint32_t>(step), spec.iteration, values);
-    for (int k = 0; k < 4 && 4 * block + k < spec.dim; ++k) out[4 * block + k] = values[k];
+    const Philox4x32 bits = philox4x32_10(
+        Philox4x32{{row, static_cast<uint32_t>(block), static_cast<uint32_t>(step), spec.iteration}}, key.k0, key.k1);
+    for (int pair = 0; pair < 2 && 4 * block + 2 * pair < spec.dim; ++pair) {
+      float z[2];
+      box_muller(philox_uniform(bits.v[2 * pair]), philox_uniform(bits.v[2 * pair + 1]), z[0], z[1]);
+      for (int k = 0; k < 2 && 4 * block + 2 * pair + k < spec.dim; ++k) out[4 * block + 2 * pair + k] = z[k];
+    }
   }
 }
 

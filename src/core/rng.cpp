@@ -15,14 +15,13 @@ at::Tensor fill(uint64_t seed, RngStream stream, uint32_t iteration, uint32_t st
                 int64_t rows, int64_t cols, Map map) {
   at::Tensor out = torch::empty({rows, cols}, torch::kFloat32);
   float* data = out.data_ptr<float>();
-  const uint32_t key0 = static_cast<uint32_t>(seed);
-  const uint32_t key1 = static_cast<uint32_t>(seed >> 32) ^ (static_cast<uint32_t>(stream) * 0x85EBCA6Bu);
+  const kernels::PhiloxKey key = kernels::philox_key(seed, static_cast<uint32_t>(stream));
   const int64_t blocks_per_row = (cols + 3) / 4;
   for (int64_t r = 0; r < rows; ++r) {
     const auto global_row = static_cast<uint32_t>(row_begin + r);
     for (int64_t b = 0; b < blocks_per_row; ++b) {
       const Philox4x32 bits = kernels::philox4x32_10(
-          Philox4x32{{global_row, static_cast<uint32_t>(b), step, iteration}}, key0, key1);
+          Philox4x32{{global_row, static_cast<uint32_t>(b), step, iteration}}, key.k0, key.k1);
       float values[4];
       map(bits, values);
       for (int64_t k = 0; k < 4 && 4 * b + k < cols; ++k) data[r * cols + 4 * b + k] = values[k];
