@@ -10,19 +10,12 @@ namespace {
 // Rows per tile: a tile's activations (kTileRows x H floats per layer) stay in L2 from one layer to
 // the next; a multiple of every register block's row count.
 constexpr int kTileRows = 96;
-// Kept activations above this would leave the last-level cache (measured on a 2-core EPYC: keeping
-// 23 MB a rank was faster than recomputing, 46 MB slower).
-constexpr int64_t kKeepBudgetBytes = 32ll << 20;
 
 void transpose(const float* in, int rows, int cols, float* out) {
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c) out[static_cast<int64_t>(c) * rows + r] = in[static_cast<int64_t>(r) * cols + c];
 }
 
-// sum over rows of m [rows, cols] into out [cols].
-void add_column_sums(const SimdOps& ops, const float* m, int rows, int cols, float* out) {
-  for (int r = 0; r < rows; ++r) ops.axpy(cols, 1.0f, m + static_cast<int64_t>(r) * cols, out);
-}
 
 }  // namespace
 
@@ -99,25 +92,18 @@ void FourierMlpCpu::forward_tile(const float* x, int64_t r0, int n, int batch, f
   if (out) output_layer(n, values + layers * stride, out);
 }
 
-int64_t FourierMlpCpu::kept_floats(int steps, int batch) const {
-  const int64_t tiles = (static_cast<int64_t>(steps) * batch + kTileRows - 1) / kTileRows;
-  const int64_t floats = tiles * 2 * (shape_.layers + 1) * kTileRows * shape_.hidden;
-  return floats * static_cast<int64_t>(sizeof(float)) <= kKeepBudgetBytes ? floats : 0;
-}
-
-void FourierMlpCpu::forward(const float* x, const float* t, int steps, int batch, float* out, float* kept) {
-  const int64_t rows = static_cast<int64_t>(steps) * batch, tile = (shape_.layers + 1) * kTileRows * shape_.hidden;
+void FourierMlpCpu::forward(const float* x, const float* t, int steps, int batch, float* out) {
+  const int64_t rows = static_cast<int64_t>(steps) * batch;
   time_embedding(t, steps, nullptr);
-  values_.resize(static_cast<size_t>(tile));
-  for (int64_t r0 = 0, i = 0; r0 < rows; r0 += kTileRows, ++i) {
+  values_.resize(static_cast<size_t>(shape_.layers + 1) * kTileRows * shape_.hidden);
+  for (int64_t r0 = 0; r0 < rows; r0 += kTileRows) {
     const int n = static_cast<int>(std::min<int64_t>(kTileRows, rows - r0));
-    float* values = kept ? kept + 2 * i * tile : values_.data();
-    forward_tile(x, r0, n, batch, values, kept ? values + tile : nullptr, out + r0 * shape_.outputs);
+    forward_tile(x, r0, n, batch, values_.data(), nullptr, out + r0 * shape_.outputs);
   }
 }
 
 void FourierMlpCpu::backward(const float* x, const float* t, int steps, int batch, const float* grad_out,
-                             const FourierMlpGradients& g, const float* kept) {
+                             const FourierMlpGradients& g) {
   const int h = shape_.hidden, f = shape_.features, f2 = 2 * f, d = shape_.dim, o = shape_.outputs,
             layers = shape_.layers;
   const int64_t rows = static_cast<int64_t>(steps) * batch, stride = static_cast<int64_t>(kTileRows) * h;
@@ -130,58 +116,48 @@ void FourierMlpCpu::backward(const float* x, const float* t, int steps, int batc
   std::vector<float> grad_embedding(static_cast<size_t>(steps) * h, 0.0f);
   std::vector<float> state_in_grad_t(static_cast<size_t>(d) * h, 0.0f);  // [D, H]
 
-  const int64_t tile = (layers + 1) * stride;
-  for (int64_t r0 = 0, i = 0; r0 < rows; r0 += kTileRows, ++i) {
+  for (int64_t r0 = 0; r0 < rows; r0 += kTileRows) {
     const int n = static_cast<int>(std::min<int64_t>(kTileRows, rows - r0));
-    const float *values = values_.data(), *derivatives = derivatives_.data();
-    if (kept) {
-      values = kept + 2 * i * tile;
-      derivatives = values + tile;
-    } else {
-      forward_tile(x, r0, n, batch, values_.data(), derivatives_.data(), nullptr);
-    }
-    const auto value = [&](int l) { return values + l * stride; };
-    const auto derivative = [&](int l) { return derivatives + l * stride; };
+    forward_tile(x, r0, n, batch, values_.data(), derivatives_.data(), nullptr);
+    const auto value = [&](int l) { return values_.data() + l * stride; };
+    const auto derivative = [&](int l) { return derivatives_.data() + l * stride; };
     const float* g_out = grad_out + r0 * o;
     // Output layer: d out_weight += g_out^T a_L, d a_L = g_out out_weight.
-    const float* a_last = value(layers);
     float* grad = grad_a_.data();
-    std::fill(grad, grad + static_cast<int64_t>(n) * h, 0.0f);
     for (int i = 0; i < n; ++i)
-      for (int j = 0; j < o; ++j) {
-        const float gij = g_out[static_cast<int64_t>(i) * o + j];
-        g.out_bias[j] += gij;
-        ops_.axpy(h, gij, a_last + static_cast<int64_t>(i) * h, g.out_weight + static_cast<int64_t>(j) * h);
-        ops_.axpy(h, gij, weights_.out_weight + static_cast<int64_t>(j) * h, grad + static_cast<int64_t>(i) * h);
-      }
+      for (int j = 0; j < o; ++j) g.out_bias[j] += g_out[static_cast<int64_t>(i) * o + j];
+    ops_.gemm(o, h, n, g_out, 1, o, value(layers), h, g.out_weight, h, true);
+    ops_.gemm(n, h, o, g_out, o, 1, weights_.out_weight, h, grad, h, false);
     // Hidden layers, last to first: grad holds d pre-activation of layer l after the multiply.
     float* spare = grad_b_.data();
     for (int l = layers; l >= 1; --l) {
       ops_.multiply(static_cast<int64_t>(n) * h, grad, derivative(l));
-      add_column_sums(ops_, grad, n, h, g.hidden_bias[l - 1]);
+      ops_.add_column_sums(n, h, grad, g.hidden_bias[l - 1]);
       ops_.gemm(h, h, n, grad, 1, h, value(l - 1), h, g.hidden_weight[l - 1], h, true);
       ops_.gemm(n, h, h, grad, h, 1, weights_.hidden_weight[l - 1], h, spare, h, false);
       std::swap(grad, spare);
     }
     ops_.multiply(static_cast<int64_t>(n) * h, grad, derivative(0));
-    for (int i = 0; i < n; ++i) {
-      const float* row = grad + static_cast<int64_t>(i) * h;
-      const int64_t r = r0 + i;
-      ops_.axpy(h, 1.0f, row, grad_embedding.data() + (r / batch) * h);
-      for (int j = 0; j < d; ++j) ops_.axpy(h, x[r * d + j], row, state_in_grad_t.data() + static_cast<int64_t>(j) * h);
+    // Rows of one step share a time embedding: column sums per run of equal steps.
+    for (int i = 0; i < n;) {
+      const int64_t step = (r0 + i) / batch;
+      const int run = static_cast<int>(std::min<int64_t>(n - i, (step + 1) * batch - (r0 + i)));
+      ops_.add_column_sums(run, h, grad + static_cast<int64_t>(i) * h, grad_embedding.data() + step * h);
+      i += run;
     }
+    ops_.gemm(d, h, n, x + r0 * d, 1, d, grad, h, state_in_grad_t.data(), h, true);
   }
   for (int hh = 0; hh < h; ++hh)
     for (int j = 0; j < d; ++j) g.state_in_weight[static_cast<int64_t>(hh) * d + j] += state_in_grad_t[static_cast<int64_t>(j) * h + hh];
 
   // The time embedding, once per step: the state_in bias and time_out see grad_embedding directly.
-  add_column_sums(ops_, grad_embedding.data(), steps, h, g.state_in_bias);
-  add_column_sums(ops_, grad_embedding.data(), steps, h, g.time_out_bias);
+  ops_.add_column_sums(steps, h, grad_embedding.data(), g.state_in_bias);
+  ops_.add_column_sums(steps, h, grad_embedding.data(), g.time_out_bias);
   ops_.gemm(h, h, steps, grad_embedding.data(), 1, h, time_hidden_.data(), h, g.time_out_weight, h, true);
   std::vector<float> grad_hidden(static_cast<size_t>(steps) * h), grad_features(static_cast<size_t>(steps) * f2);
   ops_.gemm(steps, h, h, grad_embedding.data(), h, 1, weights_.time_out_weight, h, grad_hidden.data(), h, false);
   ops_.multiply(static_cast<int64_t>(steps) * h, grad_hidden.data(), time_derivative_.data());
-  add_column_sums(ops_, grad_hidden.data(), steps, h, g.time_in_bias);
+  ops_.add_column_sums(steps, h, grad_hidden.data(), g.time_in_bias);
   ops_.gemm(h, f2, steps, grad_hidden.data(), 1, h, features_.data(), f2, g.time_in_weight, f2, true);
   ops_.gemm(steps, f2, h, grad_hidden.data(), h, 1, weights_.time_in_weight, f2, grad_features.data(), f2, false);
   // features = [sin(angle), cos(angle)], angle = t f + phase: d angle = d sin cos - d cos sin.

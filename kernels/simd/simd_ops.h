@@ -25,6 +25,8 @@ struct SimdOps {
   void (*multiply)(int64_t count, float* x, const float* y);
   // y += alpha x, count values.
   void (*axpy)(int64_t count, float alpha, const float* x, float* y);
+  // out [cols] += sum over rows of m [rows, cols] (row-major); cols a multiple of 16.
+  void (*add_column_sums)(int64_t rows, int cols, const float* m, float* out);
   // sum_k x[k] y[k].
   float (*dot)(int64_t count, const float* x, const float* y);
   // `iterations` x kPeakAccumulators x vector_floats independent FMAs from registers (the benchmark's

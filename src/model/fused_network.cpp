@@ -60,18 +60,14 @@ kernels::FourierMlpShape shape_of(FourierMlpImpl& network) {
   return shape;
 }
 
-// One autograd node per forward. It owns the inputs and, where they fit the kernel's budget, the
-// activations the forward kept; otherwise backward recomputes them tile by tile in cache.
+// One autograd node per forward. It keeps only the inputs: backward recomputes each tile's
+// activations in cache (FourierMlpCpu::backward).
 struct FusedForward : torch::autograd::Function<FusedForward> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& t,
                             kernels::FourierMlpCpu* kernel, at::TensorList parameters) {
     const int steps = static_cast<int>(x.size(0)), batch = static_cast<int>(x.size(1));
     at::Tensor out = torch::empty({steps, batch, kernel->shape().outputs}, torch::kFloat32);
-    const int64_t kept_floats = kernel->kept_floats(steps, batch);
-    const at::Tensor kept = torch::empty({kept_floats}, torch::kFloat32);
-    kernel->forward(x.data_ptr<float>(), t.data_ptr<float>(), steps, batch, out.data_ptr<float>(),
-                    kept_floats ? kept.data_ptr<float>() : nullptr);
-    ctx->saved_data["kept"] = kept;
+    kernel->forward(x.data_ptr<float>(), t.data_ptr<float>(), steps, batch, out.data_ptr<float>());
     ctx->saved_data["kernel"] = reinterpret_cast<int64_t>(kernel);
     ctx->saved_data["x"] = x;
     ctx->saved_data["t"] = t;
@@ -87,11 +83,10 @@ struct FusedForward : torch::autograd::Function<FusedForward> {
     for (const auto& size : parameter_sizes(shape)) gradients.push_back(torch::zeros(size, torch::kFloat32));
     if (static_cast<int64_t>(gradients.size()) != ctx->saved_data["parameters"].toInt())
       throw Error("fused network: parameter count mismatch");
-    const at::Tensor grad_out = grad_outputs[0].contiguous(), kept = ctx->saved_data["kept"].toTensor();
+    const at::Tensor grad_out = grad_outputs[0].contiguous();
     kernel->backward(x.data_ptr<float>(), t.data_ptr<float>(), static_cast<int>(x.size(0)),
                      static_cast<int>(x.size(1)), grad_out.data_ptr<float>(),
-                     view<float*>(shape.layers, [&](int i) { return gradients[i].data_ptr<float>(); }),
-                     kept.numel() ? kept.data_ptr<float>() : nullptr);
+                     view<float*>(shape.layers, [&](int i) { return gradients[i].data_ptr<float>(); }));
     variable_list out{at::Tensor(), at::Tensor(), at::Tensor()};
     out.insert(out.end(), gradients.begin(), gradients.end());
     return out;

@@ -1,7 +1,6 @@
 // The fused CPU kernels of the drift network (kernels/fourier_mlp) behind LibTorch's autograd: the
 // forward pass is one kernel call, and backward accumulates every parameter's gradient in one pass
-// over the activations the forward kept (owned by the autograd node) or, for batches whose
-// activations would not fit in cache, recomputed tile by tile. The rollout calls the kernel directly.
+// that recomputes each tile's activations in cache. The rollout calls the kernel directly (kernel()).
 #pragma once
 
 #include <ATen/core/Tensor.h>
