@@ -34,10 +34,10 @@ struct PinnedRolloutSpec {
 // Standard normals of row `row` (global), step `step`: out [dim].
 TILT_HOST_DEVICE inline void rollout_noise(const PinnedRolloutSpec& spec, uint32_t row, int step, float* out);
 
-// states [T + 1, B, D] (x_0 = 0 is written), reference_drift [T, B, D] (or null), terms [B] (or null).
-// `policy` null: zero policy drift; `reference` null: zero reference drift.
+// states [T + 1, B, D] (x_0 = 0 is written), reference_drift and policy_drift [T, B, D] (or null),
+// terms [B] (or null). `policy` null: zero policy drift; `reference` null: zero reference drift.
 void pinned_rollout_cpu(const PinnedRolloutSpec& spec, FourierMlpCpu* policy, const MixtureView* reference,
-                        float* states, float* reference_drift, PathTerms* terms);
+                        float* states, float* reference_drift, PathTerms* terms, float* policy_drift = nullptr);
 
 // The same on a CUDA device, for an analytic drift (the mixture as the whole drift, no network):
 // one thread per trajectory; all pointers are device pointers. Returns the launch's cudaError_t.

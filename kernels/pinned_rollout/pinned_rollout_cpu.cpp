@@ -7,7 +7,7 @@
 namespace tilt::kernels {
 
 void pinned_rollout_cpu(const PinnedRolloutSpec& spec, FourierMlpCpu* policy, const MixtureView* reference,
-                        float* states, float* reference_drift, PathTerms* terms) {
+                        float* states, float* reference_drift, PathTerms* terms, float* policy_out) {
   const int64_t b = spec.batch, d = spec.dim, block = b * d;
   const PinnedStepConstants constants = spec.constants();
   std::vector<float> policy_drift(block, 0.0f), prior(reference ? block : 0), noise(d);
@@ -17,7 +17,10 @@ void pinned_rollout_cpu(const PinnedRolloutSpec& spec, FourierMlpCpu* policy, co
     const float t = static_cast<float>(i) * constants.dt;
     const float* x = states + i * block;
     float* x_next = states + (i + 1) * block;
-    if (policy) policy->forward(x, &t, 1, static_cast<int>(b), policy_drift.data());
+    if (policy) {
+      policy->forward(x, &t, 1, static_cast<int>(b), policy_drift.data());
+      if (policy_out) std::copy(policy_drift.begin(), policy_drift.end(), policy_out + i * block);
+    }
     if (reference) {
       mixture_follmer_drift_cpu(*reference, x, b, t, prior.data());
       if (reference_drift) std::copy(prior.begin(), prior.end(), reference_drift + i * block);

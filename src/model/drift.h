@@ -25,6 +25,12 @@ class Drift {
   // The drift with, for a policy that learns its variance, its log-variance factor (one network pass
   // for both); every trained policy is asked through here, frozen references through operator().
   virtual StepKernel kernel(const at::Tensor& x, const at::Tensor& t) const { return {(*this)(x, t)}; }
+  // The same, where a fused rollout already evaluated this drift's network at (x, t) with the current
+  // parameters (`rollout_output`, extras::kPolicyOutput, or undefined): its values are reused and
+  // gradients still reach the parameters.
+  virtual StepKernel kernel_reusing(const at::Tensor& x, const at::Tensor& t, const at::Tensor& /*rollout_output*/) const {
+    return kernel(x, t);
+  }
   // Trainable parameters by name (relative to the drift); empty for a frozen or analytic drift.
   virtual std::vector<NamedTensor> parameters() const { return {}; }
   // FLOPs of one evaluation for one sample at one time (for the benchmark's floor); 0 if unknown.

@@ -21,8 +21,8 @@ FourierMlpImpl::FourierMlpImpl(int dim, const NetworkConfig& config, int outputs
   if (config.fused) fused_ = FusedFourierMlp::make(*this);
 }
 
-at::Tensor FourierMlpImpl::forward(const at::Tensor& x, const at::Tensor& t) {
-  if (fused_ && !x.requires_grad() && !t.requires_grad()) return fused_->forward(x, t);
+at::Tensor FourierMlpImpl::forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& known) {
+  if (fused_ && !x.requires_grad() && !t.requires_grad()) return fused_->forward(x, t, known);
   const at::Tensor angle = t.unsqueeze(-1) * frequencies_ + phase_;  // [K, F]
   at::Tensor time = time_out_(torch::gelu(time_in_(torch::cat({angle.sin(), angle.cos()}, -1))));
   at::Tensor h = torch::gelu(state_in_(x) + time.unsqueeze(1));  // [K, B, H]
@@ -45,7 +45,12 @@ NetworkDrift::NetworkDrift(int dim, const NetworkConfig& config)
       log_variance_range_(config.log_variance_range) {}
 
 StepKernel NetworkDrift::kernel(const at::Tensor& x, const at::Tensor& t) const {
-  const at::Tensor outputs = network_->forward(x, t);
+  return kernel_reusing(x, t, {});
+}
+
+StepKernel NetworkDrift::kernel_reusing(const at::Tensor& x, const at::Tensor& t,
+                                        const at::Tensor& rollout_output) const {
+  const at::Tensor outputs = network_->forward(x, t, rollout_output);
   if (!log_variance_range_) return {outputs};
   return split_learned_variance(outputs, *log_variance_range_);
 }

@@ -27,8 +27,9 @@ class FourierMlpImpl : public torch::nn::Module {
  public:
   // `outputs` values per state (default: one per dimension, a drift).
   FourierMlpImpl(int dim, const NetworkConfig& config, int outputs = 0);
-  // x [K, B, D], t [K] -> [K, B, D]
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& t);
+  // x [K, B, D], t [K] -> [K, B, O]; `known` (optional): these outputs, already computed by the fused
+  // rollout, reused by the fused path.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& known = {});
   // FLOPs of one forward pass for one sample at one time (time embedding excluded).
   double flops_per_sample() const;
   // The fused kernels of this network, or null (engine libtorch, or a shape they do not take).
@@ -57,6 +58,7 @@ class NetworkDrift final : public Drift {
     return kernel(x, t).drift;
   }
   StepKernel kernel(const at::Tensor& x, const at::Tensor& t) const override;
+  StepKernel kernel_reusing(const at::Tensor& x, const at::Tensor& t, const at::Tensor& rollout_output) const override;
   std::vector<NamedTensor> parameters() const override;
   double flops_per_sample() const override { return network_->flops_per_sample(); }
   kernels::FourierMlpCpu* fused_network() const override;

@@ -64,10 +64,15 @@ kernels::FourierMlpShape shape_of(FourierMlpImpl& network) {
 // activations in cache (FourierMlpCpu::backward).
 struct FusedForward : torch::autograd::Function<FusedForward> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& t,
-                            kernels::FourierMlpCpu* kernel, at::TensorList parameters) {
+                            kernels::FourierMlpCpu* kernel, const at::Tensor* known, at::TensorList parameters) {
     const int steps = static_cast<int>(x.size(0)), batch = static_cast<int>(x.size(1));
-    at::Tensor out = torch::empty({steps, batch, kernel->shape().outputs}, torch::kFloat32);
-    kernel->forward(x.data_ptr<float>(), t.data_ptr<float>(), steps, batch, out.data_ptr<float>());
+    at::Tensor out;
+    if (known) {
+      out = known->to(torch::kFloat32).clone();
+    } else {
+      out = torch::empty({steps, batch, kernel->shape().outputs}, torch::kFloat32);
+      kernel->forward(x.data_ptr<float>(), t.data_ptr<float>(), steps, batch, out.data_ptr<float>());
+    }
     ctx->saved_data["kernel"] = reinterpret_cast<int64_t>(kernel);
     ctx->saved_data["x"] = x;
     ctx->saved_data["t"] = t;
@@ -87,7 +92,7 @@ struct FusedForward : torch::autograd::Function<FusedForward> {
     kernel->backward(x.data_ptr<float>(), t.data_ptr<float>(), static_cast<int>(x.size(0)),
                      static_cast<int>(x.size(1)), grad_out.data_ptr<float>(),
                      view<float*>(shape.layers, [&](int i) { return gradients[i].data_ptr<float>(); }));
-    variable_list out{at::Tensor(), at::Tensor(), at::Tensor()};
+    variable_list out{at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
     out.insert(out.end(), gradients.begin(), gradients.end());
     return out;
   }
@@ -123,10 +128,14 @@ kernels::FourierMlpCpu& FusedFourierMlp::kernel() {
   return *kernel_;
 }
 
-at::Tensor FusedFourierMlp::forward(const at::Tensor& x, const at::Tensor& t) {
+at::Tensor FusedFourierMlp::forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& known) {
   const at::Tensor xc = x.to(torch::kFloat32).contiguous(), tc = t.to(torch::kFloat32).contiguous();
   kernels::FourierMlpCpu& fused = kernel();
+  if (known.defined() &&
+      known.sizes() != at::IntArrayRef({x.size(0), x.size(1), static_cast<int64_t>(fused.shape().outputs)}))
+    throw Error("fused network: reused outputs have the wrong shape");
   if (!torch::GradMode::is_enabled()) {
+    if (known.defined()) return known;
     at::Tensor out = torch::empty({x.size(0), x.size(1), fused.shape().outputs}, torch::kFloat32);
     fused.forward(xc.data_ptr<float>(), tc.data_ptr<float>(), static_cast<int>(x.size(0)),
                   static_cast<int>(x.size(1)), out.data_ptr<float>());
@@ -134,7 +143,7 @@ at::Tensor FusedFourierMlp::forward(const at::Tensor& x, const at::Tensor& t) {
   }
   // An at::TensorList, not the vector: autograd's argument scan sees variables only in that form.
   const std::vector<at::Tensor> parameters = ordered_parameters(network_, fused.shape().layers);
-  return FusedForward::apply(xc, tc, &fused, at::TensorList(parameters));
+  return FusedForward::apply(xc, tc, &fused, known.defined() ? &known : nullptr, at::TensorList(parameters));
 }
 
 }  // namespace tilt

@@ -21,7 +21,9 @@ class FusedFourierMlp {
   ~FusedFourierMlp();
 
   // x [K, B, D], t [K] -> [K, B, O]; differentiable in the network's parameters (not in x or t).
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& t);
+  // `known`: the outputs at (x, t) with the current parameters, already computed (the fused rollout's),
+  // which the forward then returns instead of computing them again.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& known = {});
   // The kernel with the network's current weights.
   kernels::FourierMlpCpu& kernel();
 

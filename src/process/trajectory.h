@@ -30,6 +30,9 @@ struct Trajectory {
 namespace extras {
 // float32 [T, B, D]: the frozen prior's drift at every step of the path (posterior tasks).
 inline constexpr const char* kReferenceDrift = "reference_drift";
+// float32 [T, B, O]: the trained policy network's outputs at every step of a fused forward rollout,
+// with the parameters of that iteration: scoring reuses them instead of a second forward pass.
+inline constexpr const char* kPolicyOutput = "policy_output";
 }  // namespace extras
 
 }  // namespace tilt

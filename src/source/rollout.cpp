@@ -37,9 +37,12 @@ std::optional<Trajectory> fused_rollout_forward(const Process& process, int64_t 
   out.states = torch::empty({spec.steps + 1, shard.count, dim}, torch::kFloat32);
   at::Tensor reference_drift;
   if (reference) reference_drift = torch::empty({spec.steps, shard.count, dim}, torch::kFloat32);
+  const at::Tensor policy_output = torch::empty({spec.steps, shard.count, dim}, torch::kFloat32);
   kernels::pinned_rollout_cpu(spec, network, mixture, out.states.data_ptr<float>(),
-                              reference ? reference_drift.data_ptr<float>() : nullptr, nullptr);
+                              reference ? reference_drift.data_ptr<float>() : nullptr, nullptr,
+                              policy_output.data_ptr<float>());
   if (reference) out.extras[extras::kReferenceDrift] = reference_drift;
+  out.extras[extras::kPolicyOutput] = policy_output;
   return out;
 }
 

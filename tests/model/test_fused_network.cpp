@@ -54,6 +54,26 @@ TEST(FusedNetwork, OutputsAndParameterGradientsEqualTheLibTorchPath) {
   }
 }
 
+// Scoring reuses the fused rollout's outputs (extras::kPolicyOutput) in place of a second forward:
+// the same values, and the same parameter gradients as a forward that computes them.
+TEST(FusedNetwork, ReusedRolloutOutputsGiveTheSameGradients) {
+  FourierMlpImpl computed(2, network_config(true)), reused(2, network_config(true));
+  randomise_like(computed, reused);
+  const at::Tensor x = torch::randn({5, 41, 2}) * 3, t = torch::rand({5}), weight = torch::randn({5, 41, 2});
+  at::Tensor known;
+  {
+    torch::NoGradGuard no_grad;
+    known = computed.forward(x, t);
+  }
+  const at::Tensor out_computed = computed.forward(x, t), out_reused = reused.forward(x, t, known);
+  EXPECT_TRUE(torch::equal(out_computed, out_reused));
+  (out_computed * weight).sum().backward();
+  (out_reused * weight).sum().backward();
+  auto pc = computed.named_parameters(), pr = reused.named_parameters();
+  for (const auto& item : pc) EXPECT_TRUE(torch::equal(item.value().grad(), pr[item.key()].grad())) << item.key();
+  EXPECT_THROW(reused.forward(x, t, known.narrow(0, 0, 4)), std::exception);
+}
+
 TEST(FusedNetwork, NoGradForwardAndGradientsIntoStatesFallBack) {
   FourierMlpImpl fused(2, network_config(true)), plain(2, network_config(false));
   randomise_like(fused, plain);
