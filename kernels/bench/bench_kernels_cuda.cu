@@ -1,6 +1,7 @@
-// The analytic-drift rollout on one CUDA device (25GMM's exact drift, T = 100): time per rollout,
-// trajectory-steps/s and the bytes it writes against the device's measured copy bandwidth, for
-// 300 .. 3 000 000 trajectories. Usage: bench_kernels_cuda
+// The rollouts on one CUDA device (T = 100): the analytic-drift one (25GMM's exact drift) against
+// the device's measured copy bandwidth, and the network one (the 2-64-64-64-2 drift network plus
+// the 25-mode prior, as RTB rolls out) against its measured FP32 FMA peak, for 300 .. 3 000 000
+// trajectories: time per rollout and trajectory-steps/s. Usage: bench_kernels_cuda
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -8,8 +9,21 @@
 #include <vector>
 
 #include "pinned_rollout/pinned_rollout.h"
+#include "pinned_rollout/pinned_rollout_cuda.h"
 
 namespace {
+
+// 256 independent FMA chains per block of 256 threads x 8 accumulators, `iterations` rounds.
+__global__ void fma_peak_kernel(float* out, int iterations) {
+  float acc[8];
+  for (int j = 0; j < 8; ++j) acc[j] = threadIdx.x * 1e-3f + j;
+  for (int i = 0; i < iterations; ++i)
+#pragma unroll
+    for (int j = 0; j < 8; ++j) acc[j] = fmaf(acc[j], 0.999999f, 1e-7f);
+  float total = 0;
+  for (int j = 0; j < 8; ++j) total += acc[j];
+  if (total == 12345.0f) out[0] = total;
+}
 
 #define CHECK(call)                                                                   \
   do {                                                                                \
@@ -71,6 +85,23 @@ int main() {
   CHECK(cudaMemcpy(d_variances, variances.data(), 25 * 4, cudaMemcpyHostToDevice));
   const MixtureView mixture{25, 2, d_means, d_log_weights, d_variances, 5.0f};
 
+  // FP32 FMA peak: enough blocks to fill every SM many times over.
+  float* sink = nullptr;
+  CHECK(cudaMalloc(&sink, sizeof(float)));
+  const int peak_blocks = prop.multiProcessorCount * 64, peak_iterations = 4096;
+  float peak_ms = 1e30f;
+  for (int i = 0; i < 5; ++i) {
+    CHECK(cudaEventRecord(start));
+    fma_peak_kernel<<<peak_blocks, 256>>>(sink, peak_iterations);
+    CHECK(cudaEventRecord(stop));
+    CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    CHECK(cudaEventElapsedTime(&ms, start, stop));
+    peak_ms = std::fmin(peak_ms, ms);
+  }
+  const double peak_flops = 2.0 * peak_blocks * 256.0 * 8 * peak_iterations / (peak_ms * 1e-3);
+  std::printf("# measured FP32 FMA peak %.1f TFLOP/s\n", peak_flops / 1e12);
+
   std::printf("%-14s %12s %18s %12s\n", "trajectories", "ms/rollout", "traj-steps/s", "of_copy_bw");
   for (int64_t batch : {300LL, 3000LL, 30000LL, 300000LL, 3000000LL}) {
     PinnedRolloutSpec spec;
@@ -94,6 +125,62 @@ int main() {
     CHECK(cudaFree(states));
     std::printf("%-14lld %12.3f %18.3e %11.1f%%\n", static_cast<long long>(batch), best,
                 100.0 * batch / (best * 1e-3), 100.0 * bytes / (best * 1e-3) / peak_bytes);
+  }
+
+  // The network rollout: random weights of the benchmark network's shape (D 2, H 64, F 64, L 2).
+  const FourierMlpShape shape{2, 64, 64, 2, 2};
+  const int64_t h = 64, f = 64;
+  const int64_t parameter_count = f + h * 2 * f + h + h * h + h + 2 * h + h + 2 * (h * h + h) + 2 * h + 2;
+  std::vector<float> host_parameters(parameter_count), frequencies(f);
+  for (int64_t i = 0; i < parameter_count; ++i) host_parameters[i] = 0.05f * std::sin(0.37f * i);
+  for (int i = 0; i < f; ++i) frequencies[i] = 0.1f + 99.9f * i / (f - 1);
+  float *parameters, *d_frequencies, *embedding;
+  CHECK(cudaMalloc(&parameters, parameter_count * 4));
+  CHECK(cudaMalloc(&d_frequencies, f * 4));
+  CHECK(cudaMalloc(&embedding, 100 * h * 4));
+  CHECK(cudaMemcpy(parameters, host_parameters.data(), parameter_count * 4, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(d_frequencies, frequencies.data(), f * 4, cudaMemcpyHostToDevice));
+  FourierMlpWeights w{};
+  const float* p = parameters;
+  const auto take = [&](int64_t n) { const float* out = p; p += n; return out; };
+  w.phase = take(f);
+  w.time_in_weight = take(h * 2 * f);
+  w.time_in_bias = take(h);
+  w.time_out_weight = take(h * h);
+  w.time_out_bias = take(h);
+  w.state_in_weight = take(h * 2);
+  w.state_in_bias = take(h);
+  for (int l = 0; l < 2; ++l) {
+    w.hidden_weight[l] = take(h * h);
+    w.hidden_bias[l] = take(h);
+  }
+  w.out_weight = take(2 * h);
+  w.out_bias = take(2);
+  const FourierMlpDevice network{shape, w, d_frequencies, embedding};
+  std::printf("%-14s %12s %18s %12s  (network + 25-mode prior)\n", "trajectories", "ms/rollout", "traj-steps/s",
+              "of_fma_peak");
+  for (int64_t batch : {300LL, 3000LL, 30000LL, 300000LL}) {
+    PinnedRolloutSpec spec;
+    spec.steps = 100;
+    spec.batch = batch;
+    spec.dim = 2;
+    spec.sigma2 = 5.0f;
+    float* states = nullptr;
+    CHECK(cudaMalloc(&states, static_cast<size_t>(spec.steps + 1) * batch * 2 * sizeof(float)));
+    float best = 1e30f;
+    for (int i = 0; i < 5; ++i) {
+      CHECK(cudaEventRecord(start));
+      if (pinned_rollout_mlp_cuda(spec, network, &mixture, {states, nullptr, nullptr, nullptr}, nullptr) != 0) return 1;
+      CHECK(cudaEventRecord(stop));
+      CHECK(cudaEventSynchronize(stop));
+      float ms = 0;
+      CHECK(cudaEventElapsedTime(&ms, start, stop));
+      best = std::fmin(best, ms);
+    }
+    CHECK(cudaFree(states));
+    const double flops = shape.flops_per_sample() * 100.0 * batch;
+    std::printf("%-14lld %12.3f %18.3e %11.1f%%\n", static_cast<long long>(batch), best,
+                100.0 * batch / (best * 1e-3), 100.0 * flops / (best * 1e-3) / peak_flops);
   }
   return 0;
 }

@@ -7,9 +7,11 @@
 #include <random>
 #include <vector>
 
+#include "fourier_mlp/fourier_mlp_cpu.h"
 #include "mixture_drift/mixture_drift_cuda.h"
 #include "philox.h"
 #include "pinned_rollout/pinned_rollout.h"
+#include "pinned_rollout/pinned_rollout_cuda.h"
 
 namespace tilt::kernels {
 namespace {
@@ -122,6 +124,73 @@ TEST(KernelsCuda, AnalyticRolloutMatchesCpu) {
     EXPECT_NEAR(got_terms[r].log_forward, expected_terms[r].log_forward, 1e-2f * (1 + std::abs(expected_terms[r].log_forward)));
     EXPECT_NEAR(got_terms[r].log_backward, expected_terms[r].log_backward, 1e-2f * (1 + std::abs(expected_terms[r].log_backward)));
   }
+}
+
+// The network rollout (with the 25-mode prior, as RTB rolls out) against FourierMlpCpu +
+// pinned_rollout_cpu with the same weights: the same noise, float-tolerance states and drifts.
+TEST(KernelsCuda, NetworkRolloutMatchesCpu) {
+  SKIP_WITHOUT_DEVICE();
+  const FourierMlpShape shape{2, 64, 64, 2, 2};
+  const int64_t h = 64, f = 64;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 0.15f);
+  std::vector<float> frequencies(f), parameters(f + h * 2 * f + h + h * h + h + 2 * h + h + 2 * (h * h + h) + 2 * h + 2);
+  for (int i = 0; i < f; ++i) frequencies[i] = 0.1f + 99.9f * i / (f - 1);
+  for (float& p : parameters) p = normal(rng);
+  const DeviceBuffer<float> device_parameters(parameters), device_frequencies(frequencies);
+  const auto view = [&](auto* base) {
+    FourierMlpTensors<decltype(base)> v{};
+    auto* p = base;
+    const auto take = [&](int64_t n) { auto* out = p; p += n; return out; };
+    v.phase = take(f);
+    v.time_in_weight = take(h * 2 * f);
+    v.time_in_bias = take(h);
+    v.time_out_weight = take(h * h);
+    v.time_out_bias = take(h);
+    v.state_in_weight = take(h * 2);
+    v.state_in_bias = take(h);
+    for (int l = 0; l < 2; ++l) {
+      v.hidden_weight[l] = take(h * h);
+      v.hidden_bias[l] = take(h);
+    }
+    v.out_weight = take(2 * h);
+    v.out_bias = take(2);
+    return v;
+  };
+  const Grid25 g;
+  const DeviceBuffer<float> means(g.means), log_weights(g.log_weights), variances(g.variances);
+  const MixtureView host_prior{25, 2, g.means.data(), g.log_weights.data(), g.variances.data(), 5.0f};
+  const MixtureView device_prior{25, 2, means.data, log_weights.data, variances.data, 5.0f};
+  PinnedRolloutSpec spec;
+  spec.steps = 100;
+  spec.batch = 1000;
+  spec.dim = 2;
+  spec.sigma2 = 5.0f;
+  spec.exploration_std = 0.2;
+  spec.seed = 5;
+  spec.iteration = 2;
+  const size_t block = static_cast<size_t>(spec.batch) * 2;
+  DeviceBuffer<float> embedding(100 * h), states((spec.steps + 1) * block), prior_drift(spec.steps * block),
+      policy_drift(spec.steps * block);
+  FourierMlpDevice network{shape, view(static_cast<const float*>(device_parameters.data)), device_frequencies.data,
+                           embedding.data};
+  ASSERT_EQ(pinned_rollout_mlp_cuda(spec, network, &device_prior,
+                                    {states.data, prior_drift.data, policy_drift.data, nullptr}, nullptr),
+            0);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+
+  FourierMlpCpu cpu(shape, frequencies.data());
+  cpu.set_weights(view(static_cast<const float*>(parameters.data())));
+  std::vector<float> expected_states((spec.steps + 1) * block), expected_prior(spec.steps * block),
+      expected_policy(spec.steps * block);
+  pinned_rollout_cpu(spec, &cpu, &host_prior, expected_states.data(), expected_prior.data(), nullptr,
+                     expected_policy.data());
+  const std::vector<float> got_states = states.host(), got_policy = policy_drift.host();
+  // Different summation orders and device transcendentals, carried along 100 steps.
+  for (size_t i = 0; i < got_states.size(); ++i)
+    ASSERT_NEAR(got_states[i], expected_states[i], 2e-3f * (1 + std::abs(expected_states[i]))) << i;
+  for (size_t i = 0; i < got_policy.size(); ++i)
+    ASSERT_NEAR(got_policy[i], expected_policy[i], 2e-3f * (1 + std::abs(expected_policy[i]))) << i;
 }
 
 }  // namespace
