@@ -14,6 +14,7 @@
 #include "fourier_mlp/fourier_mlp_cpu.h"
 #include "mixture_drift/mixture_drift.h"
 #include "pinned_rollout/pinned_rollout.h"
+#include "testing/gmm25.h"
 
 namespace {
 
@@ -52,31 +53,12 @@ int main(int argc, char** argv) {
   std::mt19937 rng(0);
   std::normal_distribution<float> normal(0.0f, 0.1f);
   const int64_t h = hidden, f = 64;
-  std::vector<float> frequencies(f), parameters(f + h * 2 * f + h + h * h + h + h * 2 + h + layers * (h * h + h) + 2 * h + 2);
+  std::vector<float> frequencies(f), parameters(fourier_mlp_parameter_count(shape));
   for (int i = 0; i < f; ++i) frequencies[i] = 0.1f + 99.9f * i / (f - 1);
   for (float& p : parameters) p = normal(rng);
   std::vector<float> gradients(parameters.size(), 0.0f);
-  const auto view = [&](auto* base) {
-    FourierMlpTensors<decltype(base)> v{};
-    auto* p = base;
-    const auto take = [&](int64_t n) { auto* out = p; p += n; return out; };
-    v.phase = take(f);
-    v.time_in_weight = take(h * 2 * f);
-    v.time_in_bias = take(h);
-    v.time_out_weight = take(h * h);
-    v.time_out_bias = take(h);
-    v.state_in_weight = take(h * 2);
-    v.state_in_bias = take(h);
-    for (int l = 0; l < layers; ++l) {
-      v.hidden_weight[l] = take(h * h);
-      v.hidden_bias[l] = take(h);
-    }
-    v.out_weight = take(2 * h);
-    v.out_bias = take(2);
-    return v;
-  };
   FourierMlpCpu mlp(shape, frequencies.data());
-  mlp.set_weights(view(static_cast<const float*>(parameters.data())));
+  mlp.set_weights(fourier_mlp_flat_view(static_cast<const float*>(parameters.data()), shape));
   const int steps = 100, batch = std::max(1, rows / steps);
   const int64_t n = static_cast<int64_t>(steps) * batch;
   std::vector<float> x(n * 2), out(n * 2), t(steps);
@@ -85,7 +67,7 @@ int main(int argc, char** argv) {
   const double flops = shape.flops_per_sample() * n;
   const double forward_s = best_seconds([&] { mlp.forward(x.data(), t.data(), steps, batch, out.data()); });
   const double backward_s =
-      best_seconds([&] { mlp.backward(x.data(), t.data(), steps, batch, out.data(), view(gradients.data())); });
+      best_seconds([&] { mlp.backward(x.data(), t.data(), steps, batch, out.data(), fourier_mlp_flat_view(gradients.data(), shape)); });
   const double step_forward_s = best_seconds([&] {
     for (int k = 0; k < steps; ++k) mlp.forward(x.data() + k * batch * 2, t.data() + k, 1, batch, out.data());
   });
@@ -116,14 +98,8 @@ int main(int argc, char** argv) {
   row("mlp backward (tile forward + backward)", backward_s, 3 * flops, static_cast<double>(n), "samples");
 
   // The 25-mode mixture's drift: ~ C (4 D + 20) FLOP per state with exp and log per component.
-  std::vector<float> means, log_weights, variances;
-  for (int i = 0; i < 5; ++i)
-    for (int j = 0; j < 5; ++j) {
-      means.insert(means.end(), {-10.0f + 5 * i, -10.0f + 5 * j});
-      log_weights.push_back(std::log(1.0f / 25));
-      variances.push_back(0.3f);
-    }
-  const MixtureView mixture{25, 2, means.data(), log_weights.data(), variances.data(), 5.0f};
+  const Gmm25 gmm25;
+  const MixtureView mixture = gmm25.view(5.0f);
   const double mixture_s = best_seconds([&] { mixture_follmer_drift_cpu(mixture, x.data(), n, 0.5f, out.data()); });
   row("mixture drift (25 components)", mixture_s, 0, static_cast<double>(n), "states");
 

@@ -10,6 +10,7 @@
 
 #include "pinned_rollout/pinned_rollout.h"
 #include "pinned_rollout/pinned_rollout_cuda.h"
+#include "testing/gmm25.h"
 
 namespace {
 
@@ -34,6 +35,21 @@ __global__ void fma_peak_kernel(float* out, int iterations) {
     }                                                                                 \
   } while (0)
 
+// Best of `repeats` runs of `work` (asynchronous launches on the default stream) in milliseconds,
+// timed by events; negative if a launch or the timing failed.
+template <typename Work>
+float best_ms(cudaEvent_t start, cudaEvent_t stop, int repeats, Work work) {
+  float best = 1e30f;
+  for (int i = 0; i < repeats; ++i) {
+    float ms = 0;
+    if (cudaEventRecord(start) != cudaSuccess || !work() || cudaEventRecord(stop) != cudaSuccess ||
+        cudaEventSynchronize(stop) != cudaSuccess || cudaEventElapsedTime(&ms, start, stop) != cudaSuccess)
+      return -1;
+    best = std::fmin(best, ms);
+  }
+  return best;
+}
+
 }  // namespace
 
 int main() {
@@ -54,51 +70,34 @@ int main() {
   void *a = nullptr, *b = nullptr;
   CHECK(cudaMalloc(&a, copy_bytes));
   CHECK(cudaMalloc(&b, copy_bytes));
-  float copy_ms = 1e30f;
-  for (int i = 0; i < 5; ++i) {
-    CHECK(cudaEventRecord(start));
-    CHECK(cudaMemcpy(b, a, copy_bytes, cudaMemcpyDeviceToDevice));
-    CHECK(cudaEventRecord(stop));
-    CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    CHECK(cudaEventElapsedTime(&ms, start, stop));
-    copy_ms = std::fmin(copy_ms, ms);
-  }
+  const float copy_ms = best_ms(start, stop, 5, [&] {
+    return cudaMemcpyAsync(b, a, copy_bytes, cudaMemcpyDeviceToDevice) == cudaSuccess;
+  });
+  if (copy_ms < 0) return 1;
   CHECK(cudaFree(a));
   CHECK(cudaFree(b));
   const double peak_bytes = 2.0 * copy_bytes / (copy_ms * 1e-3);
   std::printf("# %s: measured copy bandwidth %.2f TB/s (read + write)\n", prop.name, peak_bytes / 1e12);
 
-  std::vector<float> means, log_weights, variances;
-  for (int i = 0; i < 5; ++i)
-    for (int j = 0; j < 5; ++j) {
-      means.insert(means.end(), {-10.0f + 5 * i, -10.0f + 5 * j});
-      log_weights.push_back(std::log(1.0f / 25));
-      variances.push_back(0.3f);
-    }
+  const Gmm25 gmm25;
   float *d_means, *d_log_weights, *d_variances;
-  CHECK(cudaMalloc(&d_means, means.size() * 4));
+  CHECK(cudaMalloc(&d_means, gmm25.means.size() * 4));
   CHECK(cudaMalloc(&d_log_weights, 25 * 4));
   CHECK(cudaMalloc(&d_variances, 25 * 4));
-  CHECK(cudaMemcpy(d_means, means.data(), means.size() * 4, cudaMemcpyHostToDevice));
-  CHECK(cudaMemcpy(d_log_weights, log_weights.data(), 25 * 4, cudaMemcpyHostToDevice));
-  CHECK(cudaMemcpy(d_variances, variances.data(), 25 * 4, cudaMemcpyHostToDevice));
-  const MixtureView mixture{25, 2, d_means, d_log_weights, d_variances, 5.0f};
+  CHECK(cudaMemcpy(d_means, gmm25.means.data(), gmm25.means.size() * 4, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(d_log_weights, gmm25.log_weights.data(), 25 * 4, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(d_variances, gmm25.variances.data(), 25 * 4, cudaMemcpyHostToDevice));
+  const MixtureView mixture = gmm25.view(5.0f, d_means, d_log_weights, d_variances);
 
   // FP32 FMA peak: enough blocks to fill every SM many times over.
   float* sink = nullptr;
   CHECK(cudaMalloc(&sink, sizeof(float)));
   const int peak_blocks = prop.multiProcessorCount * 64, peak_iterations = 4096;
-  float peak_ms = 1e30f;
-  for (int i = 0; i < 5; ++i) {
-    CHECK(cudaEventRecord(start));
+  const float peak_ms = best_ms(start, stop, 5, [&] {
     fma_peak_kernel<<<peak_blocks, 256>>>(sink, peak_iterations);
-    CHECK(cudaEventRecord(stop));
-    CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    CHECK(cudaEventElapsedTime(&ms, start, stop));
-    peak_ms = std::fmin(peak_ms, ms);
-  }
+    return cudaGetLastError() == cudaSuccess;
+  });
+  if (peak_ms < 0) return 1;
   const double peak_flops = 2.0 * peak_blocks * 256.0 * 8 * peak_iterations / (peak_ms * 1e-3);
   std::printf("# measured FP32 FMA peak %.1f TFLOP/s\n", peak_flops / 1e12);
 
@@ -112,16 +111,9 @@ int main() {
     float* states = nullptr;
     const size_t bytes = static_cast<size_t>(spec.steps + 1) * batch * 2 * sizeof(float);
     CHECK(cudaMalloc(&states, bytes));
-    float best = 1e30f;
-    for (int i = 0; i < 10; ++i) {
-      CHECK(cudaEventRecord(start));
-      if (pinned_rollout_mixture_cuda(spec, mixture, states, nullptr, nullptr) != 0) return 1;
-      CHECK(cudaEventRecord(stop));
-      CHECK(cudaEventSynchronize(stop));
-      float ms = 0;
-      CHECK(cudaEventElapsedTime(&ms, start, stop));
-      best = std::fmin(best, ms);
-    }
+    const float best =
+        best_ms(start, stop, 10, [&] { return pinned_rollout_mixture_cuda(spec, mixture, states, nullptr, nullptr) == 0; });
+    if (best < 0) return 1;
     CHECK(cudaFree(states));
     std::printf("%-14lld %12.3f %18.3e %11.1f%%\n", static_cast<long long>(batch), best,
                 100.0 * batch / (best * 1e-3), 100.0 * bytes / (best * 1e-3) / peak_bytes);
@@ -130,7 +122,7 @@ int main() {
   // The network rollout: random weights of the benchmark network's shape (D 2, H 64, F 64, L 2).
   const FourierMlpShape shape{2, 64, 64, 2, 2};
   const int64_t h = 64, f = 64;
-  const int64_t parameter_count = f + h * 2 * f + h + h * h + h + 2 * h + h + 2 * (h * h + h) + 2 * h + 2;
+  const int64_t parameter_count = fourier_mlp_parameter_count(shape);
   std::vector<float> host_parameters(parameter_count), frequencies(f);
   for (int64_t i = 0; i < parameter_count; ++i) host_parameters[i] = 0.05f * std::sin(0.37f * i);
   for (int i = 0; i < f; ++i) frequencies[i] = 0.1f + 99.9f * i / (f - 1);
@@ -140,23 +132,8 @@ int main() {
   CHECK(cudaMalloc(&embedding, 100 * h * 4));
   CHECK(cudaMemcpy(parameters, host_parameters.data(), parameter_count * 4, cudaMemcpyHostToDevice));
   CHECK(cudaMemcpy(d_frequencies, frequencies.data(), f * 4, cudaMemcpyHostToDevice));
-  FourierMlpWeights w{};
-  const float* p = parameters;
-  const auto take = [&](int64_t n) { const float* out = p; p += n; return out; };
-  w.phase = take(f);
-  w.time_in_weight = take(h * 2 * f);
-  w.time_in_bias = take(h);
-  w.time_out_weight = take(h * h);
-  w.time_out_bias = take(h);
-  w.state_in_weight = take(h * 2);
-  w.state_in_bias = take(h);
-  for (int l = 0; l < 2; ++l) {
-    w.hidden_weight[l] = take(h * h);
-    w.hidden_bias[l] = take(h);
-  }
-  w.out_weight = take(2 * h);
-  w.out_bias = take(2);
-  const FourierMlpDevice network{shape, w, d_frequencies, embedding};
+  const FourierMlpDevice network{shape, fourier_mlp_flat_view(static_cast<const float*>(parameters), shape),
+                                 d_frequencies, embedding};
   std::printf("%-14s %12s %18s %12s  (network + 25-mode prior)\n", "trajectories", "ms/rollout", "traj-steps/s",
               "of_fma_peak");
   for (int64_t batch : {300LL, 3000LL, 30000LL, 300000LL}) {
@@ -167,16 +144,10 @@ int main() {
     spec.sigma2 = 5.0f;
     float* states = nullptr;
     CHECK(cudaMalloc(&states, static_cast<size_t>(spec.steps + 1) * batch * 2 * sizeof(float)));
-    float best = 1e30f;
-    for (int i = 0; i < 5; ++i) {
-      CHECK(cudaEventRecord(start));
-      if (pinned_rollout_mlp_cuda(spec, network, &mixture, {states, nullptr, nullptr, nullptr}, nullptr) != 0) return 1;
-      CHECK(cudaEventRecord(stop));
-      CHECK(cudaEventSynchronize(stop));
-      float ms = 0;
-      CHECK(cudaEventElapsedTime(&ms, start, stop));
-      best = std::fmin(best, ms);
-    }
+    const float best = best_ms(start, stop, 5, [&] {
+      return pinned_rollout_mlp_cuda(spec, network, &mixture, {states, nullptr, nullptr, nullptr}, nullptr) == 0;
+    });
+    if (best < 0) return 1;
     CHECK(cudaFree(states));
     const double flops = shape.flops_per_sample() * 100.0 * batch;
     std::printf("%-14lld %12.3f %18.3e %11.1f%%\n", static_cast<long long>(batch), best,

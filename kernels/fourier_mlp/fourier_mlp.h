@@ -41,6 +41,38 @@ struct FourierMlpTensors {
 using FourierMlpWeights = FourierMlpTensors<const float*>;
 using FourierMlpGradients = FourierMlpTensors<float*>;
 
+// All parameters as one flat buffer, tensor after tensor in FourierMlpTensors order: its length,
+// and the tensors' places in it.
+inline int64_t fourier_mlp_parameter_count(const FourierMlpShape& s) {
+  const int64_t h = s.hidden, f = s.features;
+  return f + h * 2 * f + h + h * h + h + h * s.dim + h + s.layers * (h * h + h) + s.outputs * h + s.outputs;
+}
+template <typename Pointer>
+TILT_HOST_DEVICE FourierMlpTensors<Pointer> fourier_mlp_flat_view(Pointer base, const FourierMlpShape& s) {
+  const int64_t h = s.hidden, f = s.features;
+  FourierMlpTensors<Pointer> v{};
+  Pointer p = base;
+  const auto take = [&p](int64_t n) {
+    Pointer out = p;
+    p += n;
+    return out;
+  };
+  v.phase = take(f);
+  v.time_in_weight = take(h * 2 * f);
+  v.time_in_bias = take(h);
+  v.time_out_weight = take(h * h);
+  v.time_out_bias = take(h);
+  v.state_in_weight = take(h * s.dim);
+  v.state_in_bias = take(h);
+  for (int l = 0; l < s.layers; ++l) {
+    v.hidden_weight[l] = take(h * h);
+    v.hidden_bias[l] = take(h);
+  }
+  v.out_weight = take(s.outputs * h);
+  v.out_bias = take(s.outputs);
+  return v;
+}
+
 // The shapes the fused kernels take: hidden a multiple of 16 up to 256, at most kMaxHiddenLayers.
 bool fourier_mlp_fusable(const FourierMlpShape& shape);
 

@@ -12,6 +12,7 @@
 #include "philox.h"
 #include "pinned_rollout/pinned_rollout.h"
 #include "pinned_rollout/pinned_rollout_cuda.h"
+#include "testing/gmm25.h"
 
 namespace tilt::kernels {
 namespace {
@@ -40,18 +41,6 @@ struct DeviceBuffer {
   }
 };
 
-struct Grid25 {
-  std::vector<float> means, log_weights, variances;
-  Grid25() {
-    for (int i = 0; i < 5; ++i)
-      for (int j = 0; j < 5; ++j) {
-        means.insert(means.end(), {-10.0f + 5 * i, -10.0f + 5 * j});
-        log_weights.push_back(std::log(1.0f / 25));
-        variances.push_back(0.3f);
-      }
-  }
-};
-
 __global__ void philox_bits_kernel(PhiloxKey key, uint32_t* out, int n) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n) return;
@@ -74,10 +63,9 @@ TEST(KernelsCuda, PhiloxBitsAreTheHostsBits) {
 
 TEST(KernelsCuda, MixtureDriftMatchesCpu) {
   SKIP_WITHOUT_DEVICE();
-  const Grid25 g;
+  const Gmm25 g;
   const DeviceBuffer<float> means(g.means), log_weights(g.log_weights), variances(g.variances);
-  const MixtureView host_view{25, 2, g.means.data(), g.log_weights.data(), g.variances.data(), 5.0f};
-  const MixtureView device_view{25, 2, means.data, log_weights.data, variances.data, 5.0f};
+  const MixtureView host_view = g.view(5.0f), device_view = g.view(5.0f, means.data, log_weights.data, variances.data);
   std::mt19937 rng(0);
   std::normal_distribution<float> normal(0.0f, 5.0f);
   const int rows = 10000;
@@ -97,10 +85,9 @@ TEST(KernelsCuda, MixtureDriftMatchesCpu) {
 
 TEST(KernelsCuda, AnalyticRolloutMatchesCpu) {
   SKIP_WITHOUT_DEVICE();
-  const Grid25 g;
+  const Gmm25 g;
   const DeviceBuffer<float> means(g.means), log_weights(g.log_weights), variances(g.variances);
-  const MixtureView host_view{25, 2, g.means.data(), g.log_weights.data(), g.variances.data(), 5.0f};
-  const MixtureView device_view{25, 2, means.data, log_weights.data, variances.data, 5.0f};
+  const MixtureView host_view = g.view(5.0f), device_view = g.view(5.0f, means.data, log_weights.data, variances.data);
   PinnedRolloutSpec spec;
   spec.steps = 100;
   spec.batch = 3000;
@@ -134,33 +121,13 @@ TEST(KernelsCuda, NetworkRolloutMatchesCpu) {
   const int64_t h = 64, f = 64;
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(0.0f, 0.15f);
-  std::vector<float> frequencies(f), parameters(f + h * 2 * f + h + h * h + h + 2 * h + h + 2 * (h * h + h) + 2 * h + 2);
+  std::vector<float> frequencies(f), parameters(fourier_mlp_parameter_count(shape));
   for (int i = 0; i < f; ++i) frequencies[i] = 0.1f + 99.9f * i / (f - 1);
   for (float& p : parameters) p = normal(rng);
   const DeviceBuffer<float> device_parameters(parameters), device_frequencies(frequencies);
-  const auto view = [&](auto* base) {
-    FourierMlpTensors<decltype(base)> v{};
-    auto* p = base;
-    const auto take = [&](int64_t n) { auto* out = p; p += n; return out; };
-    v.phase = take(f);
-    v.time_in_weight = take(h * 2 * f);
-    v.time_in_bias = take(h);
-    v.time_out_weight = take(h * h);
-    v.time_out_bias = take(h);
-    v.state_in_weight = take(h * 2);
-    v.state_in_bias = take(h);
-    for (int l = 0; l < 2; ++l) {
-      v.hidden_weight[l] = take(h * h);
-      v.hidden_bias[l] = take(h);
-    }
-    v.out_weight = take(2 * h);
-    v.out_bias = take(2);
-    return v;
-  };
-  const Grid25 g;
+  const Gmm25 g;
   const DeviceBuffer<float> means(g.means), log_weights(g.log_weights), variances(g.variances);
-  const MixtureView host_prior{25, 2, g.means.data(), g.log_weights.data(), g.variances.data(), 5.0f};
-  const MixtureView device_prior{25, 2, means.data, log_weights.data, variances.data, 5.0f};
+  const MixtureView host_prior = g.view(5.0f), device_prior = g.view(5.0f, means.data, log_weights.data, variances.data);
   PinnedRolloutSpec spec;
   spec.steps = 100;
   spec.batch = 1000;
@@ -172,15 +139,15 @@ TEST(KernelsCuda, NetworkRolloutMatchesCpu) {
   const size_t block = static_cast<size_t>(spec.batch) * 2;
   DeviceBuffer<float> embedding(100 * h), states((spec.steps + 1) * block), prior_drift(spec.steps * block),
       policy_drift(spec.steps * block);
-  FourierMlpDevice network{shape, view(static_cast<const float*>(device_parameters.data)), device_frequencies.data,
-                           embedding.data};
+  FourierMlpDevice network{shape, fourier_mlp_flat_view(static_cast<const float*>(device_parameters.data), shape),
+                           device_frequencies.data, embedding.data};
   ASSERT_EQ(pinned_rollout_mlp_cuda(spec, network, &device_prior,
                                     {states.data, prior_drift.data, policy_drift.data, nullptr}, nullptr),
             0);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 
   FourierMlpCpu cpu(shape, frequencies.data());
-  cpu.set_weights(view(static_cast<const float*>(parameters.data())));
+  cpu.set_weights(fourier_mlp_flat_view(static_cast<const float*>(parameters.data()), shape));
   std::vector<float> expected_states((spec.steps + 1) * block), expected_prior(spec.steps * block),
       expected_policy(spec.steps * block);
   pinned_rollout_cpu(spec, &cpu, &host_prior, expected_states.data(), expected_prior.data(), nullptr,
