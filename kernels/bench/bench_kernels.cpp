@@ -37,16 +37,20 @@ double best_seconds(F&& f, int repeats = 7) {
 int main(int argc, char** argv) {
   int rows = 15000, hidden = 64, layers = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--rows")) rows = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--hidden")) hidden = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--layers")) layers = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--rows"))
+      rows = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--hidden"))
+      hidden = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--layers"))
+      layers = std::atoi(argv[i + 1]);
   }
   const SimdOps& ops = simd_ops();
   volatile float sink = 0;
   const int64_t fma_iterations = 20'000'000;
   const double peak_s = best_seconds([&] { sink = sink + ops.fma_loop(fma_iterations); }, 3);
   const double peak = 2.0 * fma_iterations * kPeakAccumulators * ops.vector_floats / peak_s / 1e9;
-  std::printf("# tilt bench_kernels: instruction set %s, FMA peak (measured) %.1f GFLOP/s on one core\n", ops.name, peak);
+  std::printf("# tilt bench_kernels: instruction set %s, FMA peak (measured) %.1f GFLOP/s on one core\n",
+              ops.name, peak);
 
   // The gfn-diffusion network at its benchmark size: D = 2, F = 64, T = 100 steps of rows / 100.
   const FourierMlpShape shape{2, hidden, 64, layers, 2};
@@ -66,8 +70,10 @@ int main(int argc, char** argv) {
   for (int k = 0; k < steps; ++k) t[k] = k * 0.01f;
   const double flops = shape.flops_per_sample() * n;
   const double forward_s = best_seconds([&] { mlp.forward(x.data(), t.data(), steps, batch, out.data()); });
-  const double backward_s =
-      best_seconds([&] { mlp.backward(x.data(), t.data(), steps, batch, out.data(), fourier_mlp_flat_view(gradients.data(), shape)); });
+  const double backward_s = best_seconds([&] {
+    mlp.backward(x.data(), t.data(), steps, batch, out.data(),
+                 fourier_mlp_flat_view(gradients.data(), shape));
+  });
   const double step_forward_s = best_seconds([&] {
     for (int k = 0; k < steps; ++k) mlp.forward(x.data() + k * batch * 2, t.data() + k, 1, batch, out.data());
   });
@@ -82,7 +88,8 @@ int main(int argc, char** argv) {
   for (float& v : tile) v = normal(rng);
   const int64_t tiles = (n + 95) / 96;
   const double gemm_s = best_seconds([&] {
-    for (int64_t i = 0; i < tiles; ++i) ops.gemm(96, hidden, hidden, tile.data(), h, 1, weight.data(), h, product.data(), h, true);
+    for (int64_t i = 0; i < tiles; ++i)
+      ops.gemm(96, hidden, hidden, tile.data(), h, 1, weight.data(), h, product.data(), h, true);
   });
   const double gelu_s = best_seconds([&] {
     for (int64_t i = 0; i < tiles; ++i) ops.gelu(96 * h, product.data(), tile.data(), nullptr);
@@ -100,7 +107,8 @@ int main(int argc, char** argv) {
   // The 25-mode mixture's drift: ~ C (4 D + 20) FLOP per state with exp and log per component.
   const Gmm25 gmm25;
   const MixtureView mixture = gmm25.view(5.0f);
-  const double mixture_s = best_seconds([&] { mixture_follmer_drift_cpu(mixture, x.data(), n, 0.5f, out.data()); });
+  const double mixture_s =
+      best_seconds([&] { mixture_follmer_drift_cpu(mixture, x.data(), n, 0.5f, out.data()); });
   row("mixture drift (25 components)", mixture_s, 0, static_cast<double>(n), "states");
 
   PinnedRolloutSpec spec;
@@ -109,10 +117,13 @@ int main(int argc, char** argv) {
   spec.dim = 2;
   spec.sigma2 = 5.0f;
   spec.exploration_std = 0.2;
-  std::vector<float> states(static_cast<size_t>(steps + 1) * batch * 2), reference(static_cast<size_t>(steps) * batch * 2);
-  const double rollout_s = best_seconds([&] { pinned_rollout_cpu(spec, &mlp, &mixture, states.data(), reference.data(), nullptr); });
+  std::vector<float> states(static_cast<size_t>(steps + 1) * batch * 2),
+      reference(static_cast<size_t>(steps) * batch * 2);
+  const double rollout_s = best_seconds(
+      [&] { pinned_rollout_cpu(spec, &mlp, &mixture, states.data(), reference.data(), nullptr); });
   row("rollout: mlp + mixture + step", rollout_s, flops, static_cast<double>(n), "trajectory-steps");
-  const double analytic_s = best_seconds([&] { pinned_rollout_cpu(spec, nullptr, &mixture, states.data(), nullptr, nullptr); });
+  const double analytic_s =
+      best_seconds([&] { pinned_rollout_cpu(spec, nullptr, &mixture, states.data(), nullptr, nullptr); });
   row("rollout: mixture drift only", analytic_s, 0, static_cast<double>(n), "trajectory-steps");
   return sink == 12345.0f ? 1 : 0;
 }

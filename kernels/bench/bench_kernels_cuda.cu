@@ -26,13 +26,13 @@ __global__ void fma_peak_kernel(float* out, int iterations) {
   if (total == 12345.0f) out[0] = total;
 }
 
-#define CHECK(call)                                                                   \
-  do {                                                                                \
-    const cudaError_t status = (call);                                                \
-    if (status != cudaSuccess) {                                                      \
-      std::fprintf(stderr, "%s: %s\n", #call, cudaGetErrorString(status));            \
-      return 1;                                                                       \
-    }                                                                                 \
+#define CHECK(call)                                                        \
+  do {                                                                     \
+    const cudaError_t status = (call);                                     \
+    if (status != cudaSuccess) {                                           \
+      std::fprintf(stderr, "%s: %s\n", #call, cudaGetErrorString(status)); \
+      return 1;                                                            \
+    }                                                                      \
   } while (0)
 
 // Best of `repeats` runs of `work` (asynchronous launches on the default stream) in milliseconds,
@@ -111,8 +111,9 @@ int main() {
     float* states = nullptr;
     const size_t bytes = static_cast<size_t>(spec.steps + 1) * batch * 2 * sizeof(float);
     CHECK(cudaMalloc(&states, bytes));
-    const float best =
-        best_ms(start, stop, 10, [&] { return pinned_rollout_mixture_cuda(spec, mixture, states, nullptr, nullptr) == 0; });
+    const float best = best_ms(start, stop, 10, [&] {
+      return pinned_rollout_mixture_cuda(spec, mixture, states, nullptr, nullptr) == 0;
+    });
     if (best < 0) return 1;
     CHECK(cudaFree(states));
     std::printf("%-14lld %12.3f %18.3e %11.1f%%\n", static_cast<long long>(batch), best,
@@ -134,8 +135,8 @@ int main() {
   CHECK(cudaMemcpy(d_frequencies, frequencies.data(), f * 4, cudaMemcpyHostToDevice));
   const FourierMlpDevice network{shape, fourier_mlp_flat_view(static_cast<const float*>(parameters), shape),
                                  d_frequencies, embedding};
-  std::printf("%-14s %12s %18s %12s  (network + 25-mode prior)\n", "trajectories", "ms/rollout", "traj-steps/s",
-              "of_fma_peak");
+  std::printf("%-14s %12s %18s %12s  (network + 25-mode prior)\n", "trajectories", "ms/rollout",
+              "traj-steps/s", "of_fma_peak");
   for (int64_t batch : {300LL, 3000LL, 30000LL, 300000LL}) {
     PinnedRolloutSpec spec;
     spec.steps = 100;
@@ -145,7 +146,8 @@ int main() {
     float* states = nullptr;
     CHECK(cudaMalloc(&states, static_cast<size_t>(spec.steps + 1) * batch * 2 * sizeof(float)));
     const float best = best_ms(start, stop, 5, [&] {
-      return pinned_rollout_mlp_cuda(spec, network, &mixture, {states, nullptr, nullptr, nullptr}, nullptr) == 0;
+      return pinned_rollout_mlp_cuda(spec, network, &mixture, {states, nullptr, nullptr, nullptr}, nullptr) ==
+             0;
     });
     if (best < 0) return 1;
     CHECK(cudaFree(states));

@@ -30,13 +30,13 @@ struct FourierMlpShape {
 // Pointers into the network's parameters (const) or into their gradients (float*), same layout.
 template <typename Pointer>
 struct FourierMlpTensors {
-  Pointer phase;                                  // [F]
-  Pointer time_in_weight, time_in_bias;           // [H, 2F], [H]
-  Pointer time_out_weight, time_out_bias;         // [H, H], [H]
-  Pointer state_in_weight, state_in_bias;         // [H, D], [H]
-  Pointer hidden_weight[kMaxHiddenLayers];        // [H, H] each
-  Pointer hidden_bias[kMaxHiddenLayers];          // [H] each
-  Pointer out_weight, out_bias;                   // [O, H], [O]
+  Pointer phase;                            // [F]
+  Pointer time_in_weight, time_in_bias;     // [H, 2F], [H]
+  Pointer time_out_weight, time_out_bias;   // [H, H], [H]
+  Pointer state_in_weight, state_in_bias;   // [H, D], [H]
+  Pointer hidden_weight[kMaxHiddenLayers];  // [H, H] each
+  Pointer hidden_bias[kMaxHiddenLayers];    // [H] each
+  Pointer out_weight, out_bias;             // [O, H], [O]
 };
 using FourierMlpWeights = FourierMlpTensors<const float*>;
 using FourierMlpGradients = FourierMlpTensors<float*>;

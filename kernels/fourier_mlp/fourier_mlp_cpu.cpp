@@ -13,9 +13,9 @@ constexpr int kTileRows = 96;
 
 void transpose(const float* in, int rows, int cols, float* out) {
   for (int r = 0; r < rows; ++r)
-    for (int c = 0; c < cols; ++c) out[static_cast<int64_t>(c) * rows + r] = in[static_cast<int64_t>(r) * cols + c];
+    for (int c = 0; c < cols; ++c)
+      out[static_cast<int64_t>(c) * rows + r] = in[static_cast<int64_t>(r) * cols + c];
 }
-
 
 }  // namespace
 
@@ -61,7 +61,8 @@ void FourierMlpCpu::time_embedding(const float* t, int steps, float* derivative)
   ops_.gemm(steps, h, 2 * f, features, 2 * f, 1, time_in_t_.data(), h, hidden, h, true);
   ops_.gelu(static_cast<int64_t>(steps) * h, hidden, hidden, derivative);
   ops_.gemm(steps, h, h, hidden, h, 1, time_out_t_.data(), h, embedding, h, true);
-  for (int k = 0; k < steps; ++k) ops_.axpy(h, 1.0f, weights_.state_in_bias, embedding + static_cast<int64_t>(k) * h);
+  for (int k = 0; k < steps; ++k)
+    ops_.axpy(h, 1.0f, weights_.state_in_bias, embedding + static_cast<int64_t>(k) * h);
 }
 
 void FourierMlpCpu::output_layer(int rows, const float* activations, float* out) const {
@@ -69,25 +70,28 @@ void FourierMlpCpu::output_layer(int rows, const float* activations, float* out)
   for (int r = 0; r < rows; ++r)
     for (int j = 0; j < o; ++j)
       out[static_cast<int64_t>(r) * o + j] =
-          weights_.out_bias[j] +
-          ops_.dot(h, activations + static_cast<int64_t>(r) * h, weights_.out_weight + static_cast<int64_t>(j) * h);
+          weights_.out_bias[j] + ops_.dot(h, activations + static_cast<int64_t>(r) * h,
+                                          weights_.out_weight + static_cast<int64_t>(j) * h);
 }
 
-void FourierMlpCpu::forward_tile(const float* x, int64_t r0, int n, int batch, float* values, float* derivatives,
-                                 float* out) {
+void FourierMlpCpu::forward_tile(const float* x, int64_t r0, int n, int batch, float* values,
+                                 float* derivatives, float* out) {
   const int h = shape_.hidden, d = shape_.dim, layers = shape_.layers;
   const int64_t stride = static_cast<int64_t>(kTileRows) * h;
   float* pre = values;
   for (int i = 0; i < n; ++i)
-    std::memcpy(pre + static_cast<int64_t>(i) * h, embedding_.data() + ((r0 + i) / batch) * h, h * sizeof(float));
+    std::memcpy(pre + static_cast<int64_t>(i) * h, embedding_.data() + ((r0 + i) / batch) * h,
+                h * sizeof(float));
   ops_.gemm(n, h, d, x + r0 * d, d, 1, state_in_t_.data(), h, pre, h, true);
   ops_.gelu(static_cast<int64_t>(n) * h, pre, pre, derivatives);
   for (int l = 0; l < layers; ++l) {
     const float* in = values + l * stride;
     float* next = values + (l + 1) * stride;
-    for (int i = 0; i < n; ++i) std::memcpy(next + static_cast<int64_t>(i) * h, weights_.hidden_bias[l], h * sizeof(float));
+    for (int i = 0; i < n; ++i)
+      std::memcpy(next + static_cast<int64_t>(i) * h, weights_.hidden_bias[l], h * sizeof(float));
     ops_.gemm(n, h, h, in, h, 1, hidden_t_.data() + static_cast<int64_t>(l) * h * h, h, next, h, true);
-    ops_.gelu(static_cast<int64_t>(n) * h, next, next, derivatives ? derivatives + (l + 1) * stride : nullptr);
+    ops_.gelu(static_cast<int64_t>(n) * h, next, next,
+              derivatives ? derivatives + (l + 1) * stride : nullptr);
   }
   if (out) output_layer(n, values + layers * stride, out);
 }
@@ -148,23 +152,29 @@ void FourierMlpCpu::backward(const float* x, const float* t, int steps, int batc
     ops_.gemm(d, h, n, x + r0 * d, 1, d, grad, h, state_in_grad_t.data(), h, true);
   }
   for (int hh = 0; hh < h; ++hh)
-    for (int j = 0; j < d; ++j) g.state_in_weight[static_cast<int64_t>(hh) * d + j] += state_in_grad_t[static_cast<int64_t>(j) * h + hh];
+    for (int j = 0; j < d; ++j)
+      g.state_in_weight[static_cast<int64_t>(hh) * d + j] +=
+          state_in_grad_t[static_cast<int64_t>(j) * h + hh];
 
   // The time embedding, once per step: the state_in bias and time_out see grad_embedding directly.
   ops_.add_column_sums(steps, h, grad_embedding.data(), g.state_in_bias);
   ops_.add_column_sums(steps, h, grad_embedding.data(), g.time_out_bias);
   ops_.gemm(h, h, steps, grad_embedding.data(), 1, h, time_hidden_.data(), h, g.time_out_weight, h, true);
-  std::vector<float> grad_hidden(static_cast<size_t>(steps) * h), grad_features(static_cast<size_t>(steps) * f2);
-  ops_.gemm(steps, h, h, grad_embedding.data(), h, 1, weights_.time_out_weight, h, grad_hidden.data(), h, false);
+  std::vector<float> grad_hidden(static_cast<size_t>(steps) * h),
+      grad_features(static_cast<size_t>(steps) * f2);
+  ops_.gemm(steps, h, h, grad_embedding.data(), h, 1, weights_.time_out_weight, h, grad_hidden.data(), h,
+            false);
   ops_.multiply(static_cast<int64_t>(steps) * h, grad_hidden.data(), time_derivative_.data());
   ops_.add_column_sums(steps, h, grad_hidden.data(), g.time_in_bias);
   ops_.gemm(h, f2, steps, grad_hidden.data(), 1, h, features_.data(), f2, g.time_in_weight, f2, true);
-  ops_.gemm(steps, f2, h, grad_hidden.data(), h, 1, weights_.time_in_weight, f2, grad_features.data(), f2, false);
+  ops_.gemm(steps, f2, h, grad_hidden.data(), h, 1, weights_.time_in_weight, f2, grad_features.data(), f2,
+            false);
   // features = [sin(angle), cos(angle)], angle = t f + phase: d angle = d sin cos - d cos sin.
   for (int k = 0; k < steps; ++k) {
     const float* feature = features_.data() + static_cast<int64_t>(k) * f2;
     const float* grad_feature = grad_features.data() + static_cast<int64_t>(k) * f2;
-    for (int i = 0; i < f; ++i) g.phase[i] += grad_feature[i] * feature[f + i] - grad_feature[f + i] * feature[i];
+    for (int i = 0; i < f; ++i)
+      g.phase[i] += grad_feature[i] * feature[f + i] - grad_feature[f + i] * feature[i];
   }
 }
 

@@ -38,7 +38,8 @@ class FourierMlpCpu {
   void time_embedding(const float* t, int steps, float* derivative);
   // Layers 0..L of rows [r0, r0 + n) into `values` (layer l at l * kTileRows * H) and, if given,
   // their gelu' into `derivatives` (same layout); the outputs into out (n x O) if given.
-  void forward_tile(const float* x, int64_t r0, int n, int batch, float* values, float* derivatives, float* out);
+  void forward_tile(const float* x, int64_t r0, int n, int batch, float* values, float* derivatives,
+                    float* out);
   void output_layer(int rows, const float* activations, float* out) const;
 
   FourierMlpShape shape_;

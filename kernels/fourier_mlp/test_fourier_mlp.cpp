@@ -32,7 +32,8 @@ struct Network {
       const float scale = i == 0 ? 1.0f : 0.6f / std::sqrt(static_cast<float>(spans[i].second > h ? h : 1));
       for (size_t k = 0; k < spans[i].second; ++k) flat[spans[i].first + k] = scale * normal(rng);
     }
-    for (int i = 0; i < s.features; ++i) frequencies.push_back(0.1f + 99.9f * i / std::max(1, s.features - 1));
+    for (int i = 0; i < s.features; ++i)
+      frequencies.push_back(0.1f + 99.9f * i / std::max(1, s.features - 1));
   }
   template <typename T, typename Pointer>
   FourierMlpTensors<Pointer> view(T* base) const {
@@ -71,7 +72,8 @@ std::vector<double> linear(const float* w, const float* b, const std::vector<dou
   return y;
 }
 
-std::vector<double> reference_forward(const Network& net, const FourierMlpWeights& w, const float* x, float t) {
+std::vector<double> reference_forward(const Network& net, const FourierMlpWeights& w, const float* x,
+                                      float t) {
   const FourierMlpShape& s = net.shape;
   std::vector<double> features(2 * s.features);
   for (int i = 0; i < s.features; ++i) {
@@ -82,7 +84,8 @@ std::vector<double> reference_forward(const Network& net, const FourierMlpWeight
   std::vector<double> time = linear(w.time_in_weight, w.time_in_bias, features, s.hidden);
   for (double& v : time) v = gelu_exact(v);
   time = linear(w.time_out_weight, w.time_out_bias, time, s.hidden);
-  std::vector<double> h = linear(w.state_in_weight, w.state_in_bias, std::vector<double>(x, x + s.dim), s.hidden);
+  std::vector<double> h =
+      linear(w.state_in_weight, w.state_in_bias, std::vector<double>(x, x + s.dim), s.hidden);
   for (int i = 0; i < s.hidden; ++i) h[i] = gelu_exact(h[i] + time[i]);
   for (int l = 0; l < s.layers; ++l) {
     h = linear(w.hidden_weight[l], w.hidden_bias[l], h, s.hidden);
@@ -132,9 +135,11 @@ TEST(FourierMlpCpu, ForwardMatchesDoubleReference) {
   for (int k = 0; k < b.steps; ++k)
     for (int r = 0; r < b.batch; ++r) {
       const int64_t row = static_cast<int64_t>(k) * b.batch + r;
-      const std::vector<double> expected = reference_forward(net, net.weights(), b.x.data() + row * 2, b.t[k]);
+      const std::vector<double> expected =
+          reference_forward(net, net.weights(), b.x.data() + row * 2, b.t[k]);
       for (int j = 0; j < kShape.outputs; ++j)
-        worst = std::max(worst, std::abs(out[row * kShape.outputs + j] - expected[j]) / (1 + std::abs(expected[j])));
+        worst = std::max(worst,
+                         std::abs(out[row * kShape.outputs + j] - expected[j]) / (1 + std::abs(expected[j])));
     }
   // float32 accumulation over <= 64 terms of O(1) values plus the 1.5e-7 erf approximation.
   EXPECT_LT(worst, 2e-5) << "SIMD table " << mlp.ops().name;
@@ -147,7 +152,8 @@ TEST(FourierMlpCpu, ParameterGradientsMatchCentralDifferences) {
   FourierMlpCpu mlp(shape, net.frequencies.data());
   mlp.set_weights(net.weights());
   std::vector<float> gradients(net.flat.size(), 0.0f);
-  mlp.backward(b.x.data(), b.t.data(), b.steps, b.batch, b.grad_out.data(), net.view<float, float*>(gradients.data()));
+  mlp.backward(b.x.data(), b.t.data(), b.steps, b.batch, b.grad_out.data(),
+               net.view<float, float*>(gradients.data()));
   // Every parameter, central differences of the double reference (step 1e-3: truncation ~1e-6 of
   // the O(1) curvature; the float parameters' rounding ~1e-7 / 1e-3 relative).
   for (size_t i = 0; i < net.flat.size(); ++i) {
@@ -196,7 +202,8 @@ TEST(FourierMlpCpu, VectorGeluMatchesErf) {
   ops.gelu(static_cast<int64_t>(p.size()), p.data(), alone.data(), nullptr);
   for (size_t i = 0; i < p.size(); ++i) {
     const double x = p[i];
-    const double derivative = 0.5 * (1 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
+    const double derivative =
+        0.5 * (1 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
     // erf approximation error 1.5e-7 times |x| <= 10, plus float rounding.
     ASSERT_NEAR(a[i], gelu_exact(x), 2e-6 * (1 + std::abs(x))) << x;
     ASSERT_NEAR(alone[i], gelu_exact(x), 2e-6 * (1 + std::abs(x))) << x;

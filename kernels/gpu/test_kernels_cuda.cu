@@ -65,7 +65,8 @@ TEST(KernelsCuda, MixtureDriftMatchesCpu) {
   SKIP_WITHOUT_DEVICE();
   const Gmm25 g;
   const DeviceBuffer<float> means(g.means), log_weights(g.log_weights), variances(g.variances);
-  const MixtureView host_view = g.view(5.0f), device_view = g.view(5.0f, means.data, log_weights.data, variances.data);
+  const MixtureView host_view = g.view(5.0f),
+                    device_view = g.view(5.0f, means.data, log_weights.data, variances.data);
   std::mt19937 rng(0);
   std::normal_distribution<float> normal(0.0f, 5.0f);
   const int rows = 10000;
@@ -79,7 +80,8 @@ TEST(KernelsCuda, MixtureDriftMatchesCpu) {
     mixture_follmer_drift_cpu(host_view, x.data(), rows, t, expected.data());
     const std::vector<float> u = du.host();
     // Device expf/logf are within 2 ulp of the host's; terms up to ~|mu| sigma2 / s^2 = 170.
-    for (int i = 0; i < 2 * rows; ++i) ASSERT_NEAR(u[i], expected[i], 1e-4f * (1 + std::abs(expected[i]))) << t;
+    for (int i = 0; i < 2 * rows; ++i)
+      ASSERT_NEAR(u[i], expected[i], 1e-4f * (1 + std::abs(expected[i]))) << t;
   }
 }
 
@@ -87,7 +89,8 @@ TEST(KernelsCuda, AnalyticRolloutMatchesCpu) {
   SKIP_WITHOUT_DEVICE();
   const Gmm25 g;
   const DeviceBuffer<float> means(g.means), log_weights(g.log_weights), variances(g.variances);
-  const MixtureView host_view = g.view(5.0f), device_view = g.view(5.0f, means.data, log_weights.data, variances.data);
+  const MixtureView host_view = g.view(5.0f),
+                    device_view = g.view(5.0f, means.data, log_weights.data, variances.data);
   PinnedRolloutSpec spec;
   spec.steps = 100;
   spec.batch = 3000;
@@ -106,10 +109,13 @@ TEST(KernelsCuda, AnalyticRolloutMatchesCpu) {
   const std::vector<float> got = states.host();
   const std::vector<PathTerms> got_terms = terms.host();
   // 100 steps of ulp-level differences in exp/log/sin/cos, carried along the path.
-  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], 2e-3f * (1 + std::abs(expected[i]))) << i;
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], expected[i], 2e-3f * (1 + std::abs(expected[i]))) << i;
   for (int64_t r = 0; r < spec.batch; ++r) {
-    EXPECT_NEAR(got_terms[r].log_forward, expected_terms[r].log_forward, 1e-2f * (1 + std::abs(expected_terms[r].log_forward)));
-    EXPECT_NEAR(got_terms[r].log_backward, expected_terms[r].log_backward, 1e-2f * (1 + std::abs(expected_terms[r].log_backward)));
+    EXPECT_NEAR(got_terms[r].log_forward, expected_terms[r].log_forward,
+                1e-2f * (1 + std::abs(expected_terms[r].log_forward)));
+    EXPECT_NEAR(got_terms[r].log_backward, expected_terms[r].log_backward,
+                1e-2f * (1 + std::abs(expected_terms[r].log_backward)));
   }
 }
 
@@ -127,7 +133,8 @@ TEST(KernelsCuda, NetworkRolloutMatchesCpu) {
   const DeviceBuffer<float> device_parameters(parameters), device_frequencies(frequencies);
   const Gmm25 g;
   const DeviceBuffer<float> means(g.means), log_weights(g.log_weights), variances(g.variances);
-  const MixtureView host_prior = g.view(5.0f), device_prior = g.view(5.0f, means.data, log_weights.data, variances.data);
+  const MixtureView host_prior = g.view(5.0f),
+                    device_prior = g.view(5.0f, means.data, log_weights.data, variances.data);
   PinnedRolloutSpec spec;
   spec.steps = 100;
   spec.batch = 1000;
@@ -139,7 +146,8 @@ TEST(KernelsCuda, NetworkRolloutMatchesCpu) {
   const size_t block = static_cast<size_t>(spec.batch) * 2;
   DeviceBuffer<float> embedding(100 * h), states((spec.steps + 1) * block), prior_drift(spec.steps * block),
       policy_drift(spec.steps * block);
-  FourierMlpDevice network{shape, fourier_mlp_flat_view(static_cast<const float*>(device_parameters.data), shape),
+  FourierMlpDevice network{shape,
+                           fourier_mlp_flat_view(static_cast<const float*>(device_parameters.data), shape),
                            device_frequencies.data, embedding.data};
   ASSERT_EQ(pinned_rollout_mlp_cuda(spec, network, &device_prior,
                                     {states.data, prior_drift.data, policy_drift.data, nullptr}, nullptr),

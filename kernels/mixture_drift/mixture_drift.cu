@@ -4,7 +4,8 @@
 namespace tilt::kernels {
 namespace {
 
-__global__ void mixture_follmer_drift_kernel(MixtureView mixture, const float* x, int64_t rows, float t, float* u) {
+__global__ void mixture_follmer_drift_kernel(MixtureView mixture, const float* x, int64_t rows, float t,
+                                             float* u) {
   const int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (r < rows) mixture_follmer_drift(mixture, x + r * mixture.dim, t, u + r * mixture.dim);
 }

@@ -36,7 +36,8 @@ struct MixtureComponentAtTime {
 TILT_HOST_DEVICE inline MixtureComponentAtTime mixture_component_at(const MixtureView& m, int c, float t) {
   const float s2 = m.variances[c];
   const float denominator = t * s2 + m.sigma2 * (1 - t);
-  MixtureComponentAtTime out{m.log_weights[c], 0.0f, t, m.sigma2 / denominator, (s2 - m.sigma2) / denominator};
+  MixtureComponentAtTime out{m.log_weights[c], 0.0f, t, m.sigma2 / denominator,
+                             (s2 - m.sigma2) / denominator};
   if (t > 0) {
     const float variance = t * t * s2 + m.sigma2 * t * (1 - t);
     out.log_norm -= 0.5f * m.dim * logf(variance);
@@ -47,7 +48,8 @@ TILT_HOST_DEVICE inline MixtureComponentAtTime mixture_component_at(const Mixtur
 
 // u [D] at x [D] from component c's constants `at(c)` (a table, or computed in place).
 template <typename ComponentAt>
-TILT_HOST_DEVICE inline void mixture_follmer_drift_with(const MixtureView& m, ComponentAt at, const float* x, float* u) {
+TILT_HOST_DEVICE inline void mixture_follmer_drift_with(const MixtureView& m, ComponentAt at, const float* x,
+                                                        float* u) {
   float sum_mean[kMaxFusedDim];
   for (int d = 0; d < m.dim; ++d) sum_mean[d] = 0;
   float running_max = -INFINITY, total = 0, x_coefficient = 0;
@@ -77,7 +79,8 @@ TILT_HOST_DEVICE inline void mixture_follmer_drift_with(const MixtureView& m, Co
 
 // u [D] at x [D] and time t (dim <= kMaxFusedDim), the per-component constants computed in place.
 TILT_HOST_DEVICE inline void mixture_follmer_drift(const MixtureView& m, const float* x, float t, float* u) {
-  mixture_follmer_drift_with(m, [&](int c) { return mixture_component_at(m, c, t); }, x, u);
+  mixture_follmer_drift_with(
+      m, [&](int c) { return mixture_component_at(m, c, t); }, x, u);
 }
 
 // u [rows, D] at x [rows, D], all at time t, on the CPU (the CUDA kernel's oracle).

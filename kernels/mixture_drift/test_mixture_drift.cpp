@@ -35,7 +35,8 @@ std::vector<double> reference_drift(const MixtureView& m, const float* x, double
     const double denominator = t * m.variances[c] + m.sigma2 * (1 - t);
     for (int j = 0; j < d; ++j) {
       u[j] += r * (m.sigma2 * m.means[c * d + j] + (m.variances[c] - m.sigma2) * x[j]) / denominator;
-      u[d] += r * (std::abs(m.sigma2 * m.means[c * d + j]) + std::abs((m.variances[c] - m.sigma2) * x[j])) / denominator;
+      u[d] += r * (std::abs(m.sigma2 * m.means[c * d + j]) + std::abs((m.variances[c] - m.sigma2) * x[j])) /
+              denominator;
     }
   }
   return u;

@@ -29,7 +29,7 @@ struct PinnedRolloutOutputs {
 int fourier_mlp_time_embedding_cuda(const FourierMlpDevice& network, int steps, cudaStream_t stream);
 
 // The same paths as pinned_rollout_cpu(spec, network, prior, ...): hidden 32, 64 or 128, outputs = D.
-int pinned_rollout_mlp_cuda(const PinnedRolloutSpec& spec, const FourierMlpDevice& network, const MixtureView* prior,
-                            const PinnedRolloutOutputs& out, cudaStream_t stream);
+int pinned_rollout_mlp_cuda(const PinnedRolloutSpec& spec, const FourierMlpDevice& network,
+                            const MixtureView* prior, const PinnedRolloutOutputs& out, cudaStream_t stream);
 
 }  // namespace tilt::kernels

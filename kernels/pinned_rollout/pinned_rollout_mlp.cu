@@ -32,8 +32,9 @@ __global__ void time_embedding_kernel(FourierMlpShape shape, FourierMlpWeights w
 
 template <int H>
 __global__ void pinned_rollout_mlp_kernel(PinnedRolloutSpec spec, FourierMlpShape shape, FourierMlpWeights w,
-                                          const float* embedding, MixtureView prior, bool has_prior, float* states,
-                                          float* prior_drift_out, float* policy_out, PathTerms* terms) {
+                                          const float* embedding, MixtureView prior, bool has_prior,
+                                          float* states, float* prior_drift_out, float* policy_out,
+                                          PathTerms* terms) {
   // Shared weights: state_in [H, D], hidden l [H, H] + bias, out [O, H] + bias.
   extern __shared__ float shared[];
   const int d = spec.dim, layers = shape.layers, o = shape.outputs;
@@ -95,7 +96,8 @@ __global__ void pinned_rollout_mlp_kernel(PinnedRolloutSpec spec, FourierMlpShap
     if (has_prior && prior_drift_out)
       for (int j = 0; j < d; ++j) prior_drift_out[i * block + r * d + j] = u_prior[j];
     rollout_noise(spec, static_cast<uint32_t>(spec.row_begin + r), i, noise);
-    pinned_forward_step(constants, i, x, u, has_prior ? u_prior : nullptr, noise, next, terms ? &path : nullptr);
+    pinned_forward_step(constants, i, x, u, has_prior ? u_prior : nullptr, noise, next,
+                        terms ? &path : nullptr);
     for (int j = 0; j < d; ++j) {
       x[j] = next[j];
       states[(i + 1) * block + r * d + j] = next[j];
@@ -108,17 +110,18 @@ template <int H>
 int launch(const PinnedRolloutSpec& spec, const FourierMlpDevice& network, const MixtureView* prior,
            const PinnedRolloutOutputs& out, cudaStream_t stream) {
   const FourierMlpShape& s = network.shape;
-  const size_t shared = sizeof(float) * (static_cast<size_t>(H) * spec.dim + s.layers * (H * H + H) + s.outputs * (H + 1));
+  const size_t shared =
+      sizeof(float) * (static_cast<size_t>(H) * spec.dim + s.layers * (H * H + H) + s.outputs * (H + 1));
   if (shared > 48 * 1024) {
-    const cudaError_t status = cudaFuncSetAttribute(pinned_rollout_mlp_kernel<H>,
-                                                    cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared));
+    const cudaError_t status = cudaFuncSetAttribute(
+        pinned_rollout_mlp_kernel<H>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared));
     if (status != cudaSuccess) return static_cast<int>(status);
   }
   constexpr int kThreads = 128;
   const auto blocks = static_cast<unsigned>((spec.batch + kThreads - 1) / kThreads);
   pinned_rollout_mlp_kernel<H><<<blocks, kThreads, shared, stream>>>(
-      spec, s, network.weights, network.embedding, prior ? *prior : MixtureView{}, prior != nullptr, out.states,
-      out.reference_drift, out.policy_drift, out.terms);
+      spec, s, network.weights, network.embedding, prior ? *prior : MixtureView{}, prior != nullptr,
+      out.states, out.reference_drift, out.policy_drift, out.terms);
   return static_cast<int>(cudaGetLastError());
 }
 
@@ -131,16 +134,20 @@ int fourier_mlp_time_embedding_cuda(const FourierMlpDevice& network, int steps, 
   return static_cast<int>(cudaGetLastError());
 }
 
-int pinned_rollout_mlp_cuda(const PinnedRolloutSpec& spec, const FourierMlpDevice& network, const MixtureView* prior,
-                            const PinnedRolloutOutputs& out, cudaStream_t stream) {
+int pinned_rollout_mlp_cuda(const PinnedRolloutSpec& spec, const FourierMlpDevice& network,
+                            const MixtureView* prior, const PinnedRolloutOutputs& out, cudaStream_t stream) {
   if (network.shape.outputs != spec.dim || network.shape.dim != spec.dim || spec.dim > kMaxFusedDim)
     return static_cast<int>(cudaErrorInvalidValue);
   if (const int status = fourier_mlp_time_embedding_cuda(network, spec.steps, stream)) return status;
   switch (network.shape.hidden) {
-    case 32: return launch<32>(spec, network, prior, out, stream);
-    case 64: return launch<64>(spec, network, prior, out, stream);
-    case 128: return launch<128>(spec, network, prior, out, stream);
-    default: return static_cast<int>(cudaErrorInvalidValue);
+    case 32:
+      return launch<32>(spec, network, prior, out, stream);
+    case 64:
+      return launch<64>(spec, network, prior, out, stream);
+    case 128:
+      return launch<128>(spec, network, prior, out, stream);
+    default:
+      return static_cast<int>(cudaErrorInvalidValue);
   }
 }
 

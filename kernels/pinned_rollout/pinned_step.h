@@ -50,7 +50,8 @@ TILT_HOST_DEVICE inline void pinned_forward_step(const PinnedStepConstants& c, i
   if (!terms) return;
   terms->log_forward += -0.5f * forward / variance - 0.5f * c.dim * (kLog2PiF + logf(variance));
   if (step > 0)
-    terms->log_backward += -0.5f * backward / (ratio * variance) - 0.5f * c.dim * (kLog2PiF + logf(ratio * variance));
+    terms->log_backward +=
+        -0.5f * backward / (ratio * variance) - 0.5f * c.dim * (kLog2PiF + logf(ratio * variance));
   terms->log_ratio += (cross - 0.5f * c.dt * policy2) / c.sigma2;
 }
 

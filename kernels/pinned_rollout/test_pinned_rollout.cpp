@@ -22,7 +22,9 @@ struct Grid {
         variances.push_back(0.3f);
       }
   }
-  MixtureView view(float sigma2) const { return {9, 2, means.data(), log_weights.data(), variances.data(), sigma2}; }
+  MixtureView view(float sigma2) const {
+    return {9, 2, means.data(), log_weights.data(), variances.data(), sigma2};
+  }
 };
 
 PinnedRolloutSpec spec(int64_t batch, int64_t row_begin) {
@@ -54,7 +56,8 @@ TEST(PinnedRollout, PathTermsMatchTheStatesItWrote) {
       const float* u = &drift[(i * s.batch + r) * 2];
       const double ratio = static_cast<double>(i) / (i + 1);
       for (int j = 0; j < 2; ++j) {
-        forward += -0.5 * std::pow(next[j] - x[j] - dt * u[j], 2) / variance - 0.5 * std::log(2 * M_PI * variance);
+        forward +=
+            -0.5 * std::pow(next[j] - x[j] - dt * u[j], 2) / variance - 0.5 * std::log(2 * M_PI * variance);
         if (i > 0)
           backward += -0.5 * std::pow(x[j] - ratio * next[j], 2) / (ratio * variance) -
                       0.5 * std::log(2 * M_PI * ratio * variance);
@@ -87,7 +90,8 @@ TEST(PinnedRollout, TwoShardsEqualOneBatch) {
   const Grid grid;
   const MixtureView prior = grid.view(5.0f);
   const PinnedRolloutSpec whole = spec(10, 0), first = spec(4, 0), second = spec(6, 4);
-  std::vector<float> all((whole.steps + 1) * 10 * 2), a((whole.steps + 1) * 4 * 2), b((whole.steps + 1) * 6 * 2);
+  std::vector<float> all((whole.steps + 1) * 10 * 2), a((whole.steps + 1) * 4 * 2),
+      b((whole.steps + 1) * 6 * 2);
   pinned_rollout_cpu(whole, nullptr, &prior, all.data(), nullptr, nullptr);
   pinned_rollout_cpu(first, nullptr, &prior, a.data(), nullptr, nullptr);
   pinned_rollout_cpu(second, nullptr, &prior, b.data(), nullptr, nullptr);

@@ -22,8 +22,12 @@ struct Gmm25 {
   // A view of these host arrays, or of device copies of them in the same layout.
   MixtureView view(float sigma2, const float* means_at = nullptr, const float* log_weights_at = nullptr,
                    const float* variances_at = nullptr) const {
-    return {25, 2, means_at ? means_at : means.data(), log_weights_at ? log_weights_at : log_weights.data(),
-            variances_at ? variances_at : variances.data(), sigma2};
+    return {25,
+            2,
+            means_at ? means_at : means.data(),
+            log_weights_at ? log_weights_at : log_weights.data(),
+            variances_at ? variances_at : variances.data(),
+            sigma2};
   }
 };
 

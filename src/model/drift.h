@@ -28,7 +28,8 @@ class Drift {
   // The same, where a fused rollout already evaluated this drift's network at (x, t) with the current
   // parameters (`rollout_output`, extras::kPolicyOutput, or undefined): its values are reused and
   // gradients still reach the parameters.
-  virtual StepKernel kernel_reusing(const at::Tensor& x, const at::Tensor& t, const at::Tensor& /*rollout_output*/) const {
+  virtual StepKernel kernel_reusing(const at::Tensor& x, const at::Tensor& t,
+                                    const at::Tensor& /*rollout_output*/) const {
     return kernel(x, t);
   }
   // Trainable parameters by name (relative to the drift); empty for a frozen or analytic drift.

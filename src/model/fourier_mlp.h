@@ -58,7 +58,8 @@ class NetworkDrift final : public Drift {
     return kernel(x, t).drift;
   }
   StepKernel kernel(const at::Tensor& x, const at::Tensor& t) const override;
-  StepKernel kernel_reusing(const at::Tensor& x, const at::Tensor& t, const at::Tensor& rollout_output) const override;
+  StepKernel kernel_reusing(const at::Tensor& x, const at::Tensor& t,
+                            const at::Tensor& rollout_output) const override;
   std::vector<NamedTensor> parameters() const override;
   double flops_per_sample() const override { return network_->flops_per_sample(); }
   kernels::FourierMlpCpu* fused_network() const override;

@@ -15,8 +15,8 @@ using torch::autograd::variable_list;
 // The parameters in FourierMlpTensors order (the kernels' view of them).
 std::vector<at::Tensor> ordered_parameters(FourierMlpImpl& network, int layers) {
   const auto named = network.named_parameters();
-  std::vector<std::string> names{"phase",          "time_in.weight", "time_in.bias",    "time_out.weight",
-                                 "time_out.bias",  "state_in.weight", "state_in.bias"};
+  std::vector<std::string> names{"phase",         "time_in.weight",  "time_in.bias", "time_out.weight",
+                                 "time_out.bias", "state_in.weight", "state_in.bias"};
   for (int l = 0; l < layers; ++l) {
     names.push_back("hidden" + std::to_string(l) + ".weight");
     names.push_back("hidden" + std::to_string(l) + ".bias");
@@ -64,7 +64,8 @@ kernels::FourierMlpShape shape_of(FourierMlpImpl& network) {
 // activations in cache (FourierMlpCpu::backward).
 struct FusedForward : torch::autograd::Function<FusedForward> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& t,
-                            kernels::FourierMlpCpu* kernel, const at::Tensor* known, at::TensorList parameters) {
+                            kernels::FourierMlpCpu* kernel, const at::Tensor* known,
+                            at::TensorList parameters) {
     const int steps = static_cast<int>(x.size(0)), batch = static_cast<int>(x.size(1));
     at::Tensor out;
     if (known) {
@@ -99,7 +100,8 @@ struct FusedForward : torch::autograd::Function<FusedForward> {
 
   static std::vector<std::vector<int64_t>> parameter_sizes(const kernels::FourierMlpShape& s) {
     const int64_t h = s.hidden;
-    std::vector<std::vector<int64_t>> out{{s.features}, {h, 2 * s.features}, {h}, {h, h}, {h}, {h, s.dim}, {h}};
+    std::vector<std::vector<int64_t>> out{{s.features}, {h, 2 * s.features}, {h}, {h, h},
+                                          {h},          {h, s.dim},          {h}};
     for (int l = 0; l < s.layers; ++l) out.insert(out.end(), {{h, h}, {h}});
     out.insert(out.end(), {{s.outputs, h}, {s.outputs}});
     return out;

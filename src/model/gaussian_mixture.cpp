@@ -75,8 +75,12 @@ MixtureFollmerDrift::MixtureFollmerDrift(const GaussianMixture& mixture, double 
       variances_(mixture.isotropic_variances().to(torch::kFloat32).contiguous()),
       sigma2_(sigma2),
       fused_(fused && mixture.dim() <= kernels::kMaxFusedDim),
-      view_{static_cast<int>(mixture.components()), static_cast<int>(mixture.dim()), means_.data_ptr<float>(),
-            log_weights_.data_ptr<float>(), variances_.data_ptr<float>(), static_cast<float>(sigma2)} {}
+      view_{static_cast<int>(mixture.components()),
+            static_cast<int>(mixture.dim()),
+            means_.data_ptr<float>(),
+            log_weights_.data_ptr<float>(),
+            variances_.data_ptr<float>(),
+            static_cast<float>(sigma2)} {}
 
 at::Tensor MixtureFollmerDrift::component_logits(const at::Tensor& x, const at::Tensor& t) const {
   const int64_t steps = t.size(0), dim = x.size(-1);

@@ -28,8 +28,9 @@ at::Tensor Objective::step_terms(const Trajectory& batch, int first, int count) 
   const at::Tensor x = batch.states.narrow(0, first, count);
   const at::Tensor x_next = batch.states.narrow(0, first + 1, count);
   const at::Tensor t = batch.times.narrow(0, first, count);
-  const at::Tensor rollout_output =
-      batch.has(extras::kPolicyOutput) ? batch.extra(extras::kPolicyOutput).narrow(0, first, count) : at::Tensor();
+  const at::Tensor rollout_output = batch.has(extras::kPolicyOutput)
+                                        ? batch.extra(extras::kPolicyOutput).narrow(0, first, count)
+                                        : at::Tensor();
   const StepKernel kernel = policy_.kernel_reusing(x, t, rollout_output);
   if (!reference_) {
     BackwardCorrection correction;

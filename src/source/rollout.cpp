@@ -15,8 +15,9 @@ namespace {
 // Brownian motion, the policy is a fused network and the reference (if any) an analytic mixture;
 // the same paths as the step-by-step loop below, up to float rounding.
 std::optional<Trajectory> fused_rollout_forward(const Process& process, int64_t dim, const Drift* reference,
-                                                const Drift& policy, const CounterRng& rng, uint32_t iteration,
-                                                const BatchShard& shard, double exploration_std) {
+                                                const Drift& policy, const CounterRng& rng,
+                                                uint32_t iteration, const BatchShard& shard,
+                                                double exploration_std) {
   const auto* pinned = dynamic_cast<const PinnedBrownian*>(&process);
   kernels::FourierMlpCpu* network = policy.fused_network();
   const kernels::MixtureView* mixture = reference ? reference->fused_mixture() : nullptr;
@@ -52,7 +53,8 @@ Trajectory rollout_forward(const Process& process, int64_t dim, const Drift* ref
                            const CounterRng& rng, uint32_t iteration, const BatchShard& shard,
                            double exploration_std) {
   torch::NoGradGuard no_grad;
-  if (auto fused = fused_rollout_forward(process, dim, reference, policy, rng, iteration, shard, exploration_std))
+  if (auto fused =
+          fused_rollout_forward(process, dim, reference, policy, rng, iteration, shard, exploration_std))
     return *std::move(fused);
   const int steps = process.steps();
   const int64_t batch = shard.count;

@@ -126,7 +126,10 @@ network: {hidden: 32, fourier_features: 16, layers: 2}
 train: {batch: 37, exploration: {std: 0.3}}
 )";
   const std::vector<std::pair<const char*, std::string>> cases{
-      {kConfig, "rtb"}, {sampler, "tb"}, {sampler, "vargrad"}, {sampler, "{kind: subtb, forward_looking: true}"},
+      {kConfig, "rtb"},
+      {sampler, "tb"},
+      {sampler, "vargrad"},
+      {sampler, "{kind: subtb, forward_looking: true}"},
       {sampler, "db"}};
   for (const auto& [yaml, objective] : cases) {
     const auto perturbed = [&](const std::string& engine) {

@@ -39,7 +39,8 @@ TEST(FusedNetwork, OutputsAndParameterGradientsEqualTheLibTorchPath) {
     const at::Tensor x = torch::randn({7, 53, 2}) * 3, t = torch::rand({7});
     const at::Tensor weight = torch::randn({7, 53, outputs});
     const at::Tensor out_fused = fused.forward(x, t), out_plain = plain.forward(x, t);
-    EXPECT_LT((out_fused - out_plain).abs().max().item<double>(), 1e-4 * (1 + out_plain.abs().max().item<double>()));
+    EXPECT_LT((out_fused - out_plain).abs().max().item<double>(),
+              1e-4 * (1 + out_plain.abs().max().item<double>()));
     (out_fused * weight).sum().backward();
     (out_plain * weight).sum().backward();
     auto pf = fused.named_parameters(), pp = plain.named_parameters();
@@ -70,7 +71,8 @@ TEST(FusedNetwork, ReusedRolloutOutputsGiveTheSameGradients) {
   (out_computed * weight).sum().backward();
   (out_reused * weight).sum().backward();
   auto pc = computed.named_parameters(), pr = reused.named_parameters();
-  for (const auto& item : pc) EXPECT_TRUE(torch::equal(item.value().grad(), pr[item.key()].grad())) << item.key();
+  for (const auto& item : pc)
+    EXPECT_TRUE(torch::equal(item.value().grad(), pr[item.key()].grad())) << item.key();
   EXPECT_THROW(reused.forward(x, t, known.narrow(0, 0, 4)), std::exception);
 }
 
@@ -100,7 +102,8 @@ TEST(FusedNetwork, MixtureDriftEqualsTheTensorFormula) {
   ASSERT_NE(fused.fused_mixture(), nullptr);
   const at::Tensor x = torch::randn({11, 40, 2}) * 4, t = torch::linspace(0, 1, 11);
   const at::Tensor expected = plain(x, t);
-  EXPECT_LT((fused(x, t) - expected).abs().max().item<double>(), 1e-4 * (1 + expected.abs().max().item<double>()));
+  EXPECT_LT((fused(x, t) - expected).abs().max().item<double>(),
+            1e-4 * (1 + expected.abs().max().item<double>()));
 }
 
 }  // namespace
