@@ -1,7 +1,10 @@
 // The rollouts on one CUDA device (T = 100): the analytic-drift one (25GMM's exact drift) against
 // the device's measured copy bandwidth, and the network one (the 2-64-64-64-2 drift network plus
 // the 25-mode prior, as RTB rolls out) against its measured FP32 FMA peak, for 300 .. 3 000 000
-// trajectories: time per rollout and trajectory-steps/s. Usage: bench_kernels_cuda
+// trajectories: time per rollout and trajectory-steps/s. Then the whole 25GMM TB iteration
+// (configs/samplers/gmm25_tb.yaml: rollout, scoring, Adam) at batch 300 / 3 000 / 30 000: time per
+// iteration, transitions/s and the fraction of the FMA peak (1 + 3 forward passes, as
+// bench_iteration counts them). Usage: bench_kernels_cuda
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -10,6 +13,7 @@
 
 #include "pinned_rollout/pinned_rollout.h"
 #include "pinned_rollout/pinned_rollout_cuda.h"
+#include "tb_iteration/tb_iteration_cuda.h"
 #include "testing/gmm25.h"
 
 namespace {
@@ -152,6 +156,25 @@ int main() {
     if (best < 0) return 1;
     CHECK(cudaFree(states));
     const double flops = shape.flops_per_sample() * 100.0 * batch;
+    std::printf("%-14lld %12.3f %18.3e %11.1f%%\n", static_cast<long long>(batch), best,
+                100.0 * batch / (best * 1e-3), 100.0 * flops / (best * 1e-3) / peak_flops);
+  }
+
+  std::printf("%-14s %12s %18s %12s  (25GMM TB iteration)\n", "batch", "ms/iteration", "transitions/s",
+              "of_fma_peak");
+  for (int64_t batch : {300LL, 3000LL, 30000LL}) {
+    TbIterationSpec spec;
+    spec.rollout.steps = 100;
+    spec.rollout.batch = batch;
+    spec.rollout.dim = 2;
+    spec.rollout.sigma2 = 5.0f;
+    spec.global_batch = batch;
+    TbIterationCuda engine(spec, shape, frequencies.data(), gmm25.view(5.0f), host_parameters.data(), 0.0f);
+    CHECK(static_cast<cudaError_t>(engine.status()));
+    uint32_t iteration = 0;
+    const float best = best_ms(start, stop, 10, [&] { return engine.step(iteration++, 0.2) == 0; });
+    if (best < 0) return 1;
+    const double flops = 4 * shape.flops_per_sample() * 100.0 * batch;
     std::printf("%-14lld %12.3f %18.3e %11.1f%%\n", static_cast<long long>(batch), best,
                 100.0 * batch / (best * 1e-3), 100.0 * flops / (best * 1e-3) / peak_flops);
   }

@@ -12,6 +12,8 @@
 #include "philox.h"
 #include "pinned_rollout/pinned_rollout.h"
 #include "pinned_rollout/pinned_rollout_cuda.h"
+#include "tb_iteration/tb_iteration_cpu.h"
+#include "tb_iteration/tb_iteration_cuda.h"
 #include "testing/gmm25.h"
 
 namespace tilt::kernels {
@@ -166,6 +168,58 @@ TEST(KernelsCuda, NetworkRolloutMatchesCpu) {
     ASSERT_NEAR(got_states[i], expected_states[i], 2e-3f * (1 + std::abs(expected_states[i]))) << i;
   for (size_t i = 0; i < got_policy.size(); ++i)
     ASSERT_NEAR(got_policy[i], expected_policy[i], 2e-3f * (1 + std::abs(expected_policy[i]))) << i;
+}
+
+// The whole TB iteration on the device against the CPU engine from the same parameters: states,
+// the loss's sums and every gradient (network and log Z) of the first iteration, for both hidden
+// widths the device engine takes and a batch that leaves a partial tile per step; then three
+// iterations with Adam in between.
+TEST(KernelsCuda, TbIterationMatchesCpu) {
+  SKIP_WITHOUT_DEVICE();
+  for (const int hidden : {32, 64}) {
+    const FourierMlpShape shape{2, hidden, 16, 2, 2};
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal(0.0f, 0.15f);
+    std::vector<float> frequencies(shape.features), parameters(fourier_mlp_parameter_count(shape));
+    for (int i = 0; i < shape.features; ++i) frequencies[i] = 0.1f + 99.9f * i / (shape.features - 1);
+    for (float& p : parameters) p = normal(rng);
+    const Gmm25 g;
+    TbIterationSpec spec;
+    spec.rollout.steps = 100;
+    spec.rollout.batch = 300;
+    spec.rollout.dim = 2;
+    spec.rollout.sigma2 = 5.0f;
+    spec.rollout.seed = 9;
+    spec.global_batch = 300;
+    TbIterationCpu cpu(spec, shape, frequencies.data(), g.view(5.0f), parameters.data(), 0.0f);
+    TbIterationCuda gpu(spec, shape, frequencies.data(), g.view(5.0f), parameters.data(), 0.0f);
+    ASSERT_EQ(gpu.status(), 0);
+
+    ASSERT_EQ(gpu.gradients(0, 0.2), 0);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    const TbIterationStats expected = cpu.step(0, 0.2);  // gradients() below are the pre-Adam ones
+    const TbIterationStats got = gpu.stats();
+    EXPECT_NEAR(got.loss_sum, expected.loss_sum, 1e-3 * expected.loss_sum) << "hidden " << hidden;
+    EXPECT_NEAR(got.residual_sum, expected.residual_sum,
+                1e-3 * std::sqrt(expected.residual_square_sum * 300));
+    const std::vector<float> states = gpu.download(gpu.device().states, cpu.states().size());
+    for (size_t i = 0; i < states.size(); ++i)
+      ASSERT_NEAR(states[i], cpu.states()[i], 2e-3f * (1 + std::abs(cpu.states()[i]))) << i;
+    const std::vector<float> gradients = gpu.download(gpu.device().gradients, cpu.gradients().size());
+    float largest = 0;
+    for (float v : cpu.gradients()) largest = std::max(largest, std::abs(v));
+    for (size_t p = 0; p < gradients.size(); ++p)
+      ASSERT_NEAR(gradients[p], cpu.gradients()[p], 1e-3f * largest + 1e-3f * std::abs(cpu.gradients()[p]))
+          << "hidden " << hidden << " parameter " << p;
+
+    ASSERT_EQ(gpu.adam(), 0);
+    for (uint32_t i = 1; i < 3; ++i) {
+      const TbIterationStats cpu_stats = cpu.step(i, 0.1);
+      ASSERT_EQ(gpu.step(i, 0.1), 0);
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      EXPECT_NEAR(gpu.stats().loss_sum, cpu_stats.loss_sum, 1e-2 * cpu_stats.loss_sum) << "iteration " << i;
+    }
+  }
 }
 
 }  // namespace

@@ -83,6 +83,25 @@ TILT_HOST_DEVICE inline void mixture_follmer_drift(const MixtureView& m, const f
       m, [&](int c) { return mixture_component_at(m, c, t); }, x, u);
 }
 
+// log sum_c w_c N(x; mu_c, s_c^2 I) at x [D]: the mixture's normalised log-density (a target's log
+// reward), by the same online log-sum-exp.
+TILT_HOST_DEVICE inline float mixture_log_density(const MixtureView& m, const float* x) {
+  float running_max = -INFINITY, total = 0;
+  for (int c = 0; c < m.components; ++c) {
+    const float* mu = m.means + static_cast<int64_t>(c) * m.dim;
+    float distance2 = 0;
+    for (int d = 0; d < m.dim; ++d) distance2 += (x[d] - mu[d]) * (x[d] - mu[d]);
+    const float logit =
+        m.log_weights[c] - 0.5f * m.dim * logf(m.variances[c]) - 0.5f * distance2 / m.variances[c];
+    if (logit > running_max) {
+      total *= expf(running_max - logit);
+      running_max = logit;
+    }
+    total += expf(logit - running_max);
+  }
+  return running_max + logf(total) - 0.5f * m.dim * 1.83787706640934534f;
+}
+
 // u [rows, D] at x [rows, D], all at time t, on the CPU (the CUDA kernel's oracle).
 void mixture_follmer_drift_cpu(const MixtureView& mixture, const float* x, int64_t rows, float t, float* u);
 

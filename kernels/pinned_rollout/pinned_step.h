@@ -27,32 +27,39 @@ struct PathTerms {
 
 inline constexpr float kLog2PiF = 1.83787706640934534f;
 
-// x_next = x + dt (policy + reference) + noise_scale z; reference may be null (zero). `terms`, if
-// given, gains this step's contribution.
-TILT_HOST_DEVICE inline void pinned_forward_step(const PinnedStepConstants& c, int step, const float* x,
-                                                 const float* policy, const float* reference,
-                                                 const float* noise, float* x_next, PathTerms* terms) {
+// Adds to `terms` the path terms of the step x -> x_next (step `step`) under the policy's and the
+// reference's drift (reference may be null: zero).
+TILT_HOST_DEVICE inline void pinned_step_terms(const PinnedStepConstants& c, int step, const float* x,
+                                               const float* x_next, const float* policy,
+                                               const float* reference, PathTerms& terms) {
   const float variance = c.dt * c.sigma2;
   const float ratio = static_cast<float>(step) / static_cast<float>(step + 1);
   float forward = 0, backward = 0, cross = 0, policy2 = 0;
   for (int d = 0; d < c.dim; ++d) {
     const float reference_d = reference ? reference[d] : 0.0f;
-    const float next = x[d] + c.dt * (policy[d] + reference_d) + c.noise_scale * noise[d];
-    x_next[d] = next;
-    const float residual = next - x[d] - c.dt * (policy[d] + reference_d);
+    const float residual = x_next[d] - x[d] - c.dt * (policy[d] + reference_d);
     forward += residual * residual;
-    const float reference_residual = next - x[d] - c.dt * reference_d;
+    const float reference_residual = x_next[d] - x[d] - c.dt * reference_d;
     cross += policy[d] * reference_residual;
     policy2 += policy[d] * policy[d];
-    const float back = x[d] - ratio * next;
+    const float back = x[d] - ratio * x_next[d];
     backward += back * back;
   }
-  if (!terms) return;
-  terms->log_forward += -0.5f * forward / variance - 0.5f * c.dim * (kLog2PiF + logf(variance));
+  terms.log_forward += -0.5f * forward / variance - 0.5f * c.dim * (kLog2PiF + logf(variance));
   if (step > 0)
-    terms->log_backward +=
+    terms.log_backward +=
         -0.5f * backward / (ratio * variance) - 0.5f * c.dim * (kLog2PiF + logf(ratio * variance));
-  terms->log_ratio += (cross - 0.5f * c.dt * policy2) / c.sigma2;
+  terms.log_ratio += (cross - 0.5f * c.dt * policy2) / c.sigma2;
+}
+
+// x_next = x + dt (policy + reference) + noise_scale z; reference may be null (zero). `terms`, if
+// given, gains this step's contribution.
+TILT_HOST_DEVICE inline void pinned_forward_step(const PinnedStepConstants& c, int step, const float* x,
+                                                 const float* policy, const float* reference,
+                                                 const float* noise, float* x_next, PathTerms* terms) {
+  for (int d = 0; d < c.dim; ++d)
+    x_next[d] = x[d] + c.dt * (policy[d] + (reference ? reference[d] : 0.0f)) + c.noise_scale * noise[d];
+  if (terms) pinned_step_terms(c, step, x, x_next, policy, reference, *terms);
 }
 
 }  // namespace tilt::kernels
