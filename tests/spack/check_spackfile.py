@@ -109,6 +109,14 @@ DEPENDENCY_TABLE = {
     ("find_package", "CUDAToolkit"): dict(
         spack=["cuda"], variants="cuda", optional_in_cpu=True,
         why="kernels/: the CUDA runtime for the device kernels (only when nvcc is found)"),
+    ("find_library", "TILT_LIBXSMM"): dict(
+        spack=["libxsmm"], optional=True,
+        why="kernels/bench_gemm_libraries compares the own GEMM with it; tilt does not link it"),
+    ("find_library", "TILT_LIBXSMM_NOBLAS"): dict(
+        spack=["libxsmm"], optional=True, why="libxsmm's BLAS-free stubs, for the same benchmark"),
+    ("find_library", "TILT_ONEDNN"): dict(
+        spack=["onednn"], optional=True,
+        why="kernels/bench_gemm_libraries compares the own GEMM with it; tilt does not link it"),
     ("language", "CUDA"): dict(
         spack=["cuda"], variants="cuda", optional_in_cpu=True,
         why="nvcc for check_language(CUDA) (optional in CMake; the CUDA variant provides it)"),
