@@ -11,3 +11,7 @@
 struct CUstream_st;
 using cudaStream_t = CUstream_st*;
 #endif
+
+namespace tilt::kernels {
+inline constexpr float kLog2PiF = 1.83787706640934534f;  // log(2 pi)
+}  // namespace tilt::kernels

@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
   TbIterationSpec tb;
   tb.rollout = spec;
   tb.global_batch = batch;
-  TbIterationCpu engine(tb, shape, frequencies.data(), mixture, parameters.data(), 0.0f);
+  TbIterationCpu engine(tb, shape, frequencies.data(), mixture_target(mixture), parameters.data(), 0.0f);
   uint32_t iteration = 0;
   const double tb_s = best_seconds([&] { engine.step(iteration++, 0.2); });
   row("TB iteration (kernels engine)", tb_s, 4 * flops, static_cast<double>(n), "trajectory-steps");

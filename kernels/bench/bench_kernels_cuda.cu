@@ -169,7 +169,8 @@ int main() {
     spec.rollout.dim = 2;
     spec.rollout.sigma2 = 5.0f;
     spec.global_batch = batch;
-    TbIterationCuda engine(spec, shape, frequencies.data(), gmm25.view(5.0f), host_parameters.data(), 0.0f);
+    TbIterationCuda engine(spec, shape, frequencies.data(), mixture_target(gmm25.view(5.0f)),
+                           host_parameters.data(), 0.0f);
     CHECK(static_cast<cudaError_t>(engine.status()));
     uint32_t iteration = 0;
     const float best = best_ms(start, stop, 10, [&] { return engine.step(iteration++, 0.2) == 0; });

@@ -191,8 +191,10 @@ TEST(KernelsCuda, TbIterationMatchesCpu) {
     spec.rollout.sigma2 = 5.0f;
     spec.rollout.seed = 9;
     spec.global_batch = 300;
-    TbIterationCpu cpu(spec, shape, frequencies.data(), g.view(5.0f), parameters.data(), 0.0f);
-    TbIterationCuda gpu(spec, shape, frequencies.data(), g.view(5.0f), parameters.data(), 0.0f);
+    TbIterationCpu cpu(spec, shape, frequencies.data(), mixture_target(g.view(5.0f)), parameters.data(),
+                       0.0f);
+    TbIterationCuda gpu(spec, shape, frequencies.data(), mixture_target(g.view(5.0f)), parameters.data(),
+                        0.0f);
     ASSERT_EQ(gpu.status(), 0);
 
     ASSERT_EQ(gpu.gradients(0, 0.2), 0);

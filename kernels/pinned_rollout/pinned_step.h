@@ -25,8 +25,6 @@ struct PathTerms {
   float log_ratio = 0;     // log p_F - log p_F under the reference drift alone (posterior tasks)
 };
 
-inline constexpr float kLog2PiF = 1.83787706640934534f;
-
 // Adds to `terms` the path terms of the step x -> x_next (step `step`) under the policy's and the
 // reference's drift (reference may be null: zero).
 TILT_HOST_DEVICE inline void pinned_step_terms(const PinnedStepConstants& c, int step, const float* x,

@@ -24,7 +24,7 @@ int64_t tiles_per_step(int64_t batch, int hidden) {
 unsigned blocks_for(int64_t count) { return static_cast<unsigned>((count + kThreads - 1) / kThreads); }
 
 // residual_i = log Z + log p_F - log p_B of trajectory i - log r(x_T,i); one thread per trajectory.
-__global__ void residual_kernel(PinnedStepConstants c, int steps, int64_t batch, MixtureView target,
+__global__ void residual_kernel(PinnedStepConstants c, int steps, int64_t batch, AnalyticTarget target,
                                 const float* states, const float* outputs, const float* log_z,
                                 float* residuals) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -35,7 +35,7 @@ __global__ void residual_kernel(PinnedStepConstants c, int steps, int64_t batch,
     pinned_step_terms(c, k, states + k * block + i * c.dim, states + (k + 1) * block + i * c.dim,
                       outputs + k * block + i * c.dim, nullptr, path);
   residuals[i] = *log_z + path.log_forward - path.log_backward -
-                 mixture_log_density(target, states + steps * block + i * c.dim);
+                 analytic_log_reward(target, states + steps * block + i * c.dim);
 }
 
 // One block: the stats' sums (after the log Z gradient, residual_sum / B) in a fixed order.
@@ -383,7 +383,7 @@ float* TbIterationCuda::allocate(int64_t count) {
 }
 
 TbIterationCuda::TbIterationCuda(const TbIterationSpec& spec, const FourierMlpShape& shape,
-                                 const float* frequencies, const MixtureView& target,
+                                 const float* frequencies, const AnalyticTarget& target,
                                  const float* network_parameters, float log_z)
     : spec_(spec), sizes_(tb_iteration_cuda_sizes(spec, shape)) {
   const auto upload = [&](const float* host, int64_t count) {
@@ -400,9 +400,12 @@ TbIterationCuda::TbIterationCuda(const TbIterationSpec& spec, const FourierMlpSh
   device_.shape = shape;
   device_.frequencies = upload(frequencies, shape.features);
   device_.target = target;
-  device_.target.means = upload(target.means, static_cast<int64_t>(target.components) * target.dim);
-  device_.target.log_weights = upload(target.log_weights, target.components);
-  device_.target.variances = upload(target.variances, target.components);
+  if (target.kind == AnalyticTarget::Kind::kMixture) {
+    const MixtureView& m = target.mixture;
+    device_.target.mixture.means = upload(m.means, static_cast<int64_t>(m.components) * m.dim);
+    device_.target.mixture.log_weights = upload(m.log_weights, m.components);
+    device_.target.mixture.variances = upload(m.variances, m.components);
+  }
   device_.parameters = upload(parameters.data(), sizes_.parameters);
   device_.first_moment = upload(zeros.data(), sizes_.parameters);
   device_.second_moment = upload(zeros.data(), sizes_.parameters);

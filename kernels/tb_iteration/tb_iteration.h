@@ -1,5 +1,5 @@
 // One trajectory-balance training iteration of a pinned-Brownian sampler whose drift is the fused
-// Fourier network, with an analytic mixture target, torch-free: the rollout, the target's
+// Fourier network, with an analytic target (mixture, funnel, Manywell), torch-free: the rollout, the target's
 // log-density at the terminal states, each trajectory's TB residual, the loss's gradient with
 // respect to every network output, the network's backward pass, and Adam on the flat parameters
 // (the network's, then log Z). The same maths as tilt's `objective.kind: tb` on the same config
@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "analytic_target/analytic_target.h"
 #include "common.h"
 #include "pinned_rollout/pinned_rollout.h"
 

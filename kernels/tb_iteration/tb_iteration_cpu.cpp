@@ -5,7 +5,7 @@
 namespace tilt::kernels {
 
 TbIterationCpu::TbIterationCpu(const TbIterationSpec& spec, const FourierMlpShape& shape,
-                               const float* frequencies, const MixtureView& target,
+                               const float* frequencies, const AnalyticTarget& target,
                                const float* network_parameters, float log_z)
     : spec_(spec), shape_(shape), target_(target), network_(shape, frequencies) {
   const int64_t count = fourier_mlp_parameter_count(shape);
@@ -36,7 +36,7 @@ TbIterationStats TbIterationCpu::residuals() {
                         states_.data() + (k + 1) * block + i * d, outputs_.data() + k * block + i * d,
                         nullptr, path);
     const float residual = log_z + path.log_forward - path.log_backward -
-                           mixture_log_density(target_, states_.data() + steps * block + i * d);
+                           analytic_log_reward(target_, states_.data() + steps * block + i * d);
     residuals_[i] = residual;
     stats.loss_sum += 0.5 * residual * residual;
     stats.residual_sum += residual;

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "fourier_mlp/fourier_mlp_cpu.h"
-#include "mixture_drift/mixture_drift.h"
 #include "tb_iteration/tb_iteration.h"
 
 namespace tilt::kernels {
@@ -19,7 +18,7 @@ class TbIterationCpu {
   // `network_parameters`: fourier_mlp_parameter_count(shape) floats in fourier_mlp_flat_view's
   // layout; `target`'s arrays must outlive the engine.
   TbIterationCpu(const TbIterationSpec& spec, const FourierMlpShape& shape, const float* frequencies,
-                 const MixtureView& target, const float* network_parameters, float log_z);
+                 const AnalyticTarget& target, const float* network_parameters, float log_z);
 
   // Rollout `iteration` with exploration `exploration_std`, gradients (summed over ranks), Adam.
   TbIterationStats step(uint32_t iteration, double exploration_std, const SumOverRanks& sum_over_ranks = {});
@@ -43,7 +42,7 @@ class TbIterationCpu {
 
   TbIterationSpec spec_;
   FourierMlpShape shape_;
-  MixtureView target_;
+  AnalyticTarget target_;
   FourierMlpCpu network_;
   std::vector<float> parameters_, gradients_, first_moment_, second_moment_;
   std::vector<float> states_, outputs_, output_gradients_, residuals_, times_;

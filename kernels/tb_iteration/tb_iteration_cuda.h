@@ -18,7 +18,7 @@ namespace tilt::kernels {
 struct TbIterationDevice {
   FourierMlpShape shape;
   const float* frequencies = nullptr;    // [F]
-  MixtureView target;                    // device arrays
+  AnalyticTarget target;                 // a mixture's arrays on the device
   float* parameters = nullptr;           // [P + 1]: network (flat view), then log Z
   float* gradients = nullptr;            // [P + 1 + kTbStatsCount]: then the stats' sums
   float* first_moment = nullptr;         // [P + 1]
@@ -53,7 +53,7 @@ class TbIterationCuda {
  public:
   // Host arrays: the network's flat parameters, the frequencies and the target's arrays are copied.
   TbIterationCuda(const TbIterationSpec& spec, const FourierMlpShape& shape, const float* frequencies,
-                  const MixtureView& target, const float* network_parameters, float log_z);
+                  const AnalyticTarget& target, const float* network_parameters, float log_z);
   ~TbIterationCuda();
   TbIterationCuda(const TbIterationCuda&) = delete;
   TbIterationCuda& operator=(const TbIterationCuda&) = delete;

@@ -41,8 +41,8 @@ struct Fixture {
     return s;
   }
   TbIterationCpu engine(int64_t batch, int64_t row_begin, int64_t global_batch) const {
-    return TbIterationCpu(spec(batch, row_begin, global_batch), kShape, frequencies.data(), gmm25.view(5.0f),
-                          parameters.data(), 0.5f);
+    return TbIterationCpu(spec(batch, row_begin, global_batch), kShape, frequencies.data(),
+                          mixture_target(gmm25.view(5.0f)), parameters.data(), 0.5f);
   }
 };
 

@@ -170,69 +170,74 @@ train: {batch: 37, exploration: {std: 0.3}}
 
 // The kernels' torch-free TB iteration (kernels/tb_iteration: the GPU engine's CPU oracle) on 2
 // ranks, its gradients summed over MPI, equals tilt's `objective: tb` on the LibTorch path on one
-// rank from the same parameters: the same rollout (noise by global row), loss and gradients of the
-// network and of log Z.
+// rank from the same parameters, for each analytic target: the same rollout (noise by global row),
+// loss and gradients of the network and of log Z.
 TEST(Distributed, KernelsTbIterationOnTwoRanksEqualsTiltsTbOnOne) {
-  const char* sampler = R"(
+  const kernels::Gmm25 gmm25;
+  const std::vector<std::pair<std::string, kernels::AnalyticTarget>> targets{
+      {"{kind: mixture, preset: gmm25}", kernels::mixture_target(gmm25.view(5.0f))},
+      {"{kind: funnel, dim: 10, variance: 9.0}", kernels::funnel_target(10, 9.0f)},
+      {"{kind: manywell, dim: 32}", kernels::manywell_target(32)}};
+  for (const auto& [target_yaml, target] : targets) {
+    Job job(parse_config(R"(
 objective: tb
 process: {steps: 12, sigma2: 5.0}
-target: {kind: mixture, preset: gmm25}
 network: {hidden: 32, fourier_features: 16, layers: 2, engine: libtorch}
 train: {batch: 37, exploration: {std: 0.3, hold: 5}}
-)";
-  Job job(parse_config(sampler, {}, "."));
-  {
-    torch::NoGradGuard no_grad;
-    torch::manual_seed(7);
-    for (const auto& p : job.parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
+)",
+                         {"target=" + target_yaml}, "."));
+    {
+      torch::NoGradGuard no_grad;
+      torch::manual_seed(7);
+      for (const auto& p : job.parameters()) p.tensor.add_(0.05 * torch::randn_like(p.tensor));
+    }
+    LocalCommunicator alone;
+    const LossStats tilt_stats =
+        job.objective().accumulate_gradients(job.source().next(1, {37, 0, 37}, alone), 37, alone);
+
+    std::map<std::string, at::Tensor> named;
+    for (const auto& p : job.parameters()) named[p.name] = p.tensor;
+    std::vector<std::string> names{"phase",         "time_in.weight",  "time_in.bias", "time_out.weight",
+                                   "time_out.bias", "state_in.weight", "state_in.bias"};
+    for (int l = 0; l < 2; ++l)
+      for (const char* part : {".weight", ".bias"}) names.push_back("hidden" + std::to_string(l) + part);
+    names.insert(names.end(), {"out.weight", "out.bias"});
+    std::vector<float> parameters, expected;
+    for (const auto& name : names) {
+      const at::Tensor value = named.at("network/" + name).detach().contiguous().view(-1);
+      const at::Tensor gradient = named.at("network/" + name).grad().contiguous().view(-1);
+      parameters.insert(parameters.end(), value.data_ptr<float>(), value.data_ptr<float>() + value.numel());
+      expected.insert(expected.end(), gradient.data_ptr<float>(),
+                      gradient.data_ptr<float>() + gradient.numel());
+    }
+    expected.push_back(named.at("log_z").grad().item<float>());
+
+    const kernels::FourierMlpShape shape{target.dim, 32, 16, 2, target.dim};
+    ASSERT_EQ(static_cast<int64_t>(parameters.size()), kernels::fourier_mlp_parameter_count(shape));
+    const at::Tensor frequencies = torch::linspace(0.1, 100.0, 16);  // FourierMlp's buffer
+    const BatchShard shard = shard_batch(37, g_world->rank(), g_world->size());
+    kernels::TbIterationSpec spec;
+    spec.rollout.steps = 12;
+    spec.rollout.batch = shard.count;
+    spec.rollout.dim = target.dim;
+    spec.rollout.sigma2 = 5.0f;
+    spec.rollout.seed = job.rng().seed();
+    spec.rollout.stream = static_cast<uint32_t>(RngStream::kRolloutNoise);
+    spec.rollout.row_begin = shard.begin;
+    spec.global_batch = 37;
+    kernels::TbIterationCpu engine(spec, shape, frequencies.data_ptr<float>(), target, parameters.data(),
+                                   named.at("log_z").item<float>());
+    const kernels::TbIterationStats stats =
+        engine.step(1, 0.3, [](float* values, int64_t count) { g_world->all_reduce_sum(values, count); });
+
+    EXPECT_NEAR(stats.loss_sum, tilt_stats.loss_sum, 1e-3 * tilt_stats.loss_sum) << target_yaml;
+    float largest = 0;
+    for (float g : expected) largest = std::max(largest, std::abs(g));
+    ASSERT_GT(largest, 0.0f);
+    for (size_t p = 0; p < expected.size(); ++p)
+      ASSERT_NEAR(engine.gradients()[p], expected[p], 1e-3f * std::abs(expected[p]) + 1e-4f * largest)
+          << target_yaml << ": parameter " << p << " of " << expected.size();
   }
-  LocalCommunicator alone;
-  const LossStats tilt_stats =
-      job.objective().accumulate_gradients(job.source().next(1, {37, 0, 37}, alone), 37, alone);
-
-  std::map<std::string, at::Tensor> named;
-  for (const auto& p : job.parameters()) named[p.name] = p.tensor;
-  std::vector<std::string> names{"phase",         "time_in.weight",  "time_in.bias", "time_out.weight",
-                                 "time_out.bias", "state_in.weight", "state_in.bias"};
-  for (int l = 0; l < 2; ++l)
-    for (const char* part : {".weight", ".bias"}) names.push_back("hidden" + std::to_string(l) + part);
-  names.insert(names.end(), {"out.weight", "out.bias"});
-  std::vector<float> parameters, expected;
-  for (const auto& name : names) {
-    const at::Tensor value = named.at("network/" + name).detach().contiguous().view(-1);
-    const at::Tensor gradient = named.at("network/" + name).grad().contiguous().view(-1);
-    parameters.insert(parameters.end(), value.data_ptr<float>(), value.data_ptr<float>() + value.numel());
-    expected.insert(expected.end(), gradient.data_ptr<float>(),
-                    gradient.data_ptr<float>() + gradient.numel());
-  }
-  expected.push_back(named.at("log_z").grad().item<float>());
-
-  const kernels::FourierMlpShape shape{2, 32, 16, 2, 2};
-  ASSERT_EQ(static_cast<int64_t>(parameters.size()), kernels::fourier_mlp_parameter_count(shape));
-  const at::Tensor frequencies = torch::linspace(0.1, 100.0, 16);  // FourierMlp's buffer
-  const BatchShard shard = shard_batch(37, g_world->rank(), g_world->size());
-  kernels::TbIterationSpec spec;
-  spec.rollout.steps = 12;
-  spec.rollout.batch = shard.count;
-  spec.rollout.dim = 2;
-  spec.rollout.sigma2 = 5.0f;
-  spec.rollout.seed = job.rng().seed();
-  spec.rollout.stream = static_cast<uint32_t>(RngStream::kRolloutNoise);
-  spec.rollout.row_begin = shard.begin;
-  spec.global_batch = 37;
-  const kernels::Gmm25 gmm25;
-  kernels::TbIterationCpu engine(spec, shape, frequencies.data_ptr<float>(), gmm25.view(5.0f),
-                                 parameters.data(), named.at("log_z").item<float>());
-  const kernels::TbIterationStats stats =
-      engine.step(1, 0.3, [](float* values, int64_t count) { g_world->all_reduce_sum(values, count); });
-
-  EXPECT_NEAR(stats.loss_sum, tilt_stats.loss_sum, 1e-3 * tilt_stats.loss_sum);
-  float largest = 0;
-  for (float g : expected) largest = std::max(largest, std::abs(g));
-  ASSERT_GT(largest, 0.0f);
-  for (size_t p = 0; p < expected.size(); ++p)
-    ASSERT_NEAR(engine.gradients()[p], expected[p], 1e-3f * std::abs(expected[p]) + 1e-4f * largest)
-        << "parameter " << p << " of " << expected.size();
 }
 
 // The replay buffer is replicated: 2 ranks hold the same buffer and local-search buffer as one rank
