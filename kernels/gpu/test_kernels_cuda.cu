@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "analytic_target/analytic_target.h"
 #include "fourier_mlp/fourier_mlp_cpu.h"
 #include "mixture_drift/mixture_drift_cuda.h"
 #include "philox.h"
@@ -168,6 +169,39 @@ TEST(KernelsCuda, NetworkRolloutMatchesCpu) {
     ASSERT_NEAR(got_states[i], expected_states[i], 2e-3f * (1 + std::abs(expected_states[i]))) << i;
   for (size_t i = 0; i < got_policy.size(); ++i)
     ASSERT_NEAR(got_policy[i], expected_policy[i], 2e-3f * (1 + std::abs(expected_policy[i]))) << i;
+}
+
+// Each analytic target's log-reward and score on the device against the CPU row loops.
+TEST(KernelsCuda, AnalyticTargetsMatchCpu) {
+  SKIP_WITHOUT_DEVICE();
+  const Gmm25 g;
+  const DeviceBuffer<float> means(g.means), log_weights(g.log_weights), variances(g.variances);
+  const AnalyticTarget mixture_host = mixture_target(g.view(5.0f));
+  const AnalyticTarget mixture_device =
+      mixture_target(g.view(5.0f, means.data, log_weights.data, variances.data));
+  const std::vector<std::pair<AnalyticTarget, AnalyticTarget>> targets{
+      {mixture_host, mixture_device},
+      {funnel_target(10, 9.0f), funnel_target(10, 9.0f)},
+      {manywell_target(32), manywell_target(32)}};
+  for (const auto& [host, device] : targets) {
+    const int rows = 5000, dim = host.dim;
+    std::mt19937 rng(4);
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    std::vector<float> x(static_cast<size_t>(rows) * dim);
+    for (float& v : x) v = normal(rng);
+    const DeviceBuffer<float> device_x(x);
+    DeviceBuffer<float> log_reward(rows), score(x.size());
+    ASSERT_EQ(analytic_log_reward_cuda(device, device_x.data, rows, log_reward.data, nullptr), 0);
+    ASSERT_EQ(analytic_score_cuda(device, device_x.data, rows, score.data, nullptr), 0);
+    std::vector<float> expected_log_reward(rows), expected_score(x.size());
+    analytic_log_reward_cpu(host, x.data(), rows, expected_log_reward.data());
+    analytic_score_cpu(host, x.data(), rows, expected_score.data());
+    const std::vector<float> got_log_reward = log_reward.host(), got_score = score.host();
+    for (int r = 0; r < rows; ++r)
+      ASSERT_NEAR(got_log_reward[r], expected_log_reward[r], 1e-5f * (1 + std::abs(expected_log_reward[r])));
+    for (size_t i = 0; i < x.size(); ++i)
+      ASSERT_NEAR(got_score[i], expected_score[i], 1e-5f * (1 + std::abs(expected_score[i])));
+  }
 }
 
 // The whole TB iteration on the device against the CPU engine from the same parameters: states,
