@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "dist/communicator.h"
 #include "dist/gather.h"
+#include "dxmi/train_dxmi.h"
 #include "io/run_files.h"
 #include "sweep/install_paths.h"
 #include "sweep/process.h"
@@ -29,6 +30,10 @@ using tilt::Communicator;
 std::unique_ptr<tilt::Job> load_run(const std::filesystem::path& run_dir) {
   if (!std::filesystem::exists(run_dir / tilt::run_files::kCheckpoint))
     throw tilt::Error("'" + run_dir.string() + "' is not a run directory with a checkpoint");
+  if (tilt::dxmi::is_dxmi_config(run_dir / tilt::run_files::kConfig))
+    throw tilt::Error("'" + run_dir.string() +
+                      "' is a DxMI run: its evaluation is eval.json (written when training ends); sample and "
+                      "eval take sampler runs");
   auto job = std::make_unique<tilt::Job>(tilt::load_config(run_dir / tilt::run_files::kConfig));
   tilt::load_parameters(*job, run_dir / tilt::run_files::kCheckpoint);
   return job;
@@ -56,8 +61,12 @@ int run_train(const TrainArguments& args, Communicator& comm) {
                     : args.auto_resume ? tilt::StartMode::kAutoResume
                                        : tilt::StartMode::kFresh;
   }
-  const tilt::Config config = tilt::load_config(config_file, args.overrides);
-  switch (tilt::train(config, options, comm).outcome) {
+  // `method: dxmi` configs train by DxMI's own loop (src/dxmi/); every other config is a sampler job.
+  const tilt::TrainResult result =
+      tilt::dxmi::is_dxmi_config(config_file)
+          ? tilt::dxmi::train_dxmi(tilt::dxmi::load_dxmi_config(config_file, args.overrides), options, comm)
+          : tilt::train(tilt::load_config(config_file, args.overrides), options, comm);
+  switch (result.outcome) {
     case tilt::TrainOutcome::kFinished:
       return 0;
     case tilt::TrainOutcome::kStopped:
@@ -104,7 +113,10 @@ int run_sweep(const SweepArguments& args) {
   // Every row's config is validated before the sweep directory is made.
   for (const auto& row : rows) {
     try {
-      tilt::load_config(spec.config, row.overrides);
+      if (tilt::dxmi::is_dxmi_config(spec.config))
+        tilt::dxmi::load_dxmi_config(spec.config, row.overrides);
+      else
+        tilt::load_config(spec.config, row.overrides);
     } catch (const tilt::Error& e) {
       throw tilt::Error("sweep row " + tilt::sweep::row_name(row.index) + ": " + e.what());
     }

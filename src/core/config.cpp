@@ -118,6 +118,8 @@ MixtureConfig preset_mixture(const std::string& name, const std::string& key) {
   return mixture;
 }
 
+}  // namespace
+
 void apply_override(YAML::Node& root, const std::string& assignment) {
   const auto equals = assignment.find('=');
   if (equals == std::string::npos || equals == 0)
@@ -150,8 +152,6 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   }
   chain.back()[names.back()] = value;
 }
-
-}  // namespace
 
 MixtureConfig read_mixture(ConfigSection& section) {
   MixtureConfig mixture;

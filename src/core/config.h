@@ -24,6 +24,9 @@ struct MixtureConfig {
 };
 
 class ConfigSection;
+// Applies one `--set key.path=value` (the value parsed as YAML) to a config tree; a component given by
+// its kind alone (`objective: tb`) opens into a section.
+void apply_override(YAML::Node& root, const std::string& assignment);
 // Reads a mixture section (`preset: gmm25` or means/weights/variance) and writes one back explicitly.
 MixtureConfig read_mixture(ConfigSection& section);
 inline MixtureConfig read_mixture(ConfigSection&& section) { return read_mixture(section); }

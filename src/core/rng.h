@@ -27,6 +27,9 @@ enum class RngStream : uint32_t {
   kTargetSample = 6,  // exact samples of a target's ground truth (each target uses its own steps)
   kReplay = 7,        // which stored states a replay buffer hands out
   kLocalSearch = 8,   // proposals and acceptance draws of local search
+  kDxmiData = 9,      // DxMI: exact samples of the 2-D data densities
+  kDxmiPrior = 10,    // DxMI: denoising score matching's times and noise
+  kDxmiPolicy = 11,   // DxMI: the policy step's reparameterised noise
 };
 
 class CounterRng {

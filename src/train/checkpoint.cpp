@@ -99,4 +99,19 @@ int checkpoint_ranks(const std::filesystem::path& path) {
   return static_cast<int>(io::H5File::open_read(path).read("/meta/ranks").item<int64_t>());
 }
 
+void write_parameters(io::H5File& file, const std::vector<NamedTensor>& parameters) {
+  for (const auto& parameter : parameters) file.write("/parameters/" + parameter.name, parameter.tensor);
+}
+
+void read_parameters(const io::H5File& file, const std::vector<NamedTensor>& parameters) {
+  torch::NoGradGuard no_grad;
+  for (const auto& parameter : parameters) {
+    const at::Tensor stored = file.read("/parameters/" + parameter.name);
+    if (stored.sizes() != parameter.tensor.sizes())
+      throw Error("checkpoint '" + file.path().string() + "': parameter '" + parameter.name +
+                  "' has a different shape than the config's");
+    parameter.tensor.copy_(stored);
+  }
+}
+
 }  // namespace tilt

@@ -38,4 +38,9 @@ void check_resumable(const std::filesystem::path& path, const Config& config);
 // The rank count the checkpoint was written on.
 int checkpoint_ranks(const std::filesystem::path& path);
 
+// "/parameters/<name>" of a checkpoint: written from each parameter, and read into each parameter
+// (a shape that differs from the config's is refused).
+void write_parameters(io::H5File& file, const std::vector<NamedTensor>& parameters);
+void read_parameters(const io::H5File& file, const std::vector<NamedTensor>& parameters);
+
 }  // namespace tilt

@@ -14,21 +14,10 @@
 #include "model/langevin_drift.h"
 #include "objective/registry.h"
 #include "source/registry.h"
+#include "train/checkpoint.h"
 
 namespace tilt {
 namespace {
-
-// Copies "/parameters/<name>" of a checkpoint into each parameter, checking shapes.
-void read_parameters(const io::H5File& file, const std::vector<NamedTensor>& parameters) {
-  torch::NoGradGuard no_grad;
-  for (const auto& parameter : parameters) {
-    const at::Tensor stored = file.read("/parameters/" + parameter.name);
-    if (stored.sizes() != parameter.tensor.sizes())
-      throw Error("checkpoint '" + file.path().string() + "': parameter '" + parameter.name +
-                  "' has a different shape than the config's");
-    parameter.tensor.copy_(stored);
-  }
-}
 
 // A frozen neural prior: the drift network of a finished data run, without gradients.
 std::unique_ptr<Drift> load_neural_prior(const Config& config) {
@@ -89,7 +78,7 @@ SourceContext Job::source_context() const {
 }
 
 void Job::save(io::H5File& file, int step) const {
-  for (const auto& parameter : parameters()) file.write("/parameters/" + parameter.name, parameter.tensor);
+  write_parameters(file, parameters());
   source_->save(file);
   file.write("/rng/seed", torch::tensor(static_cast<int64_t>(rng_.seed()), torch::kInt64));
   file.write("/rng/iteration", torch::tensor(static_cast<int64_t>(step), torch::kInt64));

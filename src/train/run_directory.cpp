@@ -72,7 +72,8 @@ RunDirectoryLock::~RunDirectoryLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool prepare_run_directory(const fs::path& dir, StartMode mode, const Config& config) {
+bool prepare_run_directory(const fs::path& dir, StartMode mode, const std::string& resolved_config,
+                           const std::function<void(const fs::path& checkpoint)>& check_resumable) {
   const bool has_checkpoint = fs::exists(dir / run_files::kCheckpoint);
   bool resuming = false;
   switch (mode) {
@@ -93,10 +94,15 @@ bool prepare_run_directory(const fs::path& dir, StartMode mode, const Config& co
       remove_run_files(dir);
       break;
   }
-  if (resuming) check_resumable(dir / run_files::kCheckpoint, config);
+  if (resuming) check_resumable(dir / run_files::kCheckpoint);
   // --set may have changed the config (e.g. more iterations): the directory describes the run it holds.
-  io::write_text_atomically(dir / run_files::kConfig, to_yaml(config));
+  io::write_text_atomically(dir / run_files::kConfig, resolved_config);
   return resuming;
+}
+
+bool prepare_run_directory(const fs::path& dir, StartMode mode, const Config& config) {
+  return prepare_run_directory(dir, mode, to_yaml(config),
+                               [&](const fs::path& checkpoint) { check_resumable(checkpoint, config); });
 }
 
 void write_samples(const fs::path& path, const std::vector<float>& samples, const Job& job,

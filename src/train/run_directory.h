@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +42,11 @@ class RunDirectoryLock {
 // same run, train/checkpoint.h), removes a replaced run's files, writes the resolved config. Returns whether
 // the run resumes from a checkpoint.
 bool prepare_run_directory(const std::filesystem::path& dir, StartMode mode, const Config& config);
+// The same for any training method: `resolved_config` is written as config.yaml, and
+// `check_resumable` throws when the checkpoint cannot be continued under it.
+bool prepare_run_directory(
+    const std::filesystem::path& dir, StartMode mode, const std::string& resolved_config,
+    const std::function<void(const std::filesystem::path& checkpoint)>& check_resumable);
 
 // samples.h5: /samples (N x D float32) and, for 2-D targets, the exact target's log density on a
 // grid (/exact/x, /exact/y, /exact/log_density [ny, nx]) for plots; the config and provenance beside.

@@ -2,8 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -20,31 +18,10 @@
 #include "train/evaluate.h"
 #include "train/job.h"
 #include "train/progress.h"
+#include "train/run_control.h"
 
 namespace tilt {
 namespace {
-
-std::atomic<int> g_stop_signal{0};
-extern "C" void on_stop_signal(int signal) { g_stop_signal = signal; }
-
-// Installs the stop handlers for the life of a training loop and restores the previous ones.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_signal = 0;
-    for (int signal : kSignals) previous_.push_back(std::signal(signal, on_stop_signal));
-  }
-  ~StopSignals() {
-    for (size_t i = 0; i < kSignals.size(); ++i) std::signal(kSignals[i], previous_[i]);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  // SIGUSR1 is what `sbatch --signal=B:USR1@90` forwards before a time limit or preemption.
-  static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGUSR1};
-  std::vector<void (*)(int)> previous_;
-};
 
 // Columns: step, loss, log_z (objectives that estimate it), the objective's metrics, the source's,
 // the learning-rate factor (with train.lr_decay).
@@ -55,24 +32,6 @@ TrainingTables empty_tables(const Job& job) {
   for (const auto& name : job.source().metric_names()) columns.push_back(name);
   if (job.config().train.lr_decay) columns.push_back("lr_scale");
   return {{columns, {}}, {{"step", "iterations_per_s", "elapsed_s"}, {}}};
-}
-
-// Runs `action` on rank 0 and makes its failure every rank's: no rank may go on into a collective
-// that rank 0 will never reach.
-template <typename Action>
-void on_root_for_all(Communicator& comm, const char* what, Action&& action) {
-  int ok = 1;
-  std::string failure;
-  if (comm.is_root()) {
-    try {
-      action();
-    } catch (const std::exception& e) {
-      ok = 0;
-      failure = e.what();
-    }
-  }
-  comm.broadcast(&ok, sizeof(ok), 0);
-  if (!ok) throw Error(comm.is_root() ? failure : std::string("rank 0 could not ") + what);
 }
 
 }  // namespace
@@ -129,7 +88,7 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
   for (; step < t.iterations && stop_signal == 0; ++step) {
     // The stop flags ride in the loss-sum all-reduce, so all ranks stop at the same iteration on a
     // signal any rank received: [0] counts ranks asked to stop, [1] those of them by SIGINT.
-    const int received = g_stop_signal.load();
+    const int received = StopSignals::received();
     const StepTotals totals = train_step(job, adam, sync, comm, static_cast<uint32_t>(step), shard,
                                          {received != 0 ? 1.0 : 0.0, received == SIGINT ? 1.0 : 0.0});
     if (totals.flags[0] > 0)

@@ -57,8 +57,13 @@ for relative in "${configs[@]}"; do
   name=$(echo "$relative" | tr '/' '_')
   extra=()
   grep -q "kind: neural" "$source_dir/$relative" && extra=(--set "prior.run_dir=$work/configs_priors_gmm25_mle.yaml")
+  sizes=("${small[@]}")
+  # DxMI configs have no process section: their sampler's steps stay, the prior gets a few iterations.
+  grep -q "^method: dxmi" "$source_dir/$relative" &&
+    sizes=(--set train.iterations=3 --set train.batch=16 --set eval.samples=64 --set prior.iterations=3
+           --set prior.batch=16 --set train.checkpoint_every=2 --set train.log_every=1 --quiet)
   echo "config $relative"
-  "${mpirun[@]}" "$tilt" train "$source_dir/$relative" --out "$work/$name" "${small[@]}" "${extra[@]}"
+  "${mpirun[@]}" "$tilt" train "$source_dir/$relative" --out "$work/$name" "${sizes[@]}" "${extra[@]}"
   [[ -s "$work/$name/eval.json" ]] || fail "$relative produced no eval.json"
 done
 # Every shipped sweep expands into rows whose configs all validate.

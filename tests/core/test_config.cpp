@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "dxmi/dxmi_config.h"
 #include "sweep/sweep_spec.h"
 
 namespace tilt {
@@ -71,8 +72,10 @@ TEST(Config, LearningRateDecayIsLinearFromItsStartToTheLastIteration) {
   const Config again = parse_config(to_yaml(config), {}, ".");
   EXPECT_DOUBLE_EQ(again.train.lr_scale(70), t.lr_scale(70));
   EXPECT_DOUBLE_EQ(
-      parse_config(kMinimal, {"train.iterations=10", "train.lr_decay={start: 50}"}, ".").train.lr_scale(9), 1.0);
-  EXPECT_NE(error_of(kMinimal, {"train.lr_decay={start: -1}"}).find("'train.lr_decay.start'"), std::string::npos);
+      parse_config(kMinimal, {"train.iterations=10", "train.lr_decay={start: 50}"}, ".").train.lr_scale(9),
+      1.0);
+  EXPECT_NE(error_of(kMinimal, {"train.lr_decay={start: -1}"}).find("'train.lr_decay.start'"),
+            std::string::npos);
   EXPECT_NE(
       error_of(kMinimal, {"train.lr_decay={final_fraction: 0}"}).find("'train.lr_decay.final_fraction'"),
       std::string::npos);
@@ -186,6 +189,8 @@ TEST(Config, EveryShippedConfigLoads) {
       const sweep::SweepSpec spec = sweep::load_sweep_spec(entry.path());
       for (const auto& row : sweep::expand(spec))
         EXPECT_NO_THROW(load_config(spec.config, row.overrides)) << entry.path() << " row " << row.index;
+    } else if (dxmi::is_dxmi_config(entry.path())) {
+      EXPECT_NO_THROW(dxmi::load_dxmi_config(entry.path())) << entry.path();
     } else {
       EXPECT_NO_THROW(load_config(entry.path())) << entry.path();
     }

@@ -11,6 +11,8 @@
 #include "dist/communicator.h"
 #include "dist/gather.h"
 #include "dist/gradient_sync.h"
+#include "dxmi/density2d.h"
+#include "dxmi/dxmi.h"
 #include "source/replay.h"
 #include "tb_iteration/tb_iteration_cpu.h"
 #include "testing/gmm25.h"
@@ -238,6 +240,45 @@ train: {batch: 37, exploration: {std: 0.3, hold: 5}}
       ASSERT_NEAR(engine.gradients()[p], expected[p], 1e-3f * std::abs(expected[p]) + 1e-4f * largest)
           << target_yaml << ": parameter " << p << " of " << expected.size();
   }
+}
+
+// Two DxMI iterations on 2 ranks equal one rank: data and sampler rows by global index, every loss a
+// sum over the global batch, the velocity statistics and the energies' sums all-reduced.
+TEST(Distributed, DxmiIterationsOnTwoRanksEqualOneRank) {
+  NetworkConfig network;
+  network.hidden = 16;
+  network.fourier_features = 8;
+  network.layers = 1;
+  const CounterRng rng(4);
+  const auto density = dxmi::make_density2d("8gaussians");
+  const int64_t batch = 24;
+  const auto run = [&](Communicator& comm, const BatchShard& shard) {
+    torch::manual_seed(3);  // initial weights, then a perturbation: the same in both runs
+    auto model = std::make_unique<dxmi::Dxmi>(dxmi::DxmiOptions{}, 2, 3, network);
+    {
+      torch::NoGradGuard no_grad;
+      for (const auto& p : model->parameters()) p.tensor.add_(0.2 * torch::randn_like(p.tensor));
+    }
+    dxmi::Metrics metrics;
+    for (uint32_t it = 0; it < 2; ++it)
+      metrics =
+          model->iteration(density->sample(rng, it, shard.begin, shard.count), rng, it, shard, batch, comm);
+    return std::make_pair(std::move(model), metrics);
+  };
+  const auto [sharded, sharded_metrics] = run(*g_world, shard_batch(batch, g_world->rank(), g_world->size()));
+  LocalCommunicator alone;
+  const auto [whole, whole_metrics] = run(alone, {batch, 0, batch});
+  const std::vector<NamedTensor> a = sharded->parameters(), b = whole->parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(torch::allclose(a[i].tensor, b[i].tensor, 1e-4, 1e-5))
+        << a[i].name << ": max difference " << (a[i].tensor - b[i].tensor).abs().max();
+  for (int k = 0; k < 3; ++k)
+    EXPECT_NEAR(sharded->velocity_scale()[k], whole->velocity_scale()[k], 1e-6 * whole->velocity_scale()[k]);
+  for (size_t i = 0; i < whole_metrics.size(); ++i)
+    EXPECT_NEAR(sharded_metrics[i].second, whole_metrics[i].second,
+                1e-4 * (1 + std::abs(whole_metrics[i].second)))
+        << whole_metrics[i].first;
 }
 
 // The replay buffer is replicated: 2 ranks hold the same buffer and local-search buffer as one rank

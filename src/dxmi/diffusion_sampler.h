@@ -1,0 +1,65 @@
+// The T-step diffusion sampler DxMI fine-tunes (research/dxmi.md §2.4-2.5, §3): DDPM's
+// variance-preserving chain (N = 1000 training steps, betas linear from 1e-4 to 0.02) read at T
+// evenly strided timesteps n_0 > n_1 > ... > n_{T-1}, from x_0 ~ N(0, I) (step 0: noise) to x_T (the
+// sample):
+//   x_{k+1} = mu_theta(x_k, k) + sigma_k z,   mu_theta = a_k x_k + c_k eps_theta(x_k, n_k / N),
+// where a_k, c_k are the DDPM posterior's mean coefficients over the stride (fixed: the learned
+// sigma_k scales the injected noise only, never the mean; dxmi.md errata) and sigma_k starts at the
+// posterior's standard deviation, learned as log sigma_k; the last step's sigma is frozen (1e-3).
+// eps_theta is tilt's Fourier-feature network; it is trained first by denoising score matching
+// (epsilon prediction), which makes the DDPM sampler DxMI starts from and is compared against.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+#include "core/config.h"
+#include "core/rng.h"
+#include "dist/communicator.h"
+#include "model/fourier_mlp.h"
+#include "model/parameters.h"
+
+namespace tilt::dxmi {
+
+struct StridedSchedule {
+  int steps = 0;  // T
+  // Per step k: the mean's coefficients, the initial sigma, the stride's beta (1 - abar_n / abar_next:
+  // the variance DDPM adds over the stride, AVR's initial velocity scale) and the network's time n_k / N.
+  std::vector<double> a, c, sigma, beta, time;
+  static constexpr int kTrainingSteps = 1000;
+  static constexpr double kLastSigma = 1e-3;
+  static StridedSchedule make(int steps);
+  static const std::vector<double>& alpha_bars();  // [N]: prod_{m <= n} (1 - beta_m)
+};
+
+class DiffusionSampler {
+ public:
+  DiffusionSampler(int dim, int steps, const NetworkConfig& network);
+
+  int steps() const { return schedule_.steps; }
+  int dim() const { return dim_; }
+  const StridedSchedule& schedule() const { return schedule_; }
+  // mu_theta(x, k) for x [B, D] (with autograd when x or the parameters need it).
+  at::Tensor mean(const at::Tensor& x, int k) const;
+  // sigma_k: exp(log sigma_k), the frozen last step's constant.
+  at::Tensor sigma(int k) const;
+  // States [T + 1, B, D] of the global rows of `shard`, noise (kRolloutNoise, draw) by global row.
+  at::Tensor rollout(const CounterRng& rng, uint32_t draw, const BatchShard& shard) const;
+  // Denoising score matching on `data` (this rank's rows of a global batch of `global_batch`):
+  // sum over rows of |eps_theta(x_n, n / N) - eps|^2 / (D global_batch), n uniform in 0..N-1 and eps
+  // from (kDxmiPrior, draw) by global row; backward() gives the global mean's gradient once summed.
+  at::Tensor denoising_loss(const at::Tensor& data, const CounterRng& rng, uint32_t draw,
+                            const BatchShard& shard, int64_t global_batch) const;
+  // "eps/<network parameter>" and "log_sigma" ([T - 1]: the last step is frozen).
+  std::vector<NamedTensor> network_parameters() const;
+  NamedTensor log_sigma() const { return {"log_sigma", log_sigma_}; }
+
+ private:
+  int dim_;
+  StridedSchedule schedule_;
+  mutable FourierMlp eps_;
+  at::Tensor log_sigma_;
+};
+
+}  // namespace tilt::dxmi

@@ -1,0 +1,165 @@
+#include "dxmi/dxmi_config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "core/config_section.h"
+#include "core/error.h"
+
+namespace tilt::dxmi {
+
+bool is_dxmi_config(const std::filesystem::path& path) {
+  try {
+    const YAML::Node root = YAML::LoadFile(path.string());
+    return root.IsMap() && root["method"] && root["method"].IsScalar() &&
+           root["method"].as<std::string>() == "dxmi";
+  } catch (const YAML::Exception&) {
+    return false;  // the regular parser reports what is wrong with the file
+  }
+}
+
+DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw Error(std::string("config: not valid YAML: ") + e.what());
+  }
+  for (const auto& assignment : overrides) apply_override(root, assignment);
+  ConfigSection top(root, "");
+  DxmiConfig c;
+  if (top.require<std::string>("method") != "dxmi") config_fail("method", "must be dxmi here");
+  c.seed = top.get<uint64_t>("seed", c.seed);
+  {
+    ConfigSection data = top.section("data");
+    c.data = data.get<std::string>("name", c.data);
+    if (c.data != "8gaussians" && c.data != "checkerboard")
+      config_fail(data.key_path("name"),
+                  "unknown 2-D data set '" + c.data + "' (choose 8gaussians or checkerboard)");
+    data.finish();
+  }
+  {
+    ConfigSection sampler = top.section("sampler");
+    c.steps = sampler.get("steps", c.steps);
+    require_at_least(c.steps, 1, sampler.key_path("steps"));
+    if (c.steps > 1000)
+      config_fail(sampler.key_path("steps"), "must be at most 1000 (DDPM's training steps)");
+    sampler.finish();
+  }
+  {
+    ConfigSection network = top.section("network");
+    c.network.hidden = network.get("hidden", 128);
+    c.network.fourier_features = network.get("fourier_features", 16);
+    c.network.layers = network.get("layers", 2);
+    require_at_least(c.network.hidden, 1, network.key_path("hidden"));
+    require_at_least(c.network.fourier_features, 1, network.key_path("fourier_features"));
+    require_at_least(c.network.layers, 0, network.key_path("layers"));
+    network.finish();
+  }
+  {
+    ConfigSection prior = top.section("prior");
+    c.prior_iterations = prior.get("iterations", c.prior_iterations);
+    c.prior_batch = prior.get("batch", c.prior_batch);
+    c.prior_lr = prior.get("lr", c.prior_lr);
+    require_at_least(c.prior_iterations, 0, prior.key_path("iterations"));
+    require_at_least(c.prior_batch, 1, prior.key_path("batch"));
+    require_positive(c.prior_lr, prior.key_path("lr"));
+    prior.finish();
+  }
+  {
+    ConfigSection d = top.section("dxmi");
+    DxmiOptions& o = c.options;
+    o.tau_entropy = d.get("tau_entropy", o.tau_entropy);
+    o.tau_velocity = d.get("tau_velocity", o.tau_velocity);
+    o.gamma = d.get("gamma", o.gamma);
+    o.avr_decay = d.get("avr_decay", o.avr_decay);
+    o.shared_value = d.get("shared_value", o.shared_value);
+    o.costs_in_value = d.get("costs_in_value", o.costs_in_value);
+    o.energy_lr = d.get("energy_lr", o.energy_lr);
+    o.value_lr = d.get("value_lr", o.value_lr);
+    o.sampler_lr = d.get("sampler_lr", o.sampler_lr);
+    o.sigma_lr = d.get("sigma_lr", o.sigma_lr);
+    o.sampler_grad_clip = d.get("sampler_grad_clip", o.sampler_grad_clip);
+    if (o.tau_entropy < 0) config_fail(d.key_path("tau_entropy"), "must be >= 0");
+    if (o.tau_velocity < 0) config_fail(d.key_path("tau_velocity"), "must be >= 0");
+    if (o.gamma < 0) config_fail(d.key_path("gamma"), "must be >= 0");
+    require_in_range(o.avr_decay, 0, 1, d.key_path("avr_decay"));
+    for (const auto& [value, key] : {std::pair{o.energy_lr, "energy_lr"},
+                                     {o.value_lr, "value_lr"},
+                                     {o.sampler_lr, "sampler_lr"},
+                                     {o.sigma_lr, "sigma_lr"}})
+      require_positive(value, d.key_path(key));
+    if (o.sampler_grad_clip < 0)
+      config_fail(d.key_path("sampler_grad_clip"), "must be >= 0 (0: no clipping)");
+    d.finish();
+  }
+  {
+    ConfigSection train = top.section("train");
+    c.iterations = train.get("iterations", c.iterations);
+    c.batch = train.get("batch", c.batch);
+    c.log_every = train.get("log_every", c.log_every);
+    c.checkpoint_every = train.get("checkpoint_every", c.checkpoint_every);
+    require_at_least(c.iterations, 0, train.key_path("iterations"));
+    require_at_least(c.batch, 1, train.key_path("batch"));
+    require_at_least(c.log_every, 1, train.key_path("log_every"));
+    require_at_least(c.checkpoint_every, 1, train.key_path("checkpoint_every"));
+    train.finish();
+  }
+  {
+    ConfigSection eval = top.section("eval");
+    c.eval_samples = eval.get("samples", c.eval_samples);
+    require_at_least(c.eval_samples, 2, eval.key_path("samples"));
+    eval.finish();
+  }
+  top.finish();
+  return c;
+}
+
+DxmiConfig load_dxmi_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw Error("config: cannot read '" + path.string() + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return parse_dxmi_config(text.str(), overrides);
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
+}
+
+std::string to_yaml(const DxmiConfig& c) {
+  YAML::Node root;
+  root["method"] = "dxmi";
+  root["seed"] = c.seed;
+  root["data"]["name"] = c.data;
+  root["sampler"]["steps"] = c.steps;
+  root["network"]["hidden"] = c.network.hidden;
+  root["network"]["fourier_features"] = c.network.fourier_features;
+  root["network"]["layers"] = c.network.layers;
+  root["prior"]["iterations"] = c.prior_iterations;
+  root["prior"]["batch"] = c.prior_batch;
+  root["prior"]["lr"] = yaml_number(c.prior_lr);
+  const DxmiOptions& o = c.options;
+  YAML::Node d = root["dxmi"];
+  d["tau_entropy"] = yaml_number(o.tau_entropy);
+  d["tau_velocity"] = yaml_number(o.tau_velocity);
+  d["gamma"] = yaml_number(o.gamma);
+  d["avr_decay"] = yaml_number(o.avr_decay);
+  d["shared_value"] = o.shared_value;
+  d["costs_in_value"] = o.costs_in_value;
+  d["energy_lr"] = yaml_number(o.energy_lr);
+  d["value_lr"] = yaml_number(o.value_lr);
+  d["sampler_lr"] = yaml_number(o.sampler_lr);
+  d["sigma_lr"] = yaml_number(o.sigma_lr);
+  d["sampler_grad_clip"] = yaml_number(o.sampler_grad_clip);
+  root["train"]["iterations"] = c.iterations;
+  root["train"]["batch"] = c.batch;
+  root["train"]["log_every"] = c.log_every;
+  root["train"]["checkpoint_every"] = c.checkpoint_every;
+  root["eval"]["samples"] = c.eval_samples;
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace tilt::dxmi

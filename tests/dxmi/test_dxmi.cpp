@@ -1,0 +1,243 @@
+// DxMI's pieces against hand computation and finite differences, its 2-D data against their exact
+// densities, and a resumed run against the uninterrupted one.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <unistd.h>
+#include <cmath>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "dist/communicator.h"
+#include "dxmi/density2d.h"
+#include "dxmi/dxmi.h"
+#include "dxmi/dxmi_config.h"
+#include "dxmi/evaluate_2d.h"
+#include "dxmi/train_dxmi.h"
+#include "io/hdf5_file.h"
+
+namespace tilt::dxmi {
+namespace {
+
+NetworkConfig small_network() {
+  NetworkConfig network;
+  network.hidden = 16;
+  network.fourier_features = 8;
+  network.layers = 1;
+  return network;
+}
+
+// Stride 1 (T = 1000) is DDPM's own ancestral step: mean (x - beta_n / sqrt(1 - abar_n) eps) / sqrt(alpha_n),
+// variance beta_n (1 - abar_{n-1}) / (1 - abar_n).
+TEST(StridedSchedule, StrideOneIsTheDdpmStep) {
+  const StridedSchedule s = StridedSchedule::make(1000);
+  const std::vector<double>& abar = StridedSchedule::alpha_bars();
+  for (int k : {0, 1, 500, 998}) {
+    const int n = 999 - k;
+    const double beta = 1e-4 + (0.02 - 1e-4) * n / 999.0, alpha = 1 - beta;
+    EXPECT_NEAR(s.a[k], 1 / std::sqrt(alpha), 1e-9) << k;
+    EXPECT_NEAR(s.c[k], -beta / (std::sqrt(alpha) * std::sqrt(1 - abar[n])), 1e-9) << k;
+    EXPECT_NEAR(s.sigma[k], std::sqrt(beta * (1 - abar[n - 1]) / (1 - abar[n])), 1e-9) << k;
+    EXPECT_NEAR(s.time[k], n / 1000.0, 1e-12);
+  }
+  EXPECT_EQ(s.sigma.back(), StridedSchedule::kLastSigma);
+}
+
+// At T = 4, a_k x + c_k eps with the true noise is the posterior mean of the stride given x_0.
+TEST(StridedSchedule, StridedMeanIsThePosteriorMeanGivenTheCleanSample) {
+  const StridedSchedule s = StridedSchedule::make(4);
+  const std::vector<double>& abar = StridedSchedule::alpha_bars();
+  const int n[5] = {999, 749, 499, 249, -1};
+  const double x0 = 0.7, eps = -1.3;
+  for (int k = 0; k < 4; ++k) {
+    const double ab = abar[n[k]], ab_next = n[k + 1] >= 0 ? abar[n[k + 1]] : 1.0, beta = 1 - ab / ab_next;
+    const double x = std::sqrt(ab) * x0 + std::sqrt(1 - ab) * eps;
+    const double posterior =
+        std::sqrt(ab_next) * beta / (1 - ab) * x0 + std::sqrt(ab / ab_next) * (1 - ab_next) / (1 - ab) * x;
+    EXPECT_NEAR(s.a[k] * x + s.c[k] * eps, posterior, 1e-9) << k;
+    EXPECT_NEAR(s.beta[k], beta, 1e-12) << k;
+  }
+}
+
+// Exact samples land on the 8 modes in equal shares (4 standard errors), and the log-density
+// integrates to 1 on a grid.
+TEST(Density2d, SamplesAndDensitiesAreExact) {
+  const CounterRng rng(3);
+  for (const char* name : {"8gaussians", "checkerboard"}) {
+    const auto density = make_density2d(name);
+    const int64_t n = 20000;
+    const at::Tensor x = density->sample(rng, 0, 0, n);
+    const at::Tensor mode = density->mode_of(x);
+    EXPECT_EQ((mode < 0).sum().item<int64_t>(), 0) << name;
+    const double error = 4 * std::sqrt(0.125 * 0.875 / n);
+    for (int k = 0; k < Density2d::kModes; ++k)
+      EXPECT_NEAR((mode == k).sum().item<double>() / n, 0.125, error) << name << " mode " << k;
+    const int64_t side = 600;
+    const double edge = 6.0, cell = 2 * edge / side;
+    const at::Tensor axis = torch::linspace(-edge + cell / 2, edge - cell / 2, side, torch::kFloat64);
+    const std::vector<at::Tensor> mesh = torch::meshgrid({axis, axis}, "ij");
+    const at::Tensor grid = torch::stack({mesh[0].reshape(-1), mesh[1].reshape(-1)}, 1).to(torch::kFloat32);
+    EXPECT_NEAR(density->log_density(grid).exp().sum().item<double>() * cell * cell, 1.0, 2e-3) << name;
+  }
+  EXPECT_THROW(make_density2d("moons"), Error);
+}
+
+TEST(Dxmi, TdTargetIsTheNextValuePlusTheStepsCostsWhenAsked) {
+  const CounterRng rng(1);
+  for (const bool costs : {false, true}) {
+    DxmiOptions options;
+    options.costs_in_value = costs;
+    Dxmi dxmi(options, 2, 4, small_network());
+    {
+      torch::NoGradGuard no_grad;  // a non-zero value network
+      torch::manual_seed(2);
+      for (const auto& p : dxmi.parameters()) p.tensor.add_(0.3 * torch::randn_like(p.tensor));
+    }
+    const at::Tensor x = rng.normal(RngStream::kEvaluation, 0, 0, 0, 8, 2);
+    const at::Tensor next = rng.normal(RngStream::kEvaluation, 0, 1, 0, 8, 2);
+    for (int k = 0; k < 4; ++k) {
+      const at::Tensor target = dxmi.td_target(x, next, k);
+      at::Tensor expected = dxmi.value(next, k + 1).detach();
+      if (costs)
+        expected = expected +
+                   options.tau_velocity * (next - x).square().mean(1) / (2 * dxmi.velocity_scale()[k]) -
+                   options.tau_entropy * std::log(dxmi.sampler().sigma(k).item<double>());
+      EXPECT_TRUE(torch::allclose(target, expected, 1e-5, 1e-6)) << "k " << k << " costs " << costs;
+      EXPECT_FALSE(target.requires_grad());
+    }
+  }
+}
+
+TEST(Dxmi, VelocityScaleIsTheMovingAverageOfTheSquaredStep) {
+  DxmiOptions options;
+  options.avr_decay = 0.9;
+  Dxmi dxmi(options, 2, 3, small_network());
+  const std::vector<double> before = dxmi.velocity_scale();
+  EXPECT_EQ(before, dxmi.sampler().schedule().beta);  // starts at the strides' betas
+  dxmi.update_velocity_scale({10.0, 20.0, 30.0}, 5.0);
+  for (int k = 0; k < 3; ++k)
+    EXPECT_DOUBLE_EQ(dxmi.velocity_scale()[k], 0.9 * before[k] + 0.1 * (10.0 * (k + 1)) / 5.0);
+}
+
+// The policy loss's gradient (value at x', velocity cost, entropy) against central differences, in
+// log sigma and in a weight of the noise predictor; and at a zero value network against the
+// derivative written out.
+TEST(Dxmi, PolicyLossGradientsMatchFiniteDifferences) {
+  const CounterRng rng(5);
+  DxmiOptions options;
+  options.tau_entropy = 0.3;
+  options.tau_velocity = 0.2;
+  Dxmi dxmi(options, 2, 3, small_network());
+  const BatchShard shard{16, 0, 16};
+  const at::Tensor states = dxmi.sampler().rollout(rng, 0, shard);
+  const NamedTensor log_sigma = dxmi.sampler().log_sigma();
+  // Zero value and energy networks first (their output layers start at zero): the derivative in
+  // log sigma_k is (tau2 mean((x' - x) sigma eps) / s_k^2 - tau1) / T.
+  {
+    at::Tensor loss = dxmi.policy_loss(states, rng, 0, shard, 16);
+    loss.backward();
+    for (int k = 0; k < 2; ++k) {
+      const at::Tensor eps = rng.normal(RngStream::kDxmiPolicy, 0, k, 0, 16, 2);
+      torch::NoGradGuard no_grad;
+      const at::Tensor sigma = dxmi.sampler().sigma(k);
+      const at::Tensor step = dxmi.sampler().mean(states[k], k) + sigma * eps - states[k];
+      const double expected =
+          (options.tau_velocity * (step * sigma * eps).mean().item<double>() / dxmi.velocity_scale()[k] -
+           options.tau_entropy) /
+          3;
+      EXPECT_NEAR(log_sigma.tensor.grad()[k].item<double>(), expected, 1e-5 + 1e-4 * std::fabs(expected))
+          << k;
+    }
+  }
+  {
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(4);
+    for (const auto& p : dxmi.parameters()) p.tensor.add_(0.2 * torch::randn_like(p.tensor));
+  }
+  for (const auto& p : dxmi.parameters())
+    if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
+  dxmi.policy_loss(states, rng, 0, shard, 16).backward();
+  std::vector<NamedTensor> probes{log_sigma};
+  for (const auto& p : dxmi.sampler().network_parameters())
+    if (p.name.find("out.weight") != std::string::npos || p.name.find("state_in.weight") != std::string::npos)
+      probes.push_back(p);
+  for (const auto& probe : probes)
+    for (int64_t i : {int64_t{0}, probe.tensor.numel() - 1}) {
+      const double analytic = probe.tensor.grad().view(-1)[i].item<double>();
+      const float h = 1e-2f;
+      torch::NoGradGuard no_grad;
+      at::Tensor flat = probe.tensor.view(-1);
+      const float saved = flat[i].item<float>();
+      flat[i] = saved + h;
+      const double up = dxmi.policy_loss(states, rng, 0, shard, 16).item<double>();
+      flat[i] = saved - h;
+      const double down = dxmi.policy_loss(states, rng, 0, shard, 16).item<double>();
+      flat[i] = saved;
+      const double numeric = (up - down) / (2 * h);
+      EXPECT_NEAR(analytic, numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << probe.name << "[" << i << "]";
+    }
+}
+
+TEST(Evaluate2d, SpearmanGivesTiesTheirMeanRank) {
+  const at::Tensor a = torch::tensor({1.0, 2.0, 3.0, 4.0}, torch::kFloat64);
+  const at::Tensor b = torch::tensor({1.0, 1.0, 2.0, 3.0}, torch::kFloat64);
+  EXPECT_NEAR(spearman(a, b), 4.5 / std::sqrt(5 * 4.5), 1e-12);
+  EXPECT_NEAR(spearman(a, -a), -1.0, 1e-12);
+}
+
+TEST(DxmiConfig, BadValuesAreOneLineErrors) {
+  const std::string base = "method: dxmi\n";
+  EXPECT_NO_THROW(parse_dxmi_config(base));
+  EXPECT_THROW(parse_dxmi_config(base + "data: {name: moons}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(base + "sampler: {steps: 0}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(base + "dxmi: {tau_entropy: -1}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(base + "dxmi: {avr_decay: 1.5}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(base + "train: {batchsize: 3}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(base, {"prior.lr=0"}), Error);
+  const DxmiConfig round_trip = parse_dxmi_config(to_yaml(parse_dxmi_config(base, {"dxmi.gamma=0.5"})));
+  EXPECT_EQ(round_trip.options.gamma, 0.5);
+}
+
+// Stopping after 4 of 6 iterations (3 of them denoising score matching) and resuming gives the
+// parameters, optimiser moments and evaluation of the uninterrupted run, bit for bit.
+TEST(TrainDxmi, ResumeReproducesTheUninterruptedRun) {
+  const auto root =
+      std::filesystem::temp_directory_path() / ("tilt_dxmi_resume_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  const std::vector<std::string> small{"prior.iterations=3",      "prior.batch=32",    "train.batch=32",
+                                       "eval.samples=200",        "network.hidden=16", "network.layers=1",
+                                       "train.checkpoint_every=1"};
+  auto config = [&](int iterations) {
+    std::vector<std::string> overrides = small;
+    overrides.push_back("train.iterations=" + std::to_string(iterations));
+    return parse_dxmi_config("method: dxmi\n", overrides);
+  };
+  LocalCommunicator alone;
+  TrainOptions whole{root / "whole", StartMode::kFresh, true};
+  ASSERT_EQ(train_dxmi(config(3), whole, alone).outcome, TrainOutcome::kFinished);
+  TrainOptions part{root / "part", StartMode::kFresh, true};
+  ASSERT_EQ(train_dxmi(config(1), part, alone).outcome, TrainOutcome::kFinished);
+  part.start = StartMode::kResume;
+  const TrainResult resumed = train_dxmi(config(3), part, alone);
+  ASSERT_EQ(resumed.outcome, TrainOutcome::kFinished);
+  const io::H5File a = io::H5File::open_read(root / "whole" / "checkpoint.h5");
+  const io::H5File b = io::H5File::open_read(root / "part" / "checkpoint.h5");
+  const DxmiConfig c = config(3);
+  const Dxmi probe(c.options, 2, c.steps, c.network);
+  for (const auto& p : probe.parameters()) {
+    EXPECT_TRUE(torch::equal(a.read("/parameters/" + p.name), b.read("/parameters/" + p.name))) << p.name;
+    const std::string network = p.name.substr(0, p.name.find('/'));
+    const std::string optimizer = network == "eps" || network == "log_sigma" ? "sampler" : network;
+    const std::string moment = "/optimizer/" + optimizer + "/" + p.name + "/m";
+    ASSERT_TRUE(a.has(moment)) << moment;
+    EXPECT_TRUE(torch::equal(a.read(moment), b.read(moment))) << moment;
+  }
+  EXPECT_TRUE(torch::equal(a.read("/dxmi/velocity_scale"), b.read("/dxmi/velocity_scale")));
+  EXPECT_EQ(resumed.metrics,
+            train_dxmi(config(3), {root / "whole", StartMode::kResume, true}, alone).metrics);
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace tilt::dxmi
