@@ -36,7 +36,7 @@ struct DxmiOptions {
   double avr_decay = 0.99;      // adaptive velocity regularisation's moving average
   bool shared_value = false;    // V(., T) is the energy network itself (CIFAR) or a network of its own
   bool costs_in_value = false;  // TD targets carry tau2 cost - tau1 log sigma (DxMI_Trainer_EV)
-  double energy_lr = 1e-3, value_lr = 1e-3, sampler_lr = 1e-4, sigma_lr = 1e-3;
+  double energy_lr = 3e-4, value_lr = 3e-4, sampler_lr = 1e-5, sigma_lr = 1e-3;
   double sampler_grad_clip = 1.0;  // global norm of the sampler's gradient
 };
 

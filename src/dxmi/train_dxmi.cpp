@@ -13,6 +13,7 @@
 
 #include "core/cpu_setup.h"
 #include "core/error.h"
+#include "dist/gather.h"
 #include "dist/gradient_sync.h"
 #include "dxmi/density2d.h"
 #include "dxmi/evaluate_2d.h"
@@ -36,10 +37,13 @@ std::vector<at::Tensor> tensors(const std::vector<NamedTensor>& parameters) {
   return out;
 }
 
+// The sampler's metrics, and the energy's once it has been trained (the starting sampler's
+// evaluation comes before any energy step).
 Metrics evaluate_all(const Dxmi& dxmi, const Density2d& density, const CounterRng& rng, int64_t samples,
-                     Communicator& comm) {
+                     Communicator& comm, bool with_energy) {
   Metrics metrics = evaluate_samples(dxmi.sampler(), density, rng, samples, kSamplingDraws, comm);
-  for (const auto& metric : evaluate_energy(dxmi, density)) metrics.push_back(metric);
+  if (with_energy)
+    for (const auto& metric : evaluate_energy(dxmi, density)) metrics.push_back(metric);
   return metrics;
 }
 
@@ -48,6 +52,23 @@ std::vector<std::string> metric_columns() {
   std::vector<std::string> columns{"step", "phase", "denoising_loss"};
   for (const auto& name : Dxmi::metric_names()) columns.push_back(name);
   return columns;
+}
+
+// samples.h5 as tilt's sampler runs write it (train/run_directory.h): /samples [N, 2], and the exact
+// log-density on a 200 x 200 grid over [-4.5, 4.5]^2 (/exact/x, /exact/y, /exact/log_density) for plots.
+void write_samples_2d(const std::filesystem::path& path, const std::vector<float>& samples,
+                      const Density2d& density, const std::string& config) {
+  const int64_t n = static_cast<int64_t>(samples.size()) / 2, side = 200;
+  io::write_atomically(path, [&](io::H5File& file) {
+    file.write("/samples", torch::from_blob(const_cast<float*>(samples.data()), {n, 2}, torch::kFloat32));
+    file.write_string("/config", config);
+    const at::Tensor axis = torch::linspace(-4.5, 4.5, side, torch::kFloat64);
+    const std::vector<at::Tensor> mesh = torch::meshgrid({axis, axis}, "ij");
+    const at::Tensor points = torch::stack({mesh[1].reshape(-1), mesh[0].reshape(-1)}, 1);
+    file.write("/exact/x", axis);
+    file.write("/exact/y", axis);
+    file.write("/exact/log_density", density.log_density(points).clamp_min(-1e4).reshape({side, side}));
+  });
 }
 
 }  // namespace
@@ -154,7 +175,7 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
       for (const auto& name : Dxmi::metric_names()) row.emplace_back(name, std::nan(""));
     } else {
       if (step == config.prior_iterations) {
-        const Metrics prior = evaluate_all(dxmi, *density, rng, config.eval_samples, comm);
+        const Metrics prior = evaluate_all(dxmi, *density, rng, config.eval_samples, comm, false);
         on_root_for_all(comm, "write the prior's evaluation", [&] {
           io::write_text_atomically(options.run_dir / kPriorEval, metrics_json(prior) + "\n");
         });
@@ -186,7 +207,14 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
     return {stop_signal == SIGINT ? TrainOutcome::kInterrupted : TrainOutcome::kStopped, {}};
   }
 
-  Metrics final_metrics = evaluate_all(dxmi, *density, rng, config.eval_samples, comm);
+  Metrics final_metrics = evaluate_all(dxmi, *density, rng, config.eval_samples, comm, config.iterations > 0);
+  const std::vector<float> samples = gather_rows(
+      dxmi.sampler().rollout(rng, kSamplingDraws,
+                             shard_batch(config.eval_samples, comm.rank(), comm.size()))[config.steps],
+      comm);
+  on_root_for_all(comm, "write the samples", [&] {
+    write_samples_2d(options.run_dir / run_files::kSamples, samples, *density, resolved);
+  });
   on_root_for_all(comm, "write the evaluation", [&] {
     Metrics written = final_metrics;
     std::ifstream prior_file(options.run_dir / kPriorEval);
