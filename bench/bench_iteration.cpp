@@ -13,49 +13,21 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "core/config.h"
 #include "core/cpu_setup.h"
 #include "dist/communicator.h"
 #include "dist/gradient_sync.h"
 #include "train/job.h"
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Best of a few runs of C = A B, in GFLOP/s on this rank's threads.
-double gemm_rate(int64_t m, int64_t k, int64_t n) {
-  const at::Tensor a = torch::randn({m, k}), b = torch::randn({k, n});
-  at::Tensor c = torch::mm(a, b);
-  double best = 0;
-  for (int repeat = 0; repeat < 5; ++repeat) {
-    const auto start = Clock::now();
-    for (int i = 0; i < 3; ++i) c = torch::mm(a, b);
-    best = std::max(best, 3 * 2.0 * m * k * n / seconds_since(start) / 1e9);
-  }
-  return best;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   tilt::select_blas_kernels(argv);
   std::unique_ptr<tilt::Communicator> comm = tilt::make_mpi_world();
-  std::string config_path = std::string(TILT_SOURCE_DIR) + "/configs/samplers/gmm25_tb.yaml";
-  int iterations = 20;
-  std::vector<std::string> overrides;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc)
-      iterations = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--set") && i + 1 < argc)
-      overrides.push_back(argv[++i]);
-    else
-      config_path = argv[i];
-  }
+  const tilt::bench::Arguments args = tilt::bench::parse_arguments(
+      argc, argv, std::string(TILT_SOURCE_DIR) + "/configs/samplers/gmm25_tb.yaml");
+  const std::string& config_path = args.config_path;
+  const int iterations = args.iterations;
+  const std::vector<std::string>& overrides = args.overrides;
   try {
     tilt::configure_threads(tilt::cores_per_rank(*comm));
     const tilt::Config config = tilt::load_config(config_path, overrides);
@@ -64,9 +36,9 @@ int main(int argc, char** argv) {
     tilt::GradientSync sync;
     const tilt::BatchShard shard = tilt::shard_batch(config.train.batch, comm->rank(), comm->size());
 
-    const double gemm_square = gemm_rate(1024, 1024, 1024);
+    const double gemm_square = tilt::bench::gemm_rate(1024, 1024, 1024);
     const int hidden = config.network.hidden;
-    const double gemm_skinny = gemm_rate(config.process.steps * shard.count, hidden, hidden);
+    const double gemm_skinny = tilt::bench::gemm_rate(config.process.steps * shard.count, hidden, hidden);
     double rates[2] = {gemm_square, gemm_skinny};
     comm->all_reduce_sum(rates, 2);  // machine rate: the sum over ranks
 

@@ -64,10 +64,7 @@ TILT_HOST_DEVICE inline void mixture_score(const MixtureView& m, const float* x,
   float running_max = -INFINITY, total = 0;
   for (int c = 0; c < m.components; ++c) {
     const float* mu = m.means + static_cast<int64_t>(c) * m.dim;
-    float distance2 = 0;
-    for (int d = 0; d < m.dim; ++d) distance2 += (x[d] - mu[d]) * (x[d] - mu[d]);
-    const float logit =
-        m.log_weights[c] - 0.5f * m.dim * logf(m.variances[c]) - 0.5f * distance2 / m.variances[c];
+    const float logit = mixture_component_logit(m, c, x);
     if (logit > running_max) {
       const float rescale = expf(running_max - logit);
       total *= rescale;

@@ -83,16 +83,20 @@ TILT_HOST_DEVICE inline void mixture_follmer_drift(const MixtureView& m, const f
       m, [&](int c) { return mixture_component_at(m, c, t); }, x, u);
 }
 
+// log w_c + log N(x; mu_c, s_c^2 I) + D/2 log(2 pi): component c's logit at x [D].
+TILT_HOST_DEVICE inline float mixture_component_logit(const MixtureView& m, int c, const float* x) {
+  const float* mu = m.means + static_cast<int64_t>(c) * m.dim;
+  float distance2 = 0;
+  for (int d = 0; d < m.dim; ++d) distance2 += (x[d] - mu[d]) * (x[d] - mu[d]);
+  return m.log_weights[c] - 0.5f * m.dim * logf(m.variances[c]) - 0.5f * distance2 / m.variances[c];
+}
+
 // log sum_c w_c N(x; mu_c, s_c^2 I) at x [D]: the mixture's normalised log-density (a target's log
 // reward), by the same online log-sum-exp.
 TILT_HOST_DEVICE inline float mixture_log_density(const MixtureView& m, const float* x) {
   float running_max = -INFINITY, total = 0;
   for (int c = 0; c < m.components; ++c) {
-    const float* mu = m.means + static_cast<int64_t>(c) * m.dim;
-    float distance2 = 0;
-    for (int d = 0; d < m.dim; ++d) distance2 += (x[d] - mu[d]) * (x[d] - mu[d]);
-    const float logit =
-        m.log_weights[c] - 0.5f * m.dim * logf(m.variances[c]) - 0.5f * distance2 / m.variances[c];
+    const float logit = mixture_component_logit(m, c, x);
     if (logit > running_max) {
       total *= expf(running_max - logit);
       running_max = logit;

@@ -30,6 +30,7 @@ std::vector<at::Tensor> tensors(const std::vector<NamedTensor>& parameters) {
 
 Dxmi::Dxmi(const DxmiOptions& options, int dim, int steps, const NetworkConfig& network)
     : options_(options),
+      network_(network),
       sampler_(dim, steps, network),
       energy_(dim, network, 1),
       value_(dim, network, 1),
@@ -161,6 +162,13 @@ Metrics Dxmi::iteration(const at::Tensor& data, const CounterRng& rng, uint32_t 
 std::vector<std::string> Dxmi::metric_names() {
   return {"energy_loss", "energy_data", "energy_sample",        "value_loss",
           "policy_loss", "sigma_first", "velocity_scale_first", "velocity_scale_last"};
+}
+
+double Dxmi::flops_per_iteration(int64_t global_batch) const {
+  const double d = sampler_.dim(), h = network_.hidden, layers = network_.layers;
+  const double eps = 2 * (d * h + layers * h * h + h * d), value = 2 * (d * h + layers * h * h + h);
+  const double transitions = static_cast<double>(sampler_.steps()) * global_batch;
+  return transitions * (4 * eps + 7 * value) + 6.0 * global_batch * value;
 }
 
 std::vector<NamedTensor> Dxmi::parameters() const {

@@ -58,6 +58,10 @@ class Dxmi {
   Metrics iteration(const at::Tensor& data, const CounterRng& rng, uint32_t iteration,
                     const BatchShard& shard, int64_t global_batch, Communicator& comm);
   static std::vector<std::string> metric_names();
+  // Network FLOPs of one iteration on a global batch (time embeddings excluded; a backward pass
+  // counted as two forward passes): rollout T B eps; energy 2 B (fwd + bwd); values T B targets +
+  // T B (fwd + bwd); policy T B (eps and V, fwd + bwd each).
+  double flops_per_iteration(int64_t global_batch) const;
 
   // The pieces, exposed for tests: the TD target of step k (no gradient), the running cost of a step
   // (per row, mean over dimensions), and the adaptive velocity regularisation's update from the
@@ -82,6 +86,7 @@ class Dxmi {
             Communicator& comm, double clip = 0);
 
   DxmiOptions options_;
+  NetworkConfig network_;
   DiffusionSampler sampler_;
   mutable FourierMlp energy_, value_;
   std::vector<double> velocity_scale_;

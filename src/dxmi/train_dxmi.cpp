@@ -187,7 +187,7 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
       row.insert(row.end(), {{"phase", 1}, {"denoising_loss", std::nan("")}});
       row.insert(row.end(), values.begin(), values.end());
     }
-    progress.update(step, loss, 0.0, config.log_every);
+    progress.update(step, loss, std::nullopt, config.log_every);
     const int done = step + 1;
     if (done % config.log_every == 0 || done == total) {
       metrics.append(row);

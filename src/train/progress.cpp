@@ -44,7 +44,7 @@ double Progress::iterations_per_second() const {
   return elapsed > 0 ? (last_iteration_ - first_) / elapsed : 0.0;
 }
 
-void Progress::update(int iteration, double loss, double log_z, int line_every) {
+void Progress::update(int iteration, double loss, std::optional<double> log_z, int line_every) {
   last_iteration_ = iteration + 1;
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
@@ -56,15 +56,17 @@ void Progress::update(int iteration, double loss, double log_z, int line_every) 
   const double rate = iterations_per_second();
   const double eta = rate > 0 ? (total_ - iteration - 1) / rate : 0.0;
   const double fraction = total_ > 0 ? static_cast<double>(iteration + 1) / total_ : 1.0;
+  char log_z_text[32] = "";
+  if (log_z) std::snprintf(log_z_text, sizeof log_z_text, terminal_ ? " log Z %.4f" : "  log_z %.5f", *log_z);
   if (terminal_) {
     constexpr int kWidth = 30;
     const int filled = static_cast<int>(fraction * kWidth);
-    std::printf("\r[%s%s] %d/%d loss %.4g log Z %.4f %.1f it/s ETA %s  ", std::string(filled, '#').c_str(),
-                std::string(kWidth - filled, '.').c_str(), iteration + 1, total_, loss, log_z, rate,
+    std::printf("\r[%s%s] %d/%d loss %.4g%s %.1f it/s ETA %s  ", std::string(filled, '#').c_str(),
+                std::string(kWidth - filled, '.').c_str(), iteration + 1, total_, loss, log_z_text, rate,
                 format_duration(eta).c_str());
   } else {
-    std::printf("iter %d/%d  loss %.5g  log_z %.5f  %.1f it/s  ETA %s\n", iteration + 1, total_, loss, log_z,
-                rate, format_duration(eta).c_str());
+    std::printf("iter %d/%d  loss %.5g%s  %.1f it/s  ETA %s\n", iteration + 1, total_, loss, log_z_text, rate,
+                format_duration(eta).c_str());
   }
   std::fflush(stdout);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace tilt {
@@ -11,7 +12,8 @@ class Progress {
   Progress(int first_iteration, int total_iterations, bool enabled);
   // Called every iteration; prints at most a few times a second on a terminal, every `line_every`
   // iterations otherwise.
-  void update(int iteration, double loss, double log_z, int line_every);
+  // log_z: printed when the method estimates one.
+  void update(int iteration, double loss, std::optional<double> log_z, int line_every);
   void finish();
   double iterations_per_second() const;
 

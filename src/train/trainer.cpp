@@ -94,7 +94,7 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
     if (totals.flags[0] > 0)
       stop_signal = totals.flags[1] > 0 ? SIGINT : (received != 0 ? received : SIGUSR1);
     const std::optional<double> log_z = job.objective().log_z();
-    progress.update(step, totals.loss, log_z.value_or(0.0), t.log_every);
+    progress.update(step, totals.loss, log_z, t.log_every);
     const int done = step + 1;
     if (done % t.log_every == 0 || done == t.iterations) {
       std::vector<std::pair<std::string, double>> row{{"step", done}, {"loss", totals.loss}};
