@@ -119,26 +119,16 @@ expect_refused "$tb" target "objective=relative_vargrad"
 expect_refused "$tb" prior "prior={kind: exact}"
 expect_refused "$tb" train.beta "train.beta=2"
 expect_refused "$tb" reward "reward.beta=2"
-# DxMI configs (method: dxmi) are read by their own parser, held to the same rules.
+# DxMI configs (method: dxmi) are read by their own parser, held to the same rules (every key's
+# range is checked in tests/dxmi/test_dxmi.cpp; here one case of each kind, as a user meets it).
 dxmi="$source_dir/configs/dxmi/8gaussians_t4.yaml"
-for key in sampler.steps network.hidden prior.batch train.iterations train.batch train.log_every \
-  train.checkpoint_every; do
-  expect_refused "$dxmi" "$key" "$key=0"
-  expect_refused "$dxmi" "$key" "$key=abc"
-  expect_refused "$dxmi" "$key" "$key=2.5"
-done
-expect_refused "$dxmi" sampler.steps "sampler.steps=1001"
+expect_refused "$dxmi" sampler.steps "sampler.steps=0"
+expect_refused "$dxmi" sampler.steps "sampler.steps=2.5"
 expect_refused "$dxmi" data.name "data.name=moons"
+expect_refused "$dxmi" train.iterations "train.iterations=-1"  # 0 is allowed: the prior alone
 expect_refused "$dxmi" eval.samples "eval.samples=1"
-expect_refused "$dxmi" prior.iterations "prior.iterations=-1"
-for key in dxmi.tau_entropy dxmi.tau_velocity dxmi.gamma dxmi.sampler_grad_clip; do
-  expect_refused "$dxmi" "$key" "$key=-1"
-  expect_refused "$dxmi" "$key" "$key=.nan"
-done
-for key in prior.lr dxmi.energy_lr dxmi.value_lr dxmi.sampler_lr dxmi.sigma_lr; do
-  expect_refused "$dxmi" "$key" "$key=0"
-  expect_refused "$dxmi" "$key" "$key=.inf"
-done
+expect_refused "$dxmi" dxmi.tau_entropy "dxmi.tau_entropy=.nan"
+expect_refused "$dxmi" dxmi.energy_lr "dxmi.energy_lr=0"
 expect_refused "$dxmi" dxmi.avr_decay "dxmi.avr_decay=1.5"
 expect_refused "$dxmi" dxmi.shared_value "dxmi.shared_value=maybe"
 expect_refused "$dxmi" dxmi.momentum "dxmi.momentum=0.9"
