@@ -125,6 +125,7 @@ TEST(Dxmi, VelocityScaleIsTheMovingAverageOfTheSquaredStep) {
 // derivative written out.
 TEST(Dxmi, PolicyLossGradientsMatchFiniteDifferences) {
   const CounterRng rng(5);
+  torch::manual_seed(0);  // the networks' initial weights
   DxmiOptions options;
   options.tau_entropy = 0.3;
   options.tau_velocity = 0.2;
@@ -165,7 +166,9 @@ TEST(Dxmi, PolicyLossGradientsMatchFiniteDifferences) {
   for (const auto& probe : probes)
     for (int64_t i : {int64_t{0}, probe.tensor.numel() - 1}) {
       const double analytic = probe.tensor.grad().view(-1)[i].item<double>();
-      const float h = 1e-2f;
+      // Truncation h^2 |f'''| / 6 stays below a percent at h = 2e-3 (the first steps' mean amplifies
+      // the noise predictor tenfold); float rounding adds ~1e-7 |f| / h.
+      const float h = 2e-3f;
       torch::NoGradGuard no_grad;
       at::Tensor flat = probe.tensor.view(-1);
       const float saved = flat[i].item<float>();
@@ -175,7 +178,7 @@ TEST(Dxmi, PolicyLossGradientsMatchFiniteDifferences) {
       const double down = dxmi.policy_loss(states, rng, 0, shard, 16).item<double>();
       flat[i] = saved;
       const double numeric = (up - down) / (2 * h);
-      EXPECT_NEAR(analytic, numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << probe.name << "[" << i << "]";
+      EXPECT_NEAR(analytic, numeric, 5e-3 + 1e-2 * std::fabs(numeric)) << probe.name << "[" << i << "]";
     }
 }
 
