@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   zlib1g-dev
+  dataset-fashion-mnist    # DxMI on images: /usr/share/datasets/fashion-mnist (IDX, gzip)
   libxsmm-dev libdnnl-dev  # bench_gemm_libraries: the own GEMM against both (tilt does not link them)
   slurm-wlm munge
   python3-h5py python3-matplotlib python3-pandas python3-yaml

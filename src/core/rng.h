@@ -30,6 +30,7 @@ enum class RngStream : uint32_t {
   kDxmiData = 9,      // DxMI: exact samples of the 2-D data densities
   kDxmiPrior = 10,    // DxMI: denoising score matching's times and noise
   kDxmiPolicy = 11,   // DxMI: the policy step's reparameterised noise
+  kDataOrder = 12,    // a data set's order in each epoch (data/sharded_loader.h)
 };
 
 class CounterRng {

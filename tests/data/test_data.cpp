@@ -1,0 +1,184 @@
+// The IDX reader against files written here (plain and gzip; truncated, corrupt, mislabelled), the
+// Fashion-MNIST set Debian ships, and the sharded loader's cover of each epoch.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "data/idx_file.h"
+#include "data/image_set.h"
+#include "data/sharded_loader.h"
+
+namespace tilt::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("tilt_data_" + std::to_string(::getpid()) + "_" +
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+std::vector<unsigned char> idx_bytes(const std::vector<uint32_t>& shape, const std::vector<unsigned char>& values) {
+  std::vector<unsigned char> out{0, 0, 0x08, static_cast<unsigned char>(shape.size())};
+  for (uint32_t d : shape)
+    for (int shift : {24, 16, 8, 0}) out.push_back(static_cast<unsigned char>(d >> shift));
+  out.insert(out.end(), values.begin(), values.end());
+  return out;
+}
+
+void write_plain(const fs::path& path, const std::vector<unsigned char>& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                              static_cast<std::streamsize>(bytes.size()));
+}
+
+void write_gzip(const fs::path& path, const std::vector<unsigned char>& bytes) {
+  gzFile file = gzopen(path.c_str(), "wb");
+  ASSERT_NE(file, nullptr);
+  ASSERT_EQ(gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
+  gzclose(file);
+}
+
+std::vector<unsigned char> counting(int n) {
+  std::vector<unsigned char> v(n);
+  for (int i = 0; i < n; ++i) v[i] = static_cast<unsigned char>((7 * i) % 256);
+  return v;
+}
+
+void expect_error(const fs::path& path, const std::string& phrase) {
+  try {
+    read_idx(path);
+    ADD_FAILURE() << "no error for " << path;
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(phrase), std::string::npos) << message;
+    EXPECT_NE(message.find(path.filename().string()), std::string::npos) << message;
+  }
+}
+
+TEST(IdxFile, ReadsPlainAndGzipFilesWithTheirShapes) {
+  TempDir dir;
+  const auto bytes = idx_bytes({3, 4, 5}, counting(60));
+  write_plain(dir.path / "a-idx3-ubyte", bytes);
+  write_gzip(dir.path / "b-idx3-ubyte.gz", bytes);
+  for (const char* name : {"a-idx3-ubyte", "b-idx3-ubyte.gz"}) {
+    const at::Tensor t = read_idx(dir.path / name);
+    ASSERT_EQ(t.sizes(), (std::vector<int64_t>{3, 4, 5})) << name;
+    EXPECT_EQ(t[2][3][4].item<int>(), (7 * 59) % 256) << name;
+    EXPECT_EQ(t[1][0][2].item<int>(), (7 * 22) % 256) << name;
+  }
+}
+
+TEST(IdxFile, BadFilesGiveErrorsNamingThem) {
+  TempDir dir;
+  expect_error(dir.path / "missing-idx1-ubyte", "cannot be opened");
+  auto truncated = idx_bytes({10, 4}, counting(40));
+  truncated.resize(truncated.size() - 7);
+  write_plain(dir.path / "truncated", truncated);
+  expect_error(dir.path / "truncated", "truncated");
+  write_gzip(dir.path / "truncated.gz", truncated);
+  expect_error(dir.path / "truncated.gz", "truncated");
+  write_plain(dir.path / "short-header", {0, 0, 8, 3, 0, 0});
+  expect_error(dir.path / "short-header", "truncated");
+  auto magic = idx_bytes({4}, counting(4));
+  magic[0] = 0x1f;
+  magic[1] = 0x00;
+  write_plain(dir.path / "magic", magic);
+  expect_error(dir.path / "magic", "magic");
+  auto floats = idx_bytes({4}, counting(4));
+  floats[2] = 0x0d;
+  write_plain(dir.path / "floats", floats);
+  expect_error(dir.path / "floats", "only unsigned bytes");
+  auto longer = idx_bytes({4}, counting(5));
+  write_plain(dir.path / "longer", longer);
+  expect_error(dir.path / "longer", "past the 4 values");
+  // A gzip stream whose compressed bytes were damaged: zlib's checks refuse it.
+  const std::string gz = (dir.path / "corrupt.gz").string();
+  write_gzip(gz, idx_bytes({50, 20}, counting(1000)));
+  std::vector<char> raw(fs::file_size(gz));
+  std::ifstream(gz, std::ios::binary).read(raw.data(), static_cast<std::streamsize>(raw.size()));
+  for (size_t i = 20; i + 10 < raw.size(); i += 3) raw[i] = static_cast<char>(raw[i] ^ 0x5a);
+  std::ofstream(gz, std::ios::binary).write(raw.data(), static_cast<std::streamsize>(raw.size()));
+  EXPECT_THROW(read_idx(gz), Error);
+}
+
+TEST(ImageSet, PairsImagesWithLabelsAndRefusesMismatches) {
+  TempDir dir;
+  write_gzip(dir.path / "train-images-idx3-ubyte.gz", idx_bytes({3, 2, 2}, {0, 255, 0, 255, 1, 2, 3, 4, 5, 6, 7, 8}));
+  write_plain(dir.path / "train-labels-idx1-ubyte", idx_bytes({3}, {4, 0, 9}));
+  const LabelledImages set = load_mnist_like(dir.path, "train");
+  ASSERT_EQ(set.images.sizes(), (std::vector<int64_t>{3, 4}));
+  EXPECT_FLOAT_EQ(set.images[0][0].item<float>(), -1.0f);
+  EXPECT_FLOAT_EQ(set.images[0][1].item<float>(), 1.0f);
+  EXPECT_EQ(set.labels[2].item<int64_t>(), 9);
+  EXPECT_TRUE(torch::equal(to_pixels(set.images, 2, 2).reshape({3, 4}).to(torch::kInt64),
+                           torch::tensor({0, 255, 0, 255, 1, 2, 3, 4, 5, 6, 7, 8}).reshape({3, 4})));
+  EXPECT_EQ(select_class(set, 0).size(), 1);
+
+  write_plain(dir.path / "t10k-images-idx3-ubyte", idx_bytes({3, 2, 2}, counting(12)));
+  write_plain(dir.path / "t10k-labels-idx1-ubyte", idx_bytes({2}, {1, 2}));
+  EXPECT_THROW(load_mnist_like(dir.path, "t10k"), Error);
+  write_plain(dir.path / "t10k-labels-idx1-ubyte", idx_bytes({3}, {1, 2, 10}));
+  EXPECT_THROW(load_mnist_like(dir.path, "t10k"), Error);
+  EXPECT_THROW(load_mnist_like(dir.path / "nowhere", "train"), Error);
+  EXPECT_THROW(load_mnist_like(dir.path, "valid"), Error);
+}
+
+// The set launch/setup.sh installs (Debian's dataset-fashion-mnist): 60000 + 10000 images of 28 x 28,
+// 6000 + 1000 of each class.
+TEST(ImageSet, ReadsDebiansFashionMnist) {
+  const fs::path directory = "/usr/share/datasets/fashion-mnist";
+  const LabelledImages train = load_mnist_like(directory, "train");
+  const LabelledImages test = load_mnist_like(directory, "t10k");
+  EXPECT_EQ(train.size(), 60000);
+  EXPECT_EQ(test.size(), 10000);
+  EXPECT_EQ(train.height, 28);
+  EXPECT_EQ(train.width, 28);
+  EXPECT_TRUE(torch::equal(train.labels.bincount(), torch::full({10}, 6000, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(test.labels.bincount(), torch::full({10}, 1000, torch::kInt64)));
+  EXPECT_GE(train.images.min().item<float>(), -1.0f);
+  EXPECT_LE(train.images.max().item<float>(), 1.0f);
+}
+
+// Each epoch: the ranks' rows never overlap and cover floor(N / B) B examples; every rank count
+// reads the same global batches as one rank; a new epoch is a new order; the seed fixes it.
+TEST(ShardedLoader, EachEpochIsCoveredOnceWhateverTheRankCount) {
+  const int64_t examples = 103, batch = 10;
+  const ShardedLoader one(examples, batch, 7, 0, 1);
+  ASSERT_EQ(one.batches_per_epoch(), 10);
+  for (int ranks : {1, 2, 3}) {
+    std::vector<ShardedLoader> loaders;
+    for (int r = 0; r < ranks; ++r) loaders.emplace_back(examples, batch, 7, r, ranks);
+    for (int64_t epoch = 0; epoch < 3; ++epoch) {
+      std::set<int64_t> seen;
+      for (int64_t b = epoch * 10; b < (epoch + 1) * 10; ++b) {
+        std::vector<at::Tensor> parts;
+        for (const auto& loader : loaders) parts.push_back(loader.indices(b));
+        const at::Tensor global = torch::cat(parts);
+        EXPECT_TRUE(torch::equal(global, one.indices(b))) << ranks << " ranks, batch " << b;
+        for (int64_t i = 0; i < global.size(0); ++i) seen.insert(global[i].item<int64_t>());
+      }
+      EXPECT_EQ(seen.size(), 100u) << ranks << " ranks, epoch " << epoch;
+      EXPECT_GE(*seen.begin(), 0);
+      EXPECT_LT(*seen.rbegin(), examples);
+    }
+  }
+  EXPECT_FALSE(torch::equal(one.permutation(0), one.permutation(1)));
+  EXPECT_TRUE(torch::equal(one.permutation(1), ShardedLoader(examples, batch, 7, 0, 1).permutation(1)));
+  EXPECT_FALSE(torch::equal(one.permutation(1), ShardedLoader(examples, batch, 8, 0, 1).permutation(1)));
+  EXPECT_TRUE(torch::equal(std::get<0>(one.permutation(2).sort()), torch::arange(examples)));
+  EXPECT_THROW(ShardedLoader(5, 10, 0, 0, 1), Error);
+  EXPECT_THROW(ShardedLoader(100, 1, 0, 0, 2), Error);
+}
+
+}  // namespace
+}  // namespace tilt::data
