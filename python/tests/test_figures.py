@@ -55,6 +55,19 @@ class FiguresTest(unittest.TestCase):
         self.assertIn("log density", colorbar_axes.get_ylabel())
         self.assertEqual(axes.get_title(), "Run r (50 samples)")
 
+    def test_image_grid_tiles_the_first_images_with_a_labelled_scale(self):
+        images = np.arange(70 * 4 * 4, dtype=np.uint8).reshape(70, 4, 4)
+
+        figure = figures.plot_image_grid(images, title="Run r: samples", columns=8)
+
+        axes, colorbar_axes = figure.axes
+        canvas = axes.get_images()[0].get_array()
+        self.assertEqual(canvas.shape, (8 * 5 - 1, 8 * 5 - 1))
+        np.testing.assert_array_equal(canvas[5:9, 10:14], images[10])  # row 2, column 3: image 10
+        self.assertEqual(axes.get_title(), "Run r: samples (64 of 70 samples)")
+        self.assertEqual((axes.get_xlabel(), axes.get_ylabel()), ("column", "first sample of the row"))
+        self.assertEqual(colorbar_axes.get_ylabel(), "pixel value")
+
     def test_metrics_vs_numeric_axis_one_panel_per_metric_sorted_by_value_one_line_per_other_axis(self):
         summary = summary_frame(["0.01", "1e-4", "0.001"], ["[-6, 2]", "[0, 0]"])
         lr, y = Axis(("train.lr",)), Axis(("reward.y",))

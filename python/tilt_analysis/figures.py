@@ -112,6 +112,29 @@ def plot_samples(samples: np.ndarray, exact: dict = None, title: str = "tilt sam
     return figure
 
 
+def plot_image_grid(images: np.ndarray, title: str = "tilt samples", columns: int = 8) -> Figure:
+    """The first columns^2 images (N x H x W, uint8 0..255 as tilt writes /images) tiled row by row in
+    a grid with a one-pixel gap, in grey levels with their scale beside them."""
+    count = min(len(images), columns * columns)
+    rows = math.ceil(count / columns)
+    height, width = images.shape[1:3]
+    canvas = np.full((rows * (height + 1) - 1, columns * (width + 1) - 1), np.nan)
+    for index in range(count):
+        row, column = divmod(index, columns)
+        canvas[row * (height + 1): row * (height + 1) + height,
+               column * (width + 1): column * (width + 1) + width] = images[index]
+    figure = Figure(figsize=(6.4, 0.8 * rows + 1.2), layout="constrained")
+    axes = figure.add_subplot()
+    shown = axes.imshow(canvas, cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+    axes.set_xticks([(width + 1) * c + width / 2 for c in range(columns)], [str(c + 1) for c in range(columns)])
+    axes.set_yticks([(height + 1) * r + height / 2 for r in range(rows)], [str(r * columns + 1) for r in range(rows)])
+    axes.set_xlabel("column")
+    axes.set_ylabel("first sample of the row")
+    figure.colorbar(shown, ax=axes, label="pixel value", shrink=0.8)
+    axes.set_title(f"{title} ({count} of {len(images)} samples)")
+    return figure
+
+
 def plot_metrics_vs_axis(
     summary: pd.DataFrame, axis: Axis, other_axes: list, metrics: list, title: str
 ) -> Figure:

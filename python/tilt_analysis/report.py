@@ -9,7 +9,7 @@ import yaml
 
 from . import figures
 from .files import InputError
-from .run import CONFIG_FILE, Run, load_run
+from .run import CONFIG_FILE, Run, load_run, read_images
 from .sweep import BASE_CONFIG_VALUE, MAIN_METRICS, STATES, Sweep, is_sweep_dir, load_sweep, summarize
 
 REPORT_FILE = "report.md"
@@ -50,7 +50,11 @@ def draw_run_figures(run: Run, out_dir: Path) -> list:
     if "step" in run.metrics.columns and figures.training_columns(run.metrics):
         figure = figures.plot_training_curves(run.metrics, title=f"Run {run.name}: training curves")
         drawn.append(figures.save(figure, out_dir / RUN_TRAINING_FIGURE))
-    if run.samples_path.exists():
+    images = read_images(run.samples_path) if run.samples_path.exists() else None
+    if images is not None:
+        figure = figures.plot_image_grid(images, title=f"Run {run.name}: samples")
+        drawn.append(figures.save(figure, out_dir / RUN_SAMPLES_FIGURE))
+    elif run.samples_path.exists():
         samples, exact = run.samples()
         title = f"Run {run.name}: samples" + (" over the exact target" if exact is not None else "")
         figure = figures.plot_samples(samples, exact, title=title)

@@ -64,6 +64,15 @@ class Run:
         return samples, exact
 
 
+def read_images(path: Path) -> Optional[np.ndarray]:
+    """The N x H x W uint8 images an image run's samples file holds (/images), or None without them."""
+    try:
+        with h5py.File(path, "r") as file:
+            return read_checked(file, "images") if "images" in file else None
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error}") from error
+
+
 def read_checked(file: h5py.File, name: str) -> np.ndarray:
     """A dataset's values, verified against the CRC-32 tilt stores beside every dataset it writes
     (attribute "crc32", zlib's CRC of the raw little-endian bytes): a corrupt file is refused."""

@@ -113,10 +113,7 @@ int run_sweep(const SweepArguments& args) {
   // Every row's config is validated before the sweep directory is made.
   for (const auto& row : rows) {
     try {
-      if (tilt::dxmi::is_dxmi_config(spec.config))
-        tilt::dxmi::load_dxmi_config(spec.config, row.overrides);
-      else
-        tilt::load_config(spec.config, row.overrides);
+      tilt::dxmi::validate_config_file(spec.config, row.overrides);
     } catch (const tilt::Error& e) {
       throw tilt::Error("sweep row " + tilt::sweep::row_name(row.index) + ": " + e.what());
     }

@@ -500,13 +500,18 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   return config;
 }
 
-Config load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
+std::string read_config_text(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) throw Error("config: cannot read '" + path.string() + "'");
   std::stringstream text;
   text << in.rdbuf();
+  return text.str();
+}
+
+Config load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
+  const std::string text = read_config_text(path);
   try {
-    return parse_config(text.str(), overrides, path.parent_path());
+    return parse_config(text, overrides, path.parent_path());
   } catch (const Error& e) {
     throw Error(path.string() + ": " + e.what());
   }

@@ -149,6 +149,8 @@ struct Config {
   const std::string& objective_name() const { return objective.kind; }
 };
 
+// A config file's text; an Error naming the file when it cannot be read.
+std::string read_config_text(const std::filesystem::path& path);
 // Loads `path`, applies `overrides` ("dotted.key=yaml-value"), validates. Throws tilt::Error with
 // one line naming the offending key or path. Relative paths inside the config resolve against
 // `base_dir` (the config file's directory).

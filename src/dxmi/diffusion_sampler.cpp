@@ -43,8 +43,13 @@ StridedSchedule StridedSchedule::make(int steps) {
   return s;
 }
 
-DiffusionSampler::DiffusionSampler(int dim, int steps, const NetworkConfig& network)
-    : dim_(dim), schedule_(StridedSchedule::make(steps)), eps_(dim, network) {
+DiffusionSampler::DiffusionSampler(int dim, int steps, const ArchitectureConfig& network)
+    : DiffusionSampler(dim, steps, make_noise_predictor(network, dim)) {}
+
+DiffusionSampler DiffusionSampler::with_steps(int steps) const { return DiffusionSampler(dim_, steps, eps_); }
+
+DiffusionSampler::DiffusionSampler(int dim, int steps, std::shared_ptr<StateTimeNetwork> eps)
+    : dim_(dim), schedule_(StridedSchedule::make(steps)), eps_(std::move(eps)) {
   std::vector<double> initial;
   for (int k = 0; k + 1 < steps; ++k) initial.push_back(std::log(schedule_.sigma[k]));
   log_sigma_ = torch::tensor(initial, torch::kFloat32).view({steps - 1}).requires_grad_(true);
@@ -52,7 +57,7 @@ DiffusionSampler::DiffusionSampler(int dim, int steps, const NetworkConfig& netw
 
 at::Tensor DiffusionSampler::mean(const at::Tensor& x, int k) const {
   const at::Tensor t = torch::full({1}, schedule_.time[k], torch::kFloat32);
-  const at::Tensor eps = eps_->forward(x.unsqueeze(0), t)[0];
+  const at::Tensor eps = eps_->forward(x, t);
   return schedule_.a[k] * x + schedule_.c[k] * eps;
 }
 
@@ -86,16 +91,13 @@ at::Tensor DiffusionSampler::denoising_loss(const at::Tensor& data, const Counte
                             .unsqueeze(1);
   const at::Tensor eps = rng.normal(RngStream::kDxmiPrior, draw, 1, shard.begin, rows, dim_);
   const at::Tensor noised = ab.sqrt() * data + (1 - ab).sqrt() * eps;
-  // Every row has its own time: one network pass per row-time, as [B, 1, D] with K = B times.
   const at::Tensor times = n.to(torch::kFloat32) / StridedSchedule::kTrainingSteps;
-  const at::Tensor predicted = eps_->forward(noised.unsqueeze(1), times).squeeze(1);
+  const at::Tensor predicted = eps_->forward(noised, times);
   return (predicted - eps).square().sum() / static_cast<double>(dim_ * global_batch);
 }
 
 std::vector<NamedTensor> DiffusionSampler::network_parameters() const {
-  std::vector<NamedTensor> out;
-  for (const auto& item : eps_->named_parameters()) out.push_back({"eps/" + item.key(), item.value()});
-  return out;
+  return prefixed("eps", eps_->parameters());
 }
 
 }  // namespace tilt::dxmi

@@ -6,18 +6,19 @@
 // where a_k, c_k are the DDPM posterior's mean coefficients over the stride (fixed: the learned
 // sigma_k scales the injected noise only, never the mean; dxmi.md errata) and sigma_k starts at the
 // posterior's standard deviation, learned as log sigma_k; the last step's sigma is frozen (1e-3).
-// eps_theta is tilt's Fourier-feature network; it is trained first by denoising score matching
-// (epsilon prediction), which makes the DDPM sampler DxMI starts from and is compared against.
+// eps_theta (dxmi/networks.h: an MLP for 2-D data, a U-Net for images) is trained first by denoising
+// score matching (epsilon prediction), which makes the DDPM sampler DxMI starts from and is compared
+// against, at T steps and at many (with_steps: the same network read at another stride).
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
+#include <memory>
 #include <vector>
 
-#include "core/config.h"
 #include "core/rng.h"
 #include "dist/communicator.h"
-#include "model/fourier_mlp.h"
+#include "dxmi/networks.h"
 #include "model/parameters.h"
 
 namespace tilt::dxmi {
@@ -35,7 +36,9 @@ struct StridedSchedule {
 
 class DiffusionSampler {
  public:
-  DiffusionSampler(int dim, int steps, const NetworkConfig& network);
+  DiffusionSampler(int dim, int steps, const ArchitectureConfig& network);
+  // The same noise predictor (shared, not copied) at `steps` strided steps, sigmas from the schedule.
+  DiffusionSampler with_steps(int steps) const;
 
   int steps() const { return schedule_.steps; }
   int dim() const { return dim_; }
@@ -54,11 +57,14 @@ class DiffusionSampler {
   // "eps/<network parameter>" and "log_sigma" ([T - 1]: the last step is frozen).
   std::vector<NamedTensor> network_parameters() const;
   NamedTensor log_sigma() const { return {"log_sigma", log_sigma_}; }
+  const StateTimeNetwork& noise_predictor() const { return *eps_; }
 
  private:
+  DiffusionSampler(int dim, int steps, std::shared_ptr<StateTimeNetwork> eps);
+
   int dim_;
   StridedSchedule schedule_;
-  mutable FourierMlp eps_;
+  std::shared_ptr<StateTimeNetwork> eps_;
   at::Tensor log_sigma_;
 };
 

@@ -13,13 +13,6 @@ namespace {
 // The energy network's time input: it is time-independent, read at the sample's time t = 1.
 constexpr float kEnergyTime = 1.0f;
 
-std::vector<NamedTensor> named(const std::string& prefix, FourierMlp& network) {
-  std::vector<NamedTensor> out;
-  for (const auto& item : network->named_parameters())
-    out.push_back({prefix + "/" + item.key(), item.value()});
-  return out;
-}
-
 std::vector<at::Tensor> tensors(const std::vector<NamedTensor>& parameters) {
   std::vector<at::Tensor> out;
   for (const auto& p : parameters) out.push_back(p.tensor);
@@ -28,12 +21,11 @@ std::vector<at::Tensor> tensors(const std::vector<NamedTensor>& parameters) {
 
 }  // namespace
 
-Dxmi::Dxmi(const DxmiOptions& options, int dim, int steps, const NetworkConfig& network)
+Dxmi::Dxmi(const DxmiOptions& options, int dim, int steps, const ArchitectureConfig& network)
     : options_(options),
-      network_(network),
       sampler_(dim, steps, network),
-      energy_(dim, network, 1),
-      value_(dim, network, 1),
+      energy_(make_critic(network, dim)),
+      value_(make_critic(network, dim)),
       velocity_scale_(sampler_.schedule().beta) {
   if (!options_.shared_value)
     energy_adam_ =
@@ -44,18 +36,18 @@ Dxmi::Dxmi(const DxmiOptions& options, int dim, int steps, const NetworkConfig& 
   sampler_adam_ = std::make_unique<Adam>(sampler_groups);
 }
 
-std::vector<NamedTensor> Dxmi::energy_parameters() const { return named("energy", energy_); }
-std::vector<NamedTensor> Dxmi::value_parameters() const { return named("value", value_); }
+std::vector<NamedTensor> Dxmi::energy_parameters() const { return prefixed("energy", energy_->parameters()); }
+std::vector<NamedTensor> Dxmi::value_parameters() const { return prefixed("value", value_->parameters()); }
 
 at::Tensor Dxmi::energy(const at::Tensor& x) const {
-  FourierMlp& network = options_.shared_value ? value_ : energy_;
-  return network->forward(x.unsqueeze(0), torch::full({1}, kEnergyTime, torch::kFloat32))[0].squeeze(1);
+  const StateTimeNetwork& network = options_.shared_value ? *value_ : *energy_;
+  return network.forward(x, torch::full({1}, kEnergyTime, torch::kFloat32)).squeeze(1);
 }
 
 at::Tensor Dxmi::value(const at::Tensor& x, int k) const {
   if (k == sampler_.steps()) return energy(x);
   const float t = static_cast<float>(k) / static_cast<float>(sampler_.steps());
-  return value_->forward(x.unsqueeze(0), torch::full({1}, t, torch::kFloat32))[0].squeeze(1);
+  return value_->forward(x, torch::full({1}, t, torch::kFloat32)).squeeze(1);
 }
 
 at::Tensor Dxmi::running_cost(const at::Tensor& x, const at::Tensor& x_next, int k) const {
@@ -165,8 +157,7 @@ std::vector<std::string> Dxmi::metric_names() {
 }
 
 double Dxmi::flops_per_iteration(int64_t global_batch) const {
-  const double d = sampler_.dim(), h = network_.hidden, layers = network_.layers;
-  const double eps = 2 * (d * h + layers * h * h + h * d), value = 2 * (d * h + layers * h * h + h);
+  const double eps = sampler_.noise_predictor().flops_per_sample(), value = value_->flops_per_sample();
   const double transitions = static_cast<double>(sampler_.steps()) * global_batch;
   return transitions * (4 * eps + 7 * value) + 6.0 * global_batch * value;
 }

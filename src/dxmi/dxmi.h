@@ -44,7 +44,7 @@ using Metrics = std::vector<std::pair<std::string, double>>;
 
 class Dxmi {
  public:
-  Dxmi(const DxmiOptions& options, int dim, int steps, const NetworkConfig& network);
+  Dxmi(const DxmiOptions& options, int dim, int steps, const ArchitectureConfig& network);
 
   DiffusionSampler& sampler() { return sampler_; }
   const DiffusionSampler& sampler() const { return sampler_; }
@@ -86,9 +86,8 @@ class Dxmi {
             Communicator& comm, double clip = 0);
 
   DxmiOptions options_;
-  NetworkConfig network_;
   DiffusionSampler sampler_;
-  mutable FourierMlp energy_, value_;
+  std::unique_ptr<StateTimeNetwork> energy_, value_;
   std::vector<double> velocity_scale_;
   std::unique_ptr<Adam> energy_adam_, value_adam_, sampler_adam_;
   GradientSync sync_;

@@ -1,8 +1,5 @@
 #include "dxmi/dxmi_config.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "core/config_section.h"
 #include "core/error.h"
 
@@ -33,9 +30,21 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
   {
     ConfigSection data = top.section("data");
     c.data = data.get<std::string>("name", c.data);
-    if (c.data != "8gaussians" && c.data != "checkerboard")
+    if (c.data != "8gaussians" && c.data != "checkerboard" && c.data != "fashion_mnist")
       config_fail(data.key_path("name"),
-                  "unknown 2-D data set '" + c.data + "' (choose 8gaussians or checkerboard)");
+                  "unknown data set '" + c.data + "' (choose 8gaussians, checkerboard or fashion_mnist)");
+    if (c.is_image_data()) {
+      c.data_path = data.get<std::string>("path", c.data_path);
+      if (!std::filesystem::is_directory(c.data_path))
+        config_fail(data.key_path("path"), "'" + c.data_path +
+                                               "' is not a directory (Fashion-MNIST: apt-get install "
+                                               "dataset-fashion-mnist; /usr/share/datasets/fashion-mnist)");
+      c.data_class = data.get("class", c.data_class);
+      c.data_limit = data.get("limit", c.data_limit);
+      if (c.data_class < -1 || c.data_class > 9)
+        config_fail(data.key_path("class"), "must be -1 (every class) or a class 0..9");
+      require_at_least(c.data_limit, int64_t{0}, data.key_path("limit"));
+    }
     data.finish();
   }
   {
@@ -48,12 +57,25 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
   }
   {
     ConfigSection network = top.section("network");
-    c.network.hidden = network.get("hidden", 128);
-    c.network.fourier_features = network.get("fourier_features", 16);
-    c.network.layers = network.get("layers", 2);
-    require_at_least(c.network.hidden, 1, network.key_path("hidden"));
-    require_at_least(c.network.fourier_features, 1, network.key_path("fourier_features"));
-    require_at_least(c.network.layers, 0, network.key_path("layers"));
+    ArchitectureConfig& a = c.network;
+    a.kind = network.get<std::string>("architecture", c.is_image_data() ? "unet" : "mlp");
+    if (a.kind == "mlp") {
+      a.mlp.hidden = network.get("hidden", 128);
+      a.mlp.fourier_features = network.get("fourier_features", 16);
+      a.mlp.layers = network.get("layers", 2);
+      require_at_least(a.mlp.hidden, 1, network.key_path("hidden"));
+      require_at_least(a.mlp.fourier_features, 1, network.key_path("fourier_features"));
+      require_at_least(a.mlp.layers, 0, network.key_path("layers"));
+    } else if (a.kind == "unet") {
+      a.channels = network.get("channels", a.channels);
+      require_at_least(a.channels, 2, network.key_path("channels"));
+    } else {
+      config_fail(network.key_path("architecture"),
+                  "unknown architecture '" + a.kind + "' (choose mlp or unet)");
+    }
+    if (c.is_image_data() != (a.kind == "unet"))
+      config_fail(network.key_path("architecture"),
+                  c.is_image_data() ? "images need architecture unet" : "2-D data need architecture mlp");
     network.finish();
   }
   {
@@ -61,7 +83,11 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
     c.prior_iterations = prior.get("iterations", c.prior_iterations);
     c.prior_batch = prior.get("batch", c.prior_batch);
     c.prior_lr = prior.get("lr", c.prior_lr);
+    c.prior_from = prior.get<std::string>("from", c.prior_from);
     require_at_least(c.prior_iterations, 0, prior.key_path("iterations"));
+    if (!c.prior_from.empty() && c.prior_iterations != 0)
+      config_fail(prior.key_path("iterations"),
+                  "must be 0 when the prior comes from another run (prior.from)");
     require_at_least(c.prior_batch, 1, prior.key_path("batch"));
     require_positive(c.prior_lr, prior.key_path("lr"));
     prior.finish();
@@ -109,6 +135,16 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
     ConfigSection eval = top.section("eval");
     c.eval_samples = eval.get("samples", c.eval_samples);
     require_at_least(c.eval_samples, 2, eval.key_path("samples"));
+    if (c.is_image_data()) {
+      c.classifier = eval.get<std::string>("classifier", c.classifier);
+      c.classifier_epochs = eval.get("classifier_epochs", c.classifier_epochs);
+      c.reference_steps = eval.get("reference_steps", c.reference_steps);
+      if (c.classifier.empty()) config_fail(eval.key_path("classifier"), "must name the classifier's file");
+      require_at_least(c.classifier_epochs, 1, eval.key_path("classifier_epochs"));
+      require_at_least(c.reference_steps, 1, eval.key_path("reference_steps"));
+      if (c.reference_steps > 1000)
+        config_fail(eval.key_path("reference_steps"), "must be at most 1000 (DDPM's training steps)");
+    }
     eval.finish();
   }
   top.finish();
@@ -116,12 +152,9 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
 }
 
 DxmiConfig load_dxmi_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  if (!in) throw Error("config: cannot read '" + path.string() + "'");
-  std::stringstream text;
-  text << in.rdbuf();
+  const std::string text = read_config_text(path);
   try {
-    return parse_dxmi_config(text.str(), overrides);
+    return parse_dxmi_config(text, overrides);
   } catch (const Error& e) {
     throw Error(path.string() + ": " + e.what());
   }
@@ -132,13 +165,24 @@ std::string to_yaml(const DxmiConfig& c) {
   root["method"] = "dxmi";
   root["seed"] = c.seed;
   root["data"]["name"] = c.data;
+  if (c.is_image_data()) {
+    root["data"]["path"] = c.data_path;
+    root["data"]["class"] = c.data_class;
+    root["data"]["limit"] = c.data_limit;
+  }
   root["sampler"]["steps"] = c.steps;
-  root["network"]["hidden"] = c.network.hidden;
-  root["network"]["fourier_features"] = c.network.fourier_features;
-  root["network"]["layers"] = c.network.layers;
+  root["network"]["architecture"] = c.network.kind;
+  if (c.network.kind == "mlp") {
+    root["network"]["hidden"] = c.network.mlp.hidden;
+    root["network"]["fourier_features"] = c.network.mlp.fourier_features;
+    root["network"]["layers"] = c.network.mlp.layers;
+  } else {
+    root["network"]["channels"] = c.network.channels;
+  }
   root["prior"]["iterations"] = c.prior_iterations;
   root["prior"]["batch"] = c.prior_batch;
   root["prior"]["lr"] = yaml_number(c.prior_lr);
+  root["prior"]["from"] = c.prior_from;
   const DxmiOptions& o = c.options;
   YAML::Node d = root["dxmi"];
   d["tau_entropy"] = yaml_number(o.tau_entropy);
@@ -157,9 +201,21 @@ std::string to_yaml(const DxmiConfig& c) {
   root["train"]["log_every"] = c.log_every;
   root["train"]["checkpoint_every"] = c.checkpoint_every;
   root["eval"]["samples"] = c.eval_samples;
+  if (c.is_image_data()) {
+    root["eval"]["classifier"] = c.classifier;
+    root["eval"]["classifier_epochs"] = c.classifier_epochs;
+    root["eval"]["reference_steps"] = c.reference_steps;
+  }
   YAML::Emitter out;
   out << root;
   return std::string(out.c_str()) + "\n";
+}
+
+void validate_config_file(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
+  if (is_dxmi_config(path))
+    load_dxmi_config(path, overrides);
+  else
+    load_config(path, overrides);
 }
 
 }  // namespace tilt::dxmi

@@ -1,9 +1,11 @@
 // A DxMI run's config (`method: dxmi`; configs/dxmi/, docs/configs.md): its own sections, read and
 // validated like every tilt config (unknown keys, types, ranges; defaults written back):
-//   seed; data {name}; sampler {steps}; network {hidden, fourier_features, layers} (the noise
-//   predictor, the value and the energy: tilt's Fourier-feature network each); prior {iterations,
-//   batch, lr} (denoising score matching first; 0 iterations: DxMI from an untrained sampler);
-//   dxmi {...DxmiOptions}; train {iterations, batch, log_every, checkpoint_every}; eval {samples}.
+//   seed; data {name; images: path, class, limit}; sampler {steps}; network {architecture: mlp
+//   {hidden, fourier_features, layers} | unet {channels}} (dxmi/networks.h); prior {iterations,
+//   batch, lr, from} (denoising score matching first; 0 iterations: DxMI from an untrained sampler,
+//   or from the prior another run trained);
+//   dxmi {...DxmiOptions}; train {iterations, batch, log_every, checkpoint_every}; eval {samples;
+//   images: classifier, classifier_epochs, reference_steps}.
 #pragma once
 
 #include <filesystem>
@@ -12,25 +14,41 @@
 
 #include "core/config.h"
 #include "dxmi/dxmi.h"
+#include "dxmi/networks.h"
 
 namespace tilt::dxmi {
 
 struct DxmiConfig {
   uint64_t seed = 0;
-  std::string data = "8gaussians";
+  std::string data = "8gaussians";  // 8gaussians | checkerboard (exact 2-D densities) | fashion_mnist
+  // Image sets: the directory of IDX files, one class to train on (-1: all; anomaly detection trains
+  // on one) and the first `data_limit` training examples only (0: all; small test runs; the
+  // feature classifier trains on them too).
+  std::string data_path = "/usr/share/datasets/fashion-mnist";
+  int data_class = -1;
+  int64_t data_limit = 0;
   int steps = 4;
-  NetworkConfig network;
+  ArchitectureConfig network;
   int prior_iterations = 3000;
   int64_t prior_batch = 512;
   double prior_lr = 1e-3;
+  // A run directory whose trained noise predictor this run starts from (its checkpoint past its
+  // prior phase); prior_iterations must then be 0. Empty: train the prior here.
+  std::string prior_from;
   DxmiOptions options;
   int iterations = 2000;
   int64_t batch = 512;
   int log_every = 100;
   int checkpoint_every = 500;
   int64_t eval_samples = 5000;
+  // Image sets: the feature classifier's file (trained on the training set at first use, then
+  // shared by every run naming it), its epochs, and the many-step reading of the prior compared with.
+  std::string classifier = "runs/fashion_mnist_classifier.h5";
+  int classifier_epochs = 2;
+  int reference_steps = 100;
 
   int total_iterations() const { return prior_iterations + iterations; }
+  bool is_image_data() const { return data == "fashion_mnist"; }
 };
 
 // Whether the YAML file's top-level `method` is dxmi (tilt train dispatches on it).
@@ -39,5 +57,8 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
 DxmiConfig load_dxmi_config(const std::filesystem::path& path,
                             const std::vector<std::string>& overrides = {});
 std::string to_yaml(const DxmiConfig& config);
+// Loads and validates a config file of any method (DxMI's or a sampler job's) without running it:
+// sweep rows and the shipped configs are checked this way.
+void validate_config_file(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
 
 }  // namespace tilt::dxmi

@@ -42,7 +42,7 @@ double spearman(const at::Tensor& a, const at::Tensor& b) {
 }
 
 Metrics evaluate_samples(const DiffusionSampler& sampler, const Density2d& density, const CounterRng& rng,
-                         int64_t samples, uint32_t draw, Communicator& comm) {
+                         int64_t samples, uint32_t draw, Communicator& comm, at::Tensor* gathered_samples) {
   torch::NoGradGuard no_grad;
   const BatchShard shard = shard_batch(samples, comm.rank(), comm.size());
   const at::Tensor terminal = sampler.rollout(rng, draw, shard)[sampler.steps()];
@@ -56,7 +56,8 @@ Metrics evaluate_samples(const DiffusionSampler& sampler, const Density2d& densi
   double distances[4] = {0, 0, 0, 0};
   if (comm.is_root()) {
     const at::Tensor sampled =
-        torch::from_blob(const_cast<float*>(gathered.data()), {samples, 2}, torch::kFloat32);
+        torch::from_blob(const_cast<float*>(gathered.data()), {samples, 2}, torch::kFloat32).clone();
+    if (gathered_samples) *gathered_samples = sampled;
     const at::Tensor exact = density.sample(rng, kExactSampleDraws, 0, samples);
     const at::Tensor exact_again = density.sample(rng, kExactSampleDraws + 1, 0, samples);
     const at::Tensor directions =

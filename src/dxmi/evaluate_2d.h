@@ -19,9 +19,10 @@ namespace tilt::dxmi {
 // The sample-based metrics of `sampler` (`samples` paths over all ranks, noise draw `draw`); equal
 // on every rank. Names: sliced_w2, sliced_w2_exact_vs_exact, energy_distance,
 // energy_distance_exact_vs_exact, mode_fraction_min, mode_fraction_max, mode_fraction_worst_rel_dev
-// (max_k |f_k - 1/8| / (1/8)), outside_support.
+// (max_k |f_k - 1/8| / (1/8)), outside_support. `gathered` (optional): the samples [samples, 2],
+// on rank 0 (empty elsewhere).
 Metrics evaluate_samples(const DiffusionSampler& sampler, const Density2d& density, const CounterRng& rng,
-                         int64_t samples, uint32_t draw, Communicator& comm);
+                         int64_t samples, uint32_t draw, Communicator& comm, at::Tensor* gathered = nullptr);
 
 // spearman_neg_energy_log_density, spearman_on_support and auroc_support (every rank computes them).
 Metrics evaluate_energy(const Dxmi& dxmi, const Density2d& density);

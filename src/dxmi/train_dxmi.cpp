@@ -13,15 +13,14 @@
 
 #include "core/cpu_setup.h"
 #include "core/error.h"
-#include "dist/gather.h"
 #include "dist/gradient_sync.h"
-#include "dxmi/density2d.h"
-#include "dxmi/evaluate_2d.h"
+#include "dxmi/dxmi_data.h"
 #include "io/atomic_file.h"
 #include "io/hdf5_file.h"
 #include "io/metrics_table.h"
 #include "io/run_files.h"
 #include "train/adam.h"
+#include "train/checkpoint.h"
 #include "train/progress.h"
 #include "train/run_control.h"
 #include "train/run_directory.h"
@@ -37,16 +36,6 @@ std::vector<at::Tensor> tensors(const std::vector<NamedTensor>& parameters) {
   return out;
 }
 
-// The sampler's metrics, and the energy's once it has been trained (the starting sampler's
-// evaluation comes before any energy step).
-Metrics evaluate_all(const Dxmi& dxmi, const Density2d& density, const CounterRng& rng, int64_t samples,
-                     Communicator& comm, bool with_energy) {
-  Metrics metrics = evaluate_samples(dxmi.sampler(), density, rng, samples, kSamplingDraws, comm);
-  if (with_energy)
-    for (const auto& metric : evaluate_energy(dxmi, density)) metrics.push_back(metric);
-  return metrics;
-}
-
 // The run's metric columns: step, phase (0 prior, 1 DxMI), the prior's denoising loss, DxMI's.
 std::vector<std::string> metric_columns() {
   std::vector<std::string> columns{"step", "phase", "denoising_loss"};
@@ -54,21 +43,18 @@ std::vector<std::string> metric_columns() {
   return columns;
 }
 
-// samples.h5 as tilt's sampler runs write it (train/run_directory.h): /samples [N, 2], and the exact
-// log-density on a 200 x 200 grid over [-4.5, 4.5]^2 (/exact/x, /exact/y, /exact/log_density) for plots.
-void write_samples_2d(const std::filesystem::path& path, const std::vector<float>& samples,
-                      const Density2d& density, const std::string& config) {
-  const int64_t n = static_cast<int64_t>(samples.size()) / 2, side = 200;
-  io::write_atomically(path, [&](io::H5File& file) {
-    file.write("/samples", torch::from_blob(const_cast<float*>(samples.data()), {n, 2}, torch::kFloat32));
-    file.write_string("/config", config);
-    const at::Tensor axis = torch::linspace(-4.5, 4.5, side, torch::kFloat64);
-    const std::vector<at::Tensor> mesh = torch::meshgrid({axis, axis}, "ij");
-    const at::Tensor points = torch::stack({mesh[1].reshape(-1), mesh[0].reshape(-1)}, 1);
-    file.write("/exact/x", axis);
-    file.write("/exact/y", axis);
-    file.write("/exact/log_density", density.log_density(points).clamp_min(-1e4).reshape({side, side}));
-  });
+// The noise predictor of the run in `run_dir`, trained at least through its prior phase.
+void load_prior(const std::filesystem::path& run_dir, const DiffusionSampler& sampler) {
+  const std::filesystem::path path = run_dir / run_files::kCheckpoint;
+  if (!std::filesystem::exists(path))
+    throw Error("prior.from: '" + run_dir.string() + "' holds no checkpoint (" + path.string() + ")");
+  const io::H5File file = io::H5File::open_read(path);
+  const DxmiConfig source = parse_dxmi_config(file.read_string("/meta/config"));
+  const int64_t step = file.read("/step").item<int64_t>();
+  if (step < source.prior_iterations)
+    throw Error("prior.from: '" + run_dir.string() + "' stopped at iteration " + std::to_string(step) +
+                ", inside its prior phase (" + std::to_string(source.prior_iterations) + " iterations)");
+  read_parameters(file, sampler.network_parameters());
 }
 
 }  // namespace
@@ -94,6 +80,10 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
   const StopSignals stop_signals;
   configure_threads(cores_per_rank(comm));
   const std::string resolved = to_yaml(config);
+  const bool verbose = comm.is_root() && !options.quiet;
+  const CounterRng rng(config.seed);
+  // The data first: an unreadable data set stops the run before its directory is made.
+  const std::unique_ptr<DxmiData> data = make_dxmi_data(config, comm, verbose);
   bool resuming = false;
   std::optional<RunDirectoryLock> lock;
   on_root_for_all(comm, "prepare the run directory", [&] {
@@ -104,10 +94,8 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
   });
   comm.broadcast(&resuming, sizeof(resuming), 0);
 
-  const CounterRng rng(config.seed);
-  const std::unique_ptr<Density2d> density = make_density2d(config.data);
   torch::manual_seed(config.seed);  // the networks' initial weights: the same on every rank and every run
-  Dxmi dxmi(config.options, 2, config.steps, config.network);
+  Dxmi dxmi(config.options, data->dim(), config.steps, config.network);
   Adam prior_adam({{dxmi.sampler().network_parameters(), config.prior_lr}});
   io::MetricsTable metrics{metric_columns(), {}}, timing{{"step", "iterations_per_s", "elapsed_s"}, {}};
   const auto checkpoint_path = options.run_dir / run_files::kCheckpoint;
@@ -121,10 +109,11 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
     timing = io::MetricsTable::read_h5(file, "/timing");
     metrics.truncate_after(start);
     timing.truncate_after(start);
+  } else if (!config.prior_from.empty()) {
+    load_prior(config.prior_from, dxmi.sampler());
   }
   broadcast_parameters(tensors(dxmi.parameters()), comm);
 
-  const bool verbose = comm.is_root() && !options.quiet;
   const int total = config.total_iterations();
   if (verbose)
     std::printf("tilt: dxmi on %s, T = %d, %d ranks; denoising score matching %d iterations, DxMI %d -> %s\n",
@@ -152,6 +141,14 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
     });
   };
 
+  // The starting sampler's metrics: before the first DxMI iteration, or at the end of a prior-only run.
+  const auto evaluate_prior = [&] {
+    const Metrics prior = data->evaluate_prior(dxmi.sampler(), rng, comm);
+    on_root_for_all(comm, "write the prior's evaluation", [&] {
+      io::write_text_atomically(options.run_dir / kPriorEval, metrics_json(prior) + "\n");
+    });
+  };
+
   int step = start, stop_signal = 0;
   for (; step < total && stop_signal == 0; ++step) {
     const int received = StopSignals::received();
@@ -163,8 +160,8 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
     double loss = 0;
     if (step < config.prior_iterations) {
       const BatchShard shard = shard_batch(config.prior_batch, comm.rank(), comm.size());
-      const at::Tensor data = density->sample(rng, iteration, shard.begin, shard.count);
-      const at::Tensor dsm = dxmi.sampler().denoising_loss(data, rng, iteration, shard, config.prior_batch);
+      const at::Tensor batch = data->batch(rng, iteration, shard);
+      const at::Tensor dsm = dxmi.sampler().denoising_loss(batch, rng, iteration, shard, config.prior_batch);
       prior_adam.zero_grad();
       dsm.backward();
       sync.all_reduce(tensors(dxmi.sampler().network_parameters()), comm);
@@ -174,15 +171,10 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
       row.insert(row.end(), {{"phase", 0}, {"denoising_loss", loss}});
       for (const auto& name : Dxmi::metric_names()) row.emplace_back(name, std::nan(""));
     } else {
-      if (step == config.prior_iterations) {
-        const Metrics prior = evaluate_all(dxmi, *density, rng, config.eval_samples, comm, false);
-        on_root_for_all(comm, "write the prior's evaluation", [&] {
-          io::write_text_atomically(options.run_dir / kPriorEval, metrics_json(prior) + "\n");
-        });
-      }
+      if (step == config.prior_iterations) evaluate_prior();
       const BatchShard shard = shard_batch(config.batch, comm.rank(), comm.size());
-      const at::Tensor data = density->sample(rng, iteration, shard.begin, shard.count);
-      const Metrics values = dxmi.iteration(data, rng, iteration, shard, config.batch, comm);
+      const Metrics values =
+          dxmi.iteration(data->batch(rng, iteration, shard), rng, iteration, shard, config.batch, comm);
       loss = values.front().second;
       row.insert(row.end(), {{"phase", 1}, {"denoising_loss", std::nan("")}});
       row.insert(row.end(), values.begin(), values.end());
@@ -207,13 +199,14 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
     return {stop_signal == SIGINT ? TrainOutcome::kInterrupted : TrainOutcome::kStopped, {}};
   }
 
-  Metrics final_metrics = evaluate_all(dxmi, *density, rng, config.eval_samples, comm, config.iterations > 0);
-  const std::vector<float> samples = gather_rows(
-      dxmi.sampler().rollout(rng, kSamplingDraws,
-                             shard_batch(config.eval_samples, comm.rank(), comm.size()))[config.steps],
-      comm);
+  if (config.iterations == 0) evaluate_prior();
+  at::Tensor samples;
+  const Metrics final_metrics = data->evaluate(dxmi, config.iterations > 0, rng, comm, &samples);
   on_root_for_all(comm, "write the samples", [&] {
-    write_samples_2d(options.run_dir / run_files::kSamples, samples, *density, resolved);
+    io::write_atomically(options.run_dir / run_files::kSamples, [&](io::H5File& file) {
+      data->write_samples(file, samples);
+      file.write_string("/config", resolved);
+    });
   });
   on_root_for_all(comm, "write the evaluation", [&] {
     Metrics written = final_metrics;

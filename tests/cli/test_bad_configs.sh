@@ -133,4 +133,11 @@ expect_refused "$dxmi" dxmi.avr_decay "dxmi.avr_decay=1.5"
 expect_refused "$dxmi" dxmi.shared_value "dxmi.shared_value=maybe"
 expect_refused "$dxmi" dxmi.momentum "dxmi.momentum=0.9"
 expect_refused "$dxmi" method "method=gcd"
+expect_refused "$dxmi" network.architecture "network.architecture=unet"  # 2-D data: mlp
+expect_refused "$dxmi" prior.iterations "prior.from=runs/elsewhere"      # a loaded prior trains no more
+images="$source_dir/configs/dxmi/fashion_mnist_t10.yaml"
+expect_refused "$images" data.path "data.path=/nowhere"
+expect_refused "$images" data.class "data.class=10"
+expect_refused "$images" network.channels "network.channels=1"
+expect_refused "$images" eval.reference_steps "eval.reference_steps=0"
 echo "bad configs: all $checked refused with one line naming the key, no run directory left"

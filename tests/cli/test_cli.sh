@@ -62,10 +62,45 @@ for relative in "${configs[@]}"; do
   grep -q "^method: dxmi" "$source_dir/$relative" &&
     sizes=(--set train.iterations=3 --set train.batch=16 --set eval.samples=64 --set prior.iterations=3
            --set prior.batch=16 --set train.checkpoint_every=2 --set train.log_every=1 --quiet)
+  # Image configs: the first 512 training images (the feature classifier trains on them, once), and
+  # the prior's many-step reading at 20 steps.
+  grep -q "name: fashion_mnist" "$source_dir/$relative" &&
+    sizes+=(--set data.limit=512 --set "eval.classifier=$work/classifier.h5" --set eval.reference_steps=20)
   echo "config $relative"
   "${mpirun[@]}" "$tilt" train "$source_dir/$relative" --out "$work/$name" "${sizes[@]}" "${extra[@]}"
   [[ -s "$work/$name/eval.json" ]] || fail "$relative produced no eval.json"
 done
+
+# DxMI on images from a prior another run trained (prior.from), and the data set's errors: a
+# truncated IDX file stops the run with one line naming the file, before any run directory exists.
+images="$source_dir/configs/dxmi/fashion_mnist_t10.yaml"
+image_sizes=(--set data.limit=512 --set "eval.classifier=$work/classifier.h5" --set eval.reference_steps=20
+             --set eval.samples=64 --set train.batch=16 --set train.log_every=1 --quiet)
+"${mpirun[@]}" "$tilt" train "$images" --out "$work/image_prior" "${image_sizes[@]}" --set train.iterations=0 \
+  --set prior.iterations=3 --set prior.batch=16
+"${mpirun[@]}" "$tilt" train "$images" --out "$work/images_from_prior" "${image_sizes[@]}" --set train.iterations=2 \
+  --set prior.iterations=0 --set "prior.from=$work/image_prior"
+/usr/bin/python3 - "$work/images_from_prior/eval.json" "$work/image_prior/eval.json" <<'PY' ||
+import json, sys
+run, source = (json.load(open(p)) for p in sys.argv[1:])
+# The same prior (loaded, not retrained) on the same noise: the same starting FFD, 100 steps too.
+for key in ("prior_ffd", "prior_reference_ffd"):
+    assert abs(run[key] - source[key]) < 1e-6 * max(1, source[key]), (key, run, source)
+PY
+  fail "prior.from did not start from the other run's prior"
+broken="$work/broken_idx"
+mkdir "$broken"
+cp /usr/share/datasets/fashion-mnist/t10k-* /usr/share/datasets/fashion-mnist/train-labels-* "$broken/"
+gzip -dc /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz | head -c 1000000 >"$broken/train-images-idx3-ubyte"
+set +e
+message=$("$tilt" train "$images" --out "$work/broken_run" --set "data.path=$broken" --quiet 2>&1)
+status=$?
+set -e
+[[ $status -ne 0 ]] || fail "a truncated IDX file was accepted"
+[[ $message == *"train-images-idx3-ubyte' is truncated"* ]] || fail "truncated IDX message: $message"
+[[ $(wc -l <<<"$message") -eq 1 ]] || fail "truncated IDX message is not one line: $message"
+[[ ! -e "$work/broken_run" ]] || fail "a truncated IDX file left a run directory"
+
 # Every shipped sweep expands into rows whose configs all validate.
 for sweep in "$source_dir"/configs/sweeps/*.yaml; do
   "$tilt" sweep "$sweep" --out "$work/sweep_$(basename "$sweep" .yaml)" | grep -q "rows in" || fail "$sweep does not expand"

@@ -3,16 +3,19 @@
 #include <torch/torch.h>
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 
 #include "core/config.h"
 #include "core/cpu_setup.h"
+#include "data/sharded_loader.h"
 #include "dist/communicator.h"
 #include "dist/gather.h"
 #include "dist/gradient_sync.h"
 #include "dxmi/density2d.h"
 #include "dxmi/dxmi.h"
+#include "dxmi/networks.h"
 #include "source/replay.h"
 #include "tb_iteration/tb_iteration_cpu.h"
 #include "testing/gmm25.h"
@@ -244,25 +247,23 @@ train: {batch: 37, exploration: {std: 0.3, hold: 5}}
 
 // Two DxMI iterations on 2 ranks equal one rank: data and sampler rows by global index, every loss a
 // sum over the global batch, the velocity statistics and the energies' sums all-reduced.
-TEST(Distributed, DxmiIterationsOnTwoRanksEqualOneRank) {
-  NetworkConfig network;
-  network.hidden = 16;
-  network.fourier_features = 8;
-  network.layers = 1;
+// The same with images (8 x 8 rows of an image set through the sharded loader) and the U-Net and
+// convolutional critics: GroupNorm normalises per image, so sharding rows changes nothing.
+void expect_dxmi_iterations_on_two_ranks_equal_one(
+    const dxmi::ArchitectureConfig& network, int dim,
+    const std::function<at::Tensor(uint32_t, const BatchShard&, Communicator&)>& data) {
   const CounterRng rng(4);
-  const auto density = dxmi::make_density2d("8gaussians");
   const int64_t batch = 24;
   const auto run = [&](Communicator& comm, const BatchShard& shard) {
     torch::manual_seed(3);  // initial weights, then a perturbation: the same in both runs
-    auto model = std::make_unique<dxmi::Dxmi>(dxmi::DxmiOptions{}, 2, 3, network);
+    auto model = std::make_unique<dxmi::Dxmi>(dxmi::DxmiOptions{}, dim, 3, network);
     {
       torch::NoGradGuard no_grad;
       for (const auto& p : model->parameters()) p.tensor.add_(0.2 * torch::randn_like(p.tensor));
     }
     dxmi::Metrics metrics;
     for (uint32_t it = 0; it < 2; ++it)
-      metrics =
-          model->iteration(density->sample(rng, it, shard.begin, shard.count), rng, it, shard, batch, comm);
+      metrics = model->iteration(data(it, shard, comm), rng, it, shard, batch, comm);
     return std::make_pair(std::move(model), metrics);
   };
   const auto [sharded, sharded_metrics] = run(*g_world, shard_batch(batch, g_world->rank(), g_world->size()));
@@ -279,6 +280,32 @@ TEST(Distributed, DxmiIterationsOnTwoRanksEqualOneRank) {
     EXPECT_NEAR(sharded_metrics[i].second, whole_metrics[i].second,
                 1e-4 * (1 + std::abs(whole_metrics[i].second)))
         << whole_metrics[i].first;
+}
+
+TEST(Distributed, DxmiIterationsOnTwoRanksEqualOneRank) {
+  dxmi::ArchitectureConfig network;
+  network.mlp.hidden = 16;
+  network.mlp.fourier_features = 8;
+  network.mlp.layers = 1;
+  const CounterRng rng(4);
+  const auto density = dxmi::make_density2d("8gaussians");
+  expect_dxmi_iterations_on_two_ranks_equal_one(network, 2,
+                                                [&](uint32_t it, const BatchShard& shard, Communicator&) {
+                                                  return density->sample(rng, it, shard.begin, shard.count);
+                                                });
+}
+
+TEST(Distributed, DxmiImageIterationsOnTwoRanksEqualOneRank) {
+  dxmi::ArchitectureConfig network;
+  network.kind = "unet";
+  network.channels = 4;
+  torch::manual_seed(11);
+  const at::Tensor images = torch::rand({60, 64}) * 2 - 1;
+  expect_dxmi_iterations_on_two_ranks_equal_one(
+      network, 64, [&](uint32_t it, const BatchShard& shard, Communicator& comm) {
+        return images.index_select(
+            0, data::ShardedLoader(60, shard.total, 4, comm.rank(), comm.size()).indices(it));
+      });
 }
 
 // The replay buffer is replicated: 2 ranks hold the same buffer and local-search buffer as one rank

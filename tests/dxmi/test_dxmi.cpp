@@ -20,11 +20,11 @@
 namespace tilt::dxmi {
 namespace {
 
-NetworkConfig small_network() {
-  NetworkConfig network;
-  network.hidden = 16;
-  network.fourier_features = 8;
-  network.layers = 1;
+ArchitectureConfig small_network() {
+  ArchitectureConfig network;
+  network.mlp.hidden = 16;
+  network.mlp.fourier_features = 8;
+  network.mlp.layers = 1;
   return network;
 }
 

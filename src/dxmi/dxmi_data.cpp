@@ -1,0 +1,133 @@
+#include "dxmi/dxmi_data.h"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <map>
+
+#include "data/image_set.h"
+#include "data/sharded_loader.h"
+#include "dxmi/density2d.h"
+#include "dxmi/evaluate_2d.h"
+#include "dxmi/evaluate_images.h"
+
+namespace tilt::dxmi {
+namespace {
+
+class Density2dData final : public DxmiData {
+ public:
+  explicit Density2dData(const DxmiConfig& config) : config_(config), density_(make_density2d(config.data)) {}
+  int dim() const override { return 2; }
+  at::Tensor batch(const CounterRng& rng, uint32_t draw, const BatchShard& shard) override {
+    return density_->sample(rng, draw, shard.begin, shard.count);
+  }
+  Metrics evaluate_prior(const DiffusionSampler& sampler, const CounterRng& rng,
+                         Communicator& comm) override {
+    return evaluate_samples(sampler, *density_, rng, config_.eval_samples, kSamplingDraws, comm);
+  }
+  Metrics evaluate(const Dxmi& dxmi, bool with_energy, const CounterRng& rng, Communicator& comm,
+                   at::Tensor* samples) override {
+    Metrics metrics =
+        evaluate_samples(dxmi.sampler(), *density_, rng, config_.eval_samples, kSamplingDraws, comm, samples);
+    if (with_energy)
+      for (const auto& metric : evaluate_energy(dxmi, *density_)) metrics.push_back(metric);
+    return metrics;
+  }
+  // The exact log-density on a 200 x 200 grid over [-4.5, 4.5]^2 (/exact/x, /exact/y,
+  // /exact/log_density) for the plots.
+  void write_samples(io::H5File& file, const at::Tensor& samples) const override {
+    constexpr int64_t side = 200;
+    file.write("/samples", samples);
+    const at::Tensor axis = torch::linspace(-4.5, 4.5, side, torch::kFloat64);
+    const std::vector<at::Tensor> mesh = torch::meshgrid({axis, axis}, "ij");
+    const at::Tensor points = torch::stack({mesh[1].reshape(-1), mesh[0].reshape(-1)}, 1);
+    file.write("/exact/x", axis);
+    file.write("/exact/y", axis);
+    file.write("/exact/log_density", density_->log_density(points).clamp_min(-1e4).reshape({side, side}));
+  }
+
+ private:
+  DxmiConfig config_;
+  std::unique_ptr<Density2d> density_;
+};
+
+class ImageData final : public DxmiData {
+ public:
+  ImageData(const DxmiConfig& config, Communicator& comm, bool verbose)
+      : config_(config),
+        all_classes_(first(data::load_mnist_like(config.data_path, "train"), config.data_limit)),
+        train_(config.data_class >= 0 ? data::select_class(all_classes_, config.data_class) : all_classes_),
+        test_(data::load_mnist_like(config.data_path, "t10k")),
+        classifier_(FeatureClassifier::obtain(config.classifier, all_classes_, test_,
+                                              config.classifier_epochs, comm, verbose)),
+        rank_(comm.rank()),
+        ranks_(comm.size()) {
+    if (verbose)
+      std::printf("tilt: %s from %s: %lld training images%s, %lld test images\n", config.data.c_str(),
+                  config.data_path.c_str(), static_cast<long long>(train_.size()),
+                  config.data_class >= 0 ? (" of class " + std::to_string(config.data_class)).c_str() : "",
+                  static_cast<long long>(test_.size()));
+  }
+  int dim() const override { return train_.height * train_.width; }
+  at::Tensor batch(const CounterRng& rng, uint32_t draw, const BatchShard& shard) override {
+    auto loader = loaders_.find(shard.total);
+    if (loader == loaders_.end())
+      loader = loaders_
+                   .emplace(shard.total,
+                            data::ShardedLoader(train_.size(), shard.total, rng.seed(), rank_, ranks_))
+                   .first;
+    return train_.images.index_select(0, loader->second.indices(draw));
+  }
+  Metrics evaluate_prior(const DiffusionSampler& sampler, const CounterRng& rng,
+                         Communicator& comm) override {
+    Metrics metrics =
+        evaluate_image_samples(sampler, evaluation(), rng, config_.eval_samples, kSamplingDraws, comm);
+    const DiffusionSampler reference = sampler.with_steps(config_.reference_steps);
+    for (const auto& [name, value] :
+         evaluate_image_samples(reference, evaluation(), rng, config_.eval_samples, kSamplingDraws, comm))
+      if (name == "ffd" || name == "mmd") metrics.emplace_back("reference_" + name, value);
+    return metrics;
+  }
+  Metrics evaluate(const Dxmi& dxmi, bool with_energy, const CounterRng& rng, Communicator& comm,
+                   at::Tensor* samples) override {
+    at::Tensor all;
+    Metrics metrics = evaluate_image_samples(dxmi.sampler(), evaluation(), rng, config_.eval_samples,
+                                             kSamplingDraws, comm, &all);
+    if (with_energy)
+      for (const auto& metric : evaluate_image_energy(dxmi, evaluation(), all)) metrics.push_back(metric);
+    if (samples && comm.is_root()) *samples = all;
+    return metrics;
+  }
+  // /samples [N, D] in [-1, 1], /images uint8 [N, height, width] for grids.
+  void write_samples(io::H5File& file, const at::Tensor& samples) const override {
+    file.write("/samples", samples);
+    file.write("/images", data::to_pixels(samples, train_.height, train_.width));
+  }
+
+ private:
+  ImageEvaluation evaluation() const { return {&classifier_, &train_, &test_, config_.data_class}; }
+
+  // The first `limit` examples (0: all).
+  static data::LabelledImages first(data::LabelledImages set, int64_t limit) {
+    if (limit > 0 && limit < set.size()) {
+      set.images = set.images.narrow(0, 0, limit);
+      set.labels = set.labels.narrow(0, 0, limit);
+    }
+    return set;
+  }
+
+  DxmiConfig config_;
+  data::LabelledImages all_classes_, train_, test_;  // all_classes_ trains the feature classifier
+  FeatureClassifier classifier_;
+  int rank_, ranks_;
+  std::map<int64_t, data::ShardedLoader> loaders_;  // by global batch: the prior's and DxMI's
+};
+
+}  // namespace
+
+std::unique_ptr<DxmiData> make_dxmi_data(const DxmiConfig& config, Communicator& comm, bool verbose) {
+  if (!config.is_image_data()) return std::make_unique<Density2dData>(config);
+  return std::make_unique<ImageData>(config, comm, verbose);
+}
+
+}  // namespace tilt::dxmi

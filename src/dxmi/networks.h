@@ -1,0 +1,51 @@
+// The networks DxMI trains — the noise predictor eps(x, t), the value V(x, t) and the energy E(x) —
+// behind one interface, so that the algorithm (dxmi.h) is the same for 2-D data and for images.
+// States are flat rows [B, D] everywhere; an image network reads them as [B, 1, side, side].
+//   architecture mlp   tilt's Fourier-feature MLP (model/fourier_mlp.h) for all three (2-D data);
+//   architecture unet  a small U-Net for the noise predictor and a strided convolutional critic for
+//                      the value and the energy (square images, side divisible by 4), below.
+// U-Net (DDPM's shape, scaled down; `channels` C; GroupNorm over groups of >= 4 channels):
+// sinusoidal time features -> MLP (4C); a 3x3 input convolution; residual blocks
+// (GroupNorm-SiLU-conv, time added per channel, GroupNorm-SiLU-conv)
+// at side s (C), s/2 (2C) and s/4 (2C, the middle), strided convolutions down, nearest upsampling
+// with skip concatenation up (2C at s/2, C at s), and a 3x3 output convolution that starts at zero.
+// Critic: 3x3 convolutions C (s), 2C (s/2, stride 2), 4C (s/4, stride 2), each GroupNorm-SiLU with
+// the time's embedding added, global mean pool, Linear to one value.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "model/parameters.h"
+
+namespace tilt::dxmi {
+
+struct ArchitectureConfig {
+  std::string kind = "mlp";  // mlp | unet
+  NetworkConfig mlp;         // hidden, fourier_features, layers (mlp)
+  int channels = 16;         // C (unet)
+};
+
+class StateTimeNetwork {
+ public:
+  virtual ~StateTimeNetwork() = default;
+  // x [B, D] and t [1] (one time for every row) or [B] (a time per row) -> [B, outputs].
+  virtual at::Tensor forward(const at::Tensor& x, const at::Tensor& t) const = 0;
+  virtual std::vector<NamedTensor> parameters() const = 0;
+  // FLOPs of one forward pass for one row (time embeddings excluded).
+  virtual double flops_per_sample() const = 0;
+};
+
+// eps(x, t): D outputs, zero at initialisation's last layer where the architecture has one.
+std::unique_ptr<StateTimeNetwork> make_noise_predictor(const ArchitectureConfig& config, int dim);
+// V(x, t) and E(x): one output.
+std::unique_ptr<StateTimeNetwork> make_critic(const ArchitectureConfig& config, int dim);
+// The image side an architecture reads a row of `dim` values as (0 for mlp); an Error when `dim` is
+// no square of a side divisible by 4.
+int image_side(const ArchitectureConfig& config, int dim);
+
+}  // namespace tilt::dxmi
