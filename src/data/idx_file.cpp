@@ -22,8 +22,7 @@ struct GzCloser {
 
 class GzReader {
  public:
-  explicit GzReader(const std::filesystem::path& path)
-      : path_(path), file_(gzopen(path.c_str(), "rb")) {
+  explicit GzReader(const std::filesystem::path& path) : path_(path), file_(gzopen(path.c_str(), "rb")) {
     if (!std::filesystem::is_regular_file(path) || !file_)
       throw Error("IDX file '" + path.string() + "' cannot be opened (is the data path right?)");
   }
@@ -73,7 +72,8 @@ at::Tensor read_idx(const std::filesystem::path& path) {
                 ": only unsigned bytes (0x08) are read");
   const int rank = magic[3];
   if (rank < 1 || rank > kMaxRank)
-    throw Error("IDX file '" + path.string() + "' claims " + std::to_string(rank) + " dimensions (1..8 read)");
+    throw Error("IDX file '" + path.string() + "' claims " + std::to_string(rank) +
+                " dimensions (1..8 read)");
   std::vector<int64_t> shape;
   int64_t count = 1;
   for (int d = 0; d < rank; ++d) {
@@ -81,7 +81,8 @@ at::Tensor read_idx(const std::filesystem::path& path) {
     reader.read(size.data(), 4, "the header's dimensions");
     shape.push_back(big_endian(size));
     if (shape.back() == 0) throw Error("IDX file '" + path.string() + "' has an empty dimension");
-    if (count > std::numeric_limits<int64_t>::max() / shape.back() || count * shape.back() > (int64_t{1} << 34))
+    if (count > std::numeric_limits<int64_t>::max() / shape.back() ||
+        count * shape.back() > (int64_t{1} << 34))
       throw Error("IDX file '" + path.string() + "' claims more values than it can hold");
     count *= shape.back();
   }

@@ -24,7 +24,8 @@ ShardedLoader::ShardedLoader(int64_t examples, int64_t global_batch, uint64_t se
 
 at::Tensor ShardedLoader::permutation(int64_t epoch) const {
   if (epoch != cached_epoch_) {
-    const at::Tensor keys = rng_.uniform(RngStream::kDataOrder, static_cast<uint32_t>(epoch), 0, 0, examples_, 1);
+    const at::Tensor keys =
+        rng_.uniform(RngStream::kDataOrder, static_cast<uint32_t>(epoch), 0, 0, examples_, 1);
     // Stable: float32 keys tie (about N^2 / 2^25 pairs), and ties must break the same way everywhere.
     cached_ = std::get<1>(keys.squeeze(1).sort(/*stable=*/true, 0, false));
     cached_epoch_ = epoch;

@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 
@@ -13,6 +15,8 @@ constexpr double kPi = 3.14159265358979323846;
 
 class EightGaussians final : public Density2d {
  public:
+  static constexpr int kModes = 8;
+  int modes() const override { return kModes; }
   EightGaussians() {
     std::vector<double> coordinates;
     for (int k = 0; k < kModes; ++k) {
@@ -43,6 +47,7 @@ class EightGaussians final : public Density2d {
 
 class Checkerboard final : public Density2d {
  public:
+  int modes() const override { return 8; }
   at::Tensor sample(const CounterRng& rng, uint32_t draw, int64_t row_begin, int64_t rows) const override {
     const at::Tensor u = rng.uniform(RngStream::kDxmiData, draw, 0, row_begin, rows, 3).to(torch::kFloat64);
     // BNAF's construction: x in [-2, 2), y in [0, 1) or [-2, -1), shifted up by one in odd columns.
@@ -71,12 +76,67 @@ class Checkerboard final : public Density2d {
   }
 };
 
+class TwoSpirals final : public Density2d {
+ public:
+  TwoSpirals() {
+    const at::Tensor theta = (torch::arange(kPoints, torch::kFloat64) + 0.5) * (kTurn / kPoints);
+    const at::Tensor arm = torch::stack({-theta.cos(), theta.sin()}, 1) * theta.unsqueeze(1) / 3;
+    points_ = torch::cat({arm, -arm});
+    // log of 1/2 (arm) x 2 theta / (3 pi)^2 dtheta (the midpoint rule) x the Gaussian's normaliser.
+    const at::Tensor weight = (2 * theta / (kTurn * kTurn) * (kTurn / kPoints) / 2).log();
+    log_weights_ = torch::cat({weight, weight}) - std::log(2 * kPi * kNoise * kNoise);
+  }
+  int modes() const override { return 2; }
+  at::Tensor sample(const CounterRng& rng, uint32_t draw, int64_t row_begin, int64_t rows) const override {
+    const at::Tensor u = rng.uniform(RngStream::kDxmiData, draw, 0, row_begin, rows, 2).to(torch::kFloat64);
+    const at::Tensor z = rng.normal(RngStream::kDxmiData, draw, 1, row_begin, rows, 2).to(torch::kFloat64);
+    const at::Tensor theta = kTurn * u.select(1, 0).sqrt();
+    const at::Tensor sign = torch::where(u.select(1, 1) < 0.5, 1.0, -1.0).unsqueeze(1);
+    const at::Tensor centre = sign * torch::stack({-theta.cos(), theta.sin()}, 1) * theta.unsqueeze(1) / 3;
+    return (centre + kNoise * z).to(torch::kFloat32);
+  }
+  at::Tensor log_density(const at::Tensor& x) const override {
+    return by_chunks(x, [&](const at::Tensor& d2) {
+      return torch::logsumexp(log_weights_.unsqueeze(0) - 0.5 * d2 / (kNoise * kNoise), 1);
+    });
+  }
+  at::Tensor mode_of(const at::Tensor& x) const override {
+    return by_chunks(x, [&](const at::Tensor& d2) {
+      const auto [nearest, index] = d2.min(1);
+      const at::Tensor arm = (index >= kPoints).to(torch::kInt64);
+      return torch::where(nearest <= 16 * kNoise * kNoise, arm, torch::full_like(arm, -1));
+    });
+  }
+
+ private:
+  static constexpr int64_t kPoints = 1000;  // quadrature points an arm
+  static constexpr double kTurn = 3 * kPi;
+  static constexpr double kNoise = 0.15;
+  static constexpr int64_t kChunk = 4096;
+
+  // f(squared distances [rows, 2 kPoints]) over row chunks of x (bounded memory on big grids).
+  template <typename F>
+  at::Tensor by_chunks(const at::Tensor& x, F f) const {
+    const at::Tensor rows = x.to(torch::kFloat64);
+    std::vector<at::Tensor> parts;
+    for (int64_t begin = 0; begin < rows.size(0); begin += kChunk) {
+      const at::Tensor chunk = rows.narrow(0, begin, std::min(kChunk, rows.size(0) - begin));
+      parts.push_back(f((chunk.unsqueeze(1) - points_.unsqueeze(0)).square().sum(2)));
+    }
+    return torch::cat(parts);
+  }
+
+  at::Tensor points_, log_weights_;
+};
+
 }  // namespace
 
 std::unique_ptr<Density2d> make_density2d(const std::string& name) {
   if (name == "8gaussians") return std::make_unique<EightGaussians>();
   if (name == "checkerboard") return std::make_unique<Checkerboard>();
-  throw Error("config: 'data.name': unknown 2-D data set '" + name + "' (choose 8gaussians or checkerboard)");
+  if (name == "2spirals") return std::make_unique<TwoSpirals>();
+  throw Error("config: 'data.name': unknown 2-D data set '" + name +
+              "' (choose 8gaussians, checkerboard or 2spirals)");
 }
 
 }  // namespace tilt::dxmi

@@ -47,10 +47,11 @@ Metrics evaluate_samples(const DiffusionSampler& sampler, const Density2d& densi
   const BatchShard shard = shard_batch(samples, comm.rank(), comm.size());
   const at::Tensor terminal = sampler.rollout(rng, draw, shard)[sampler.steps()];
   // Mode counts and the outside count are global sums; the distances need every sample on one rank.
-  std::vector<double> counts(Density2d::kModes + 1, 0.0);
+  const int modes = density.modes();
+  std::vector<double> counts(modes + 1, 0.0);
   const at::Tensor mode = density.mode_of(terminal);
-  for (int k = 0; k < Density2d::kModes; ++k) counts[k] = (mode == k).sum().item<double>();
-  counts[Density2d::kModes] = (mode < 0).sum().item<double>();
+  for (int k = 0; k < modes; ++k) counts[k] = (mode == k).sum().item<double>();
+  counts[modes] = (mode < 0).sum().item<double>();
   comm.all_reduce_sum(counts.data(), counts.size());
   const std::vector<float> gathered = gather_rows(terminal, comm);
   double distances[4] = {0, 0, 0, 0};
@@ -70,11 +71,11 @@ Metrics evaluate_samples(const DiffusionSampler& sampler, const Density2d& densi
   }
   comm.broadcast(distances, sizeof(distances), 0);
   double lowest = 1, highest = 0, worst = 0;
-  for (int k = 0; k < Density2d::kModes; ++k) {
+  for (int k = 0; k < modes; ++k) {
     const double fraction = counts[k] / static_cast<double>(samples);
     lowest = std::min(lowest, fraction);
     highest = std::max(highest, fraction);
-    worst = std::max(worst, std::fabs(fraction * Density2d::kModes - 1));
+    worst = std::max(worst, std::fabs(fraction * modes - 1));
   }
   return {{"sliced_w2", distances[0]},
           {"sliced_w2_exact_vs_exact", distances[1]},
@@ -83,7 +84,7 @@ Metrics evaluate_samples(const DiffusionSampler& sampler, const Density2d& densi
           {"mode_fraction_min", lowest},
           {"mode_fraction_max", highest},
           {"mode_fraction_worst_rel_dev", worst},
-          {"outside_support", counts[Density2d::kModes] / static_cast<double>(samples)}};
+          {"outside_support", counts[modes] / static_cast<double>(samples)}};
 }
 
 Metrics evaluate_energy(const Dxmi& dxmi, const Density2d& density) {

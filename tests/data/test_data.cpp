@@ -22,13 +22,15 @@ namespace {
 namespace fs = std::filesystem;
 
 struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("tilt_data_" + std::to_string(::getpid()) + "_" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::path path =
+      fs::temp_directory_path() / ("tilt_data_" + std::to_string(::getpid()) + "_" +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
   TempDir() { fs::create_directories(path); }
   ~TempDir() { fs::remove_all(path); }
 };
 
-std::vector<unsigned char> idx_bytes(const std::vector<uint32_t>& shape, const std::vector<unsigned char>& values) {
+std::vector<unsigned char> idx_bytes(const std::vector<uint32_t>& shape,
+                                     const std::vector<unsigned char>& values) {
   std::vector<unsigned char> out{0, 0, 0x08, static_cast<unsigned char>(shape.size())};
   for (uint32_t d : shape)
     for (int shift : {24, 16, 8, 0}) out.push_back(static_cast<unsigned char>(d >> shift));
@@ -37,8 +39,8 @@ std::vector<unsigned char> idx_bytes(const std::vector<uint32_t>& shape, const s
 }
 
 void write_plain(const fs::path& path, const std::vector<unsigned char>& bytes) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 void write_gzip(const fs::path& path, const std::vector<unsigned char>& bytes) {
@@ -113,7 +115,8 @@ TEST(IdxFile, BadFilesGiveErrorsNamingThem) {
 
 TEST(ImageSet, PairsImagesWithLabelsAndRefusesMismatches) {
   TempDir dir;
-  write_gzip(dir.path / "train-images-idx3-ubyte.gz", idx_bytes({3, 2, 2}, {0, 255, 0, 255, 1, 2, 3, 4, 5, 6, 7, 8}));
+  write_gzip(dir.path / "train-images-idx3-ubyte.gz",
+             idx_bytes({3, 2, 2}, {0, 255, 0, 255, 1, 2, 3, 4, 5, 6, 7, 8}));
   write_plain(dir.path / "train-labels-idx1-ubyte", idx_bytes({3}, {4, 0, 9}));
   const LabelledImages set = load_mnist_like(dir.path, "train");
   ASSERT_EQ(set.images.sizes(), (std::vector<int64_t>{3, 4}));
