@@ -143,6 +143,9 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
 
   // The starting sampler's metrics: before the first DxMI iteration, or at the end of a prior-only run.
   const auto evaluate_prior = [&] {
+    if (verbose)
+      std::printf("tilt: evaluating the starting sampler (%lld samples)\n",
+                  static_cast<long long>(config.eval_samples));
     const Metrics prior = data->evaluate_prior(dxmi.sampler(), rng, comm);
     on_root_for_all(comm, "write the prior's evaluation", [&] {
       io::write_text_atomically(options.run_dir / kPriorEval, metrics_json(prior) + "\n");
@@ -201,6 +204,7 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
 
   if (config.iterations == 0) evaluate_prior();
   at::Tensor samples;
+  if (verbose) std::printf("tilt: evaluating (%lld samples)\n", static_cast<long long>(config.eval_samples));
   const Metrics final_metrics = data->evaluate(dxmi, config.iterations > 0, rng, comm, &samples);
   on_root_for_all(comm, "write the samples", [&] {
     io::write_atomically(options.run_dir / run_files::kSamples, [&](io::H5File& file) {
