@@ -6,8 +6,8 @@
 //   checkerboard  uniform on the 8 of the 16 cells of side 2 in [-4, 4]^2 whose indices
 //                 floor(x/2) + floor(y/2) are even: density 1/32 there, 0 elsewhere;
 //   2spirals      tilt's statement of FFJORD's two spirals: arm s = +-1 with probability 1/2,
-//                 theta = 3 pi sqrt(u) (u uniform), x = s (theta / 3) (-cos theta, sin theta) + N(0, 0.15^2 I):
-//                 p(x) = 1/2 sum_s int_0^{3 pi} 2 theta / (3 pi)^2 N(x; s c(theta), 0.15^2 I) dtheta,
+//                 theta = 3 pi sqrt(u) (u uniform), x = s (theta / 3) (-cos theta, sin theta) + N(0, 0.15^2
+//                 I): p(x) = 1/2 sum_s int_0^{3 pi} 2 theta / (3 pi)^2 N(x; s c(theta), 0.15^2 I) dtheta,
 //                 evaluated by the midpoint rule on 1000 points an arm (exact for the linear weight;
 //                 points 0.03 apart along the arm, a fifth of the noise's std: the sum's error is
 //                 far below float precision).

@@ -30,9 +30,11 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
   {
     ConfigSection data = top.section("data");
     c.data = data.get<std::string>("name", c.data);
-    if (c.data != "8gaussians" && c.data != "checkerboard" && c.data != "2spirals" && c.data != "fashion_mnist")
-      config_fail(data.key_path("name"), "unknown data set '" + c.data +
-                                             "' (choose 8gaussians, checkerboard, 2spirals or fashion_mnist)");
+    if (c.data != "8gaussians" && c.data != "checkerboard" && c.data != "2spirals" &&
+        c.data != "fashion_mnist")
+      config_fail(
+          data.key_path("name"),
+          "unknown data set '" + c.data + "' (choose 8gaussians, checkerboard, 2spirals or fashion_mnist)");
     if (c.is_image_data()) {
       c.data_path = data.get<std::string>("path", c.data_path);
       if (!std::filesystem::is_directory(c.data_path))

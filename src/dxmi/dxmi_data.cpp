@@ -58,6 +58,7 @@ class ImageData final : public DxmiData {
         all_classes_(first(data::load_mnist_like(config.data_path, "train"), config.data_limit)),
         train_(config.data_class >= 0 ? data::select_class(all_classes_, config.data_class) : all_classes_),
         test_(data::load_mnist_like(config.data_path, "t10k")),
+        reference_(config.data_class >= 0 ? data::select_class(test_, config.data_class) : test_),
         classifier_(FeatureClassifier::obtain(config.classifier, all_classes_, test_,
                                               config.classifier_epochs, comm, verbose)),
         rank_(comm.rank()),
@@ -105,7 +106,9 @@ class ImageData final : public DxmiData {
   }
 
  private:
-  ImageEvaluation evaluation() const { return {&classifier_, &train_, &test_, config_.data_class}; }
+  ImageEvaluation evaluation() const {
+    return {&classifier_, &train_, &reference_, &test_, config_.data_class};
+  }
 
   // The first `limit` examples (0: all).
   static data::LabelledImages first(data::LabelledImages set, int64_t limit) {
@@ -117,7 +120,9 @@ class ImageData final : public DxmiData {
   }
 
   DxmiConfig config_;
-  data::LabelledImages all_classes_, train_, test_;  // all_classes_ trains the feature classifier
+  // all_classes_ trains the feature classifier; samples are compared with reference_ (the test
+  // images of the trained class, or all), the energy's AUROC is over test_.
+  data::LabelledImages all_classes_, train_, test_, reference_;
   FeatureClassifier classifier_;
   int rank_, ranks_;
   std::map<int64_t, data::ShardedLoader> loaders_;  // by global batch: the prior's and DxMI's

@@ -178,8 +178,8 @@ Metrics evaluate_image_samples(const DiffusionSampler& sampler, const ImageEvalu
     return sampler.rollout(rng, draw, part)[sampler.steps()];
   });
   const at::Tensor all = all_gather_rows(mine.contiguous(), comm).clamp(-1, 1);
-  const int64_t n = std::min({samples, evaluation.test->size(), evaluation.train->size()});
-  const at::Tensor test = evaluation.test->images.narrow(0, 0, n);
+  const int64_t n = std::min({samples, evaluation.reference->size(), evaluation.train->size()});
+  const at::Tensor test = evaluation.reference->images.narrow(0, 0, n);
   const at::Tensor train = evaluation.train->images.narrow(0, 0, n);
   const at::Tensor test_features = evaluation.classifier->features(test);
   if (gathered) *gathered = all;

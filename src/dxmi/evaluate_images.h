@@ -51,14 +51,16 @@ double mmd_squared(const at::Tensor& x, const at::Tensor& y, double length_scale
 // What an image run's evaluation holds, loaded once.
 struct ImageEvaluation {
   const FeatureClassifier* classifier;
-  const data::LabelledImages* train;  // the run's training examples (the floor's first set)
-  const data::LabelledImages* test;   // the whole test set
-  int trained_class = -1;             // -1: every class
+  const data::LabelledImages* train;      // the run's training examples (the floor's first set)
+  const data::LabelledImages* reference;  // the test images samples are compared with (the trained class's)
+  const data::LabelledImages* test;       // the whole test set (the anomaly AUROC's)
+  int trained_class = -1;                 // -1: every class
 };
 
-// Sample metrics of `sampler` (`samples` rows over all ranks, noise draw `draw`), the same on every
-// rank: ffd, ffd_train_vs_test (the floor), mmd, mmd_train_vs_test, pixel_mean, pixel_std, and the
-// samples themselves (float32 [samples, D]) for the run's files.
+// Sample metrics of `sampler` (`samples` rows over all ranks, noise draw `draw`) against the
+// reference test images, the same on every rank: ffd, ffd_train_vs_test (the floor), mmd,
+// mmd_train_vs_test, pixel_mean, pixel_std, and the samples themselves (float32 [samples, D]) for
+// the run's files.
 Metrics evaluate_image_samples(const DiffusionSampler& sampler, const ImageEvaluation& evaluation,
                                const CounterRng& rng, int64_t samples, uint32_t draw, Communicator& comm,
                                at::Tensor* gathered = nullptr);
