@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Reproduces docs/reproductions/dxmi_fashion_mnist/: DxMI on Fashion-MNIST at T = 10 on 2 MPI ranks.
 # First the DDPM prior (denoising score matching, 4000 iterations; its eval.json holds the 10-step
-# and the 100-step reading of it), then DxMI from that prior at two sampler learning rates
-# (configs/sweeps/dxmi_fashion_mnist.yaml), then the reports with sample grids. About 50 minutes on
-# this project's 2-core machine. Re-running continues: finished runs and rows are kept.
+# and the 100-step reading of it), then DxMI from that prior (configs/sweeps/dxmi_fashion_mnist.yaml),
+# then each run's report with its sample grid. About 50 minutes on this project's 2-core machine
+# (prior ~27, DxMI ~21). Re-running continues: finished runs and rows are kept.
 #   bash launch/reproduce/dxmi_fashion_mnist.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,8 +18,7 @@ fi
 echo "prior wall time: $((SECONDS - started)) s"
 build/src/tilt sweep configs/sweeps/dxmi_fashion_mnist.yaml --out sweeps/dxmi_fashion_mnist --local
 echo "total wall time: $((SECONDS - started)) s"
-build/src/tilt report sweeps/dxmi_fashion_mnist --out docs/reproductions/dxmi_fashion_mnist
 build/src/tilt report "$prior" --out docs/reproductions/dxmi_fashion_mnist/prior
 for row in sweeps/dxmi_fashion_mnist/rows/*/; do
-  build/src/tilt report "$row" --out "docs/reproductions/dxmi_fashion_mnist/row_$(basename "$row")"
+  build/src/tilt report "$row" --out "docs/reproductions/dxmi_fashion_mnist/dxmi_row_$(basename "$row")"
 done
