@@ -173,10 +173,14 @@ Metrics evaluate_image_samples(const DiffusionSampler& sampler, const ImageEvalu
                                const CounterRng& rng, int64_t samples, uint32_t draw, Communicator& comm,
                                at::Tensor* gathered) {
   const BatchShard shard = shard_batch(samples, comm.rank(), comm.size());
-  const at::Tensor mine = chunked(torch::arange(shard.count), [&](const at::Tensor& rows) {
-    const BatchShard part{samples, shard.begin + rows[0].item<int64_t>(), rows.size(0)};
-    return sampler.rollout(rng, draw, part)[sampler.steps()];
-  });
+  // This rank's rows in chunks (a rollout holds all T + 1 states of its rows).
+  std::vector<at::Tensor> parts;
+  for (int64_t offset = 0; offset < shard.count; offset += kEvaluationChunk) {
+    const BatchShard part{samples, shard.begin + offset, std::min(kEvaluationChunk, shard.count - offset)};
+    parts.push_back(sampler.rollout(rng, draw, part)[sampler.steps()]);
+  }
+  const at::Tensor mine =
+      parts.empty() ? torch::empty({0, sampler.dim()}, torch::kFloat32) : torch::cat(parts);
   const at::Tensor all = all_gather_rows(mine.contiguous(), comm).clamp(-1, 1);
   const int64_t n = std::min({samples, evaluation.reference->size(), evaluation.train->size()});
   const at::Tensor test = evaluation.reference->images.narrow(0, 0, n);
