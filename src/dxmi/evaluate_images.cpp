@@ -86,7 +86,11 @@ FeatureClassifier FeatureClassifier::obtain(const std::filesystem::path& path,
   std::vector<NamedTensor> parameters;
   for (const auto& item : classifier.network_->named_parameters())
     parameters.push_back({item.key(), item.value()});
-  if (std::filesystem::exists(path)) {
+  // Rank 0 decides, so that every rank either reads or trains (collectives) even when another run
+  // writes the file meanwhile.
+  bool stored = comm.is_root() && std::filesystem::exists(path);
+  comm.broadcast(&stored, sizeof(stored), 0);
+  if (stored) {
     const io::H5File file = io::H5File::open_read(path);
     const int64_t examples = file.read("/meta/examples").item<int64_t>();
     const int64_t trained_epochs = file.read("/meta/epochs").item<int64_t>();
