@@ -71,6 +71,8 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
     } else if (a.kind == "unet") {
       a.channels = network.get("channels", a.channels);
       require_at_least(a.channels, 2, network.key_path("channels"));
+      // The networks' sinusoidal time features are C wide: sine and cosine halves.
+      if (a.channels % 2 != 0) config_fail(network.key_path("channels"), "must be even");
     } else {
       config_fail(network.key_path("architecture"),
                   "unknown architecture '" + a.kind + "' (choose mlp or unet)");

@@ -202,6 +202,12 @@ TEST(DxmiConfig, BadValuesAreOneLineErrors) {
   EXPECT_THROW(parse_dxmi_config(base + "dxmi: {avr_decay: 1.5}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base + "train: {batchsize: 3}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base, {"prior.lr=0"}), Error);
+  const std::string images = base + "data: {name: fashion_mnist, path: /}\n";
+  EXPECT_NO_THROW(parse_dxmi_config(images));
+  EXPECT_THROW(parse_dxmi_config(images + "network: {channels: 3}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(images + "network: {architecture: mlp}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(images, {"data.class=-2"}), Error);
+  EXPECT_THROW(parse_dxmi_config(base + "data: {name: fashion_mnist, path: /nowhere}\n"), Error);
   const DxmiConfig round_trip = parse_dxmi_config(to_yaml(parse_dxmi_config(base, {"dxmi.gamma=0.5"})));
   EXPECT_EQ(round_trip.options.gamma, 0.5);
 }
