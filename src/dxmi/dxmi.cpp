@@ -13,12 +13,6 @@ namespace {
 // The energy network's time input: it is time-independent, read at the sample's time t = 1.
 constexpr float kEnergyTime = 1.0f;
 
-std::vector<at::Tensor> tensors(const std::vector<NamedTensor>& parameters) {
-  std::vector<at::Tensor> out;
-  for (const auto& p : parameters) out.push_back(p.tensor);
-  return out;
-}
-
 }  // namespace
 
 Dxmi::Dxmi(const DxmiOptions& options, int dim, int steps, const ArchitectureConfig& network)
@@ -27,6 +21,10 @@ Dxmi::Dxmi(const DxmiOptions& options, int dim, int steps, const ArchitectureCon
       energy_(make_critic(network, dim)),
       value_(make_critic(network, dim)),
       velocity_scale_(sampler_.schedule().beta) {
+  for (int k = 0; k < steps; ++k)
+    time_inputs_.push_back(
+        torch::full({1}, static_cast<float>(k) / static_cast<float>(steps), torch::kFloat32));
+  time_inputs_.push_back(torch::full({1}, kEnergyTime, torch::kFloat32));
   if (!options_.shared_value)
     energy_adam_ =
         std::make_unique<Adam>(std::vector<Adam::Group>{{energy_parameters(), options_.energy_lr}});
@@ -41,13 +39,12 @@ std::vector<NamedTensor> Dxmi::value_parameters() const { return prefixed("value
 
 at::Tensor Dxmi::energy(const at::Tensor& x) const {
   const StateTimeNetwork& network = options_.shared_value ? *value_ : *energy_;
-  return network.forward(x, torch::full({1}, kEnergyTime, torch::kFloat32)).squeeze(1);
+  return network.forward(x, time_inputs_.back()).squeeze(1);
 }
 
 at::Tensor Dxmi::value(const at::Tensor& x, int k) const {
   if (k == sampler_.steps()) return energy(x);
-  const float t = static_cast<float>(k) / static_cast<float>(sampler_.steps());
-  return value_->forward(x, torch::full({1}, t, torch::kFloat32)).squeeze(1);
+  return value_->forward(x, time_inputs_[k]).squeeze(1);
 }
 
 at::Tensor Dxmi::running_cost(const at::Tensor& x, const at::Tensor& x_next, int k) const {
@@ -88,7 +85,7 @@ void Dxmi::step(Adam& adam, const std::vector<NamedTensor>& parameters, const at
                 Communicator& comm, double clip) {
   adam.zero_grad();
   loss.backward();
-  const std::vector<at::Tensor> list = tensors(parameters);
+  const std::vector<at::Tensor> list = tensors_of(parameters);
   sync_.all_reduce(list, comm);
   if (clip > 0) {
     torch::NoGradGuard no_grad;

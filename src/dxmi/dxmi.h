@@ -89,6 +89,8 @@ class Dxmi {
   DiffusionSampler sampler_;
   std::unique_ptr<StateTimeNetwork> energy_, value_;
   std::vector<double> velocity_scale_;
+  // The networks' time inputs, made once: k / T for the value at step k < T, then the energy's time.
+  std::vector<at::Tensor> time_inputs_;
   std::unique_ptr<Adam> energy_adam_, value_adam_, sampler_adam_;
   GradientSync sync_;
 };

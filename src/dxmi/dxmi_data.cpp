@@ -21,16 +21,15 @@ class Density2dData final : public DxmiData {
   at::Tensor batch(const CounterRng& rng, uint32_t draw, const BatchShard& shard) override {
     return density_->sample(rng, draw, shard.begin, shard.count);
   }
-  Metrics evaluate_prior(const DiffusionSampler& sampler, const CounterRng& rng,
-                         Communicator& comm) override {
-    return evaluate_samples(sampler, *density_, rng, config_.eval_samples, kSamplingDraws, comm);
+  Metrics evaluate_prior(const DiffusionSampler& sampler, const CounterRng& rng, Communicator& comm,
+                         at::Tensor* samples) override {
+    return evaluate_samples(sampler, *density_, rng, config_.eval_samples, kSamplingDraws, comm, samples);
   }
-  Metrics evaluate(const Dxmi& dxmi, bool with_energy, const CounterRng& rng, Communicator& comm,
+  Metrics evaluate(const Dxmi& dxmi, const CounterRng& rng, Communicator& comm,
                    at::Tensor* samples) override {
     Metrics metrics =
         evaluate_samples(dxmi.sampler(), *density_, rng, config_.eval_samples, kSamplingDraws, comm, samples);
-    if (with_energy)
-      for (const auto& metric : evaluate_energy(dxmi, *density_)) metrics.push_back(metric);
+    for (const auto& metric : evaluate_energy(dxmi, *density_)) metrics.push_back(metric);
     return metrics;
   }
   // The exact log-density on a 200 x 200 grid over [-4.5, 4.5]^2 (/exact/x, /exact/y,
@@ -61,6 +60,8 @@ class ImageData final : public DxmiData {
         reference_(config.data_class >= 0 ? data::select_class(test_, config.data_class) : test_),
         classifier_(FeatureClassifier::obtain(config.classifier, all_classes_, test_,
                                               config.classifier_epochs, comm, verbose)),
+        evaluation_(make_image_evaluation(classifier_, train_, reference_, test_, config.data_class,
+                                          config.eval_samples)),
         rank_(comm.rank()),
         ranks_(comm.size()) {
     if (verbose)
@@ -79,23 +80,24 @@ class ImageData final : public DxmiData {
                    .first;
     return train_.images.index_select(0, loader->second.indices(draw));
   }
-  Metrics evaluate_prior(const DiffusionSampler& sampler, const CounterRng& rng,
-                         Communicator& comm) override {
+  Metrics evaluate_prior(const DiffusionSampler& sampler, const CounterRng& rng, Communicator& comm,
+                         at::Tensor* samples) override {
+    at::Tensor all;
     Metrics metrics =
-        evaluate_image_samples(sampler, evaluation(), rng, config_.eval_samples, kSamplingDraws, comm);
+        evaluate_image_samples(sampler, evaluation_, rng, config_.eval_samples, kSamplingDraws, comm, &all);
+    if (samples && comm.is_root()) *samples = all;
     const DiffusionSampler reference = sampler.with_steps(config_.reference_steps);
     for (const auto& [name, value] :
-         evaluate_image_samples(reference, evaluation(), rng, config_.eval_samples, kSamplingDraws, comm))
+         evaluate_image_samples(reference, evaluation_, rng, config_.eval_samples, kSamplingDraws, comm))
       if (name == "ffd" || name == "mmd") metrics.emplace_back("reference_" + name, value);
     return metrics;
   }
-  Metrics evaluate(const Dxmi& dxmi, bool with_energy, const CounterRng& rng, Communicator& comm,
+  Metrics evaluate(const Dxmi& dxmi, const CounterRng& rng, Communicator& comm,
                    at::Tensor* samples) override {
     at::Tensor all;
-    Metrics metrics = evaluate_image_samples(dxmi.sampler(), evaluation(), rng, config_.eval_samples,
+    Metrics metrics = evaluate_image_samples(dxmi.sampler(), evaluation_, rng, config_.eval_samples,
                                              kSamplingDraws, comm, &all);
-    if (with_energy)
-      for (const auto& metric : evaluate_image_energy(dxmi, evaluation(), all)) metrics.push_back(metric);
+    for (const auto& metric : evaluate_image_energy(dxmi, evaluation_, all)) metrics.push_back(metric);
     if (samples && comm.is_root()) *samples = all;
     return metrics;
   }
@@ -106,10 +108,6 @@ class ImageData final : public DxmiData {
   }
 
  private:
-  ImageEvaluation evaluation() const {
-    return {&classifier_, &train_, &reference_, &test_, config_.data_class};
-  }
-
   // The first `limit` examples (0: all).
   static data::LabelledImages first(data::LabelledImages set, int64_t limit) {
     if (limit > 0 && limit < set.size()) {
@@ -124,6 +122,7 @@ class ImageData final : public DxmiData {
   // images of the trained class, or all), the energy's AUROC is over test_.
   data::LabelledImages all_classes_, train_, test_, reference_;
   FeatureClassifier classifier_;
+  ImageEvaluation evaluation_;
   int rank_, ranks_;
   std::map<int64_t, data::ShardedLoader> loaders_;  // by global batch: the prior's and DxMI's
 };

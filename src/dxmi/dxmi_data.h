@@ -23,11 +23,12 @@ class DxmiData {
   virtual int dim() const = 0;
   // This rank's rows (`shard`) of the run's global data batch number `draw`.
   virtual at::Tensor batch(const CounterRng& rng, uint32_t draw, const BatchShard& shard) = 0;
-  // The starting sampler's metrics (no energy yet; images add the many-step reading of the prior).
-  virtual Metrics evaluate_prior(const DiffusionSampler& sampler, const CounterRng& rng,
-                                 Communicator& comm) = 0;
-  // The final metrics (the energy's too when it was trained) and, on rank 0, the samples they used.
-  virtual Metrics evaluate(const Dxmi& dxmi, bool with_energy, const CounterRng& rng, Communicator& comm,
+  // The starting sampler's metrics (no energy yet; images add the many-step reading of the prior)
+  // and, on rank 0 when asked, the T-step samples they used.
+  virtual Metrics evaluate_prior(const DiffusionSampler& sampler, const CounterRng& rng, Communicator& comm,
+                                 at::Tensor* samples) = 0;
+  // The trained sampler's and energy's metrics and, on rank 0, the samples they used.
+  virtual Metrics evaluate(const Dxmi& dxmi, const CounterRng& rng, Communicator& comm,
                            at::Tensor* samples) = 0;
   // /samples [N, D] and what plots need beside it (exact densities, the image shape).
   virtual void write_samples(io::H5File& file, const at::Tensor& samples) const = 0;

@@ -83,9 +83,7 @@ FeatureClassifier FeatureClassifier::obtain(const std::filesystem::path& path,
                                             bool verbose) {
   torch::manual_seed(kClassifierSeed);
   FeatureClassifier classifier(train.height, train.width);
-  std::vector<NamedTensor> parameters;
-  for (const auto& item : classifier.network_->named_parameters())
-    parameters.push_back({item.key(), item.value()});
+  const std::vector<NamedTensor> parameters = named_parameters(*classifier.network_);
   // Rank 0 decides, so that every rank either reads or trains (collectives) even when another run
   // writes the file meanwhile.
   bool stored = comm.is_root() && std::filesystem::exists(path);
@@ -113,8 +111,7 @@ FeatureClassifier FeatureClassifier::obtain(const std::filesystem::path& path,
                 epochs, total, static_cast<long long>(train.size()), path.c_str());
   Adam adam({{parameters, kClassifierLr}});
   GradientSync sync;
-  std::vector<at::Tensor> tensors;
-  for (const auto& p : parameters) tensors.push_back(p.tensor);
+  const std::vector<at::Tensor> tensors = tensors_of(parameters);
   Progress progress(0, total, verbose);
   for (int step = 0; step < total; ++step) {
     const at::Tensor rows = loader.indices(step);
@@ -173,6 +170,21 @@ double mmd_squared(const at::Tensor& x, const at::Tensor& y, double length_scale
   return xx + yy - 2 * xy;
 }
 
+ImageEvaluation make_image_evaluation(const FeatureClassifier& classifier, const data::LabelledImages& train,
+                                      const data::LabelledImages& reference, const data::LabelledImages& test,
+                                      int trained_class, int64_t samples) {
+  const int64_t n = std::min({samples, reference.size(), train.size()});
+  const at::Tensor compared = reference.images.narrow(0, 0, n), train_images = train.images.narrow(0, 0, n);
+  const at::Tensor features = classifier.features(compared);
+  return {&classifier,
+          &test,
+          trained_class,
+          compared,
+          features,
+          frechet_distance(classifier.features(train_images), features),
+          mmd_squared(train_images, compared)};
+}
+
 Metrics evaluate_image_samples(const DiffusionSampler& sampler, const ImageEvaluation& evaluation,
                                const CounterRng& rng, int64_t samples, uint32_t draw, Communicator& comm,
                                at::Tensor* gathered) {
@@ -186,15 +198,11 @@ Metrics evaluate_image_samples(const DiffusionSampler& sampler, const ImageEvalu
   const at::Tensor mine =
       parts.empty() ? torch::empty({0, sampler.dim()}, torch::kFloat32) : torch::cat(parts);
   const at::Tensor all = all_gather_rows(mine.contiguous(), comm).clamp(-1, 1);
-  const int64_t n = std::min({samples, evaluation.reference->size(), evaluation.train->size()});
-  const at::Tensor test = evaluation.reference->images.narrow(0, 0, n);
-  const at::Tensor train = evaluation.train->images.narrow(0, 0, n);
-  const at::Tensor test_features = evaluation.classifier->features(test);
   if (gathered) *gathered = all;
-  return {{"ffd", frechet_distance(evaluation.classifier->features(all), test_features)},
-          {"ffd_train_vs_test", frechet_distance(evaluation.classifier->features(train), test_features)},
-          {"mmd", mmd_squared(all, test)},
-          {"mmd_train_vs_test", mmd_squared(train, test)},
+  return {{"ffd", frechet_distance(evaluation.classifier->features(all), evaluation.reference_features)},
+          {"ffd_train_vs_test", evaluation.ffd_floor},
+          {"mmd", mmd_squared(all, evaluation.reference)},
+          {"mmd_train_vs_test", evaluation.mmd_floor},
           {"pixel_mean", all.mean().item<double>()},
           {"pixel_std", all.std().item<double>()}};
 }

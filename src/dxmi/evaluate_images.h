@@ -48,14 +48,20 @@ double frechet_distance(const at::Tensor& a, const at::Tensor& b);
 // Unbiased MMD^2 of rows [N, D] and [M, D] under exp(-|x - y|^2 / (2 D length_scale^2)).
 double mmd_squared(const at::Tensor& x, const at::Tensor& y, double length_scale = 1.0);
 
-// What an image run's evaluation holds, loaded once.
+// What an image run's evaluations compare with, computed once a run (make_image_evaluation).
 struct ImageEvaluation {
   const FeatureClassifier* classifier;
-  const data::LabelledImages* train;      // the run's training examples (the floor's first set)
-  const data::LabelledImages* reference;  // the test images samples are compared with (the trained class's)
-  const data::LabelledImages* test;       // the whole test set (the anomaly AUROC's)
-  int trained_class = -1;                 // -1: every class
+  const data::LabelledImages* test;     // the whole test set (the anomaly AUROC's)
+  int trained_class = -1;               // -1: every class
+  at::Tensor reference;                 // the first `samples` test images (of the trained class) [n, D]
+  at::Tensor reference_features;        // their classifier features
+  double ffd_floor = 0, mmd_floor = 0;  // the run's first n training images against `reference`
 };
+// `reference` holds the test images samples are compared with (the trained class's, or all),
+// `train` the run's training examples; n = min(samples, both sizes).
+ImageEvaluation make_image_evaluation(const FeatureClassifier& classifier, const data::LabelledImages& train,
+                                      const data::LabelledImages& reference, const data::LabelledImages& test,
+                                      int trained_class, int64_t samples);
 
 // Sample metrics of `sampler` (`samples` rows over all ranks, noise draw `draw`) against the
 // reference test images, the same on every rank: ffd, ffd_train_vs_test (the floor), mmd,

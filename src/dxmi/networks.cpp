@@ -11,12 +11,6 @@
 namespace tilt::dxmi {
 namespace {
 
-std::vector<NamedTensor> named_parameters(const torch::nn::Module& module) {
-  std::vector<NamedTensor> out;
-  for (const auto& item : module.named_parameters()) out.push_back({item.key(), item.value()});
-  return out;
-}
-
 class MlpNetwork final : public StateTimeNetwork {
  public:
   MlpNetwork(int dim, const NetworkConfig& config, int outputs) : network_(dim, config, outputs) {}

@@ -30,12 +30,6 @@ namespace {
 
 constexpr const char* kPriorEval = "prior_eval.json";  // the starting sampler's metrics
 
-std::vector<at::Tensor> tensors(const std::vector<NamedTensor>& parameters) {
-  std::vector<at::Tensor> out;
-  for (const auto& p : parameters) out.push_back(p.tensor);
-  return out;
-}
-
 // The run's metric columns: step, phase (0 prior, 1 DxMI), the prior's denoising loss, DxMI's.
 std::vector<std::string> metric_columns() {
   std::vector<std::string> columns{"step", "phase", "denoising_loss"};
@@ -112,7 +106,7 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
   } else if (!config.prior_from.empty()) {
     load_prior(config.prior_from, dxmi.sampler());
   }
-  broadcast_parameters(tensors(dxmi.parameters()), comm);
+  broadcast_parameters(tensors_of(dxmi.parameters()), comm);
 
   const int total = config.total_iterations();
   if (verbose)
@@ -141,15 +135,17 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
     });
   };
 
-  // The starting sampler's metrics: before the first DxMI iteration, or at the end of a prior-only run.
-  const auto evaluate_prior = [&] {
+  // The starting sampler's metrics: before the first DxMI iteration, or at the end of a prior-only
+  // run (whose final metrics and samples they are).
+  const auto evaluate_prior = [&](at::Tensor* samples) {
     if (verbose)
       std::printf("tilt: evaluating the starting sampler (%lld samples)\n",
                   static_cast<long long>(config.eval_samples));
-    const Metrics prior = data->evaluate_prior(dxmi.sampler(), rng, comm);
+    const Metrics prior = data->evaluate_prior(dxmi.sampler(), rng, comm, samples);
     on_root_for_all(comm, "write the prior's evaluation", [&] {
       io::write_text_atomically(options.run_dir / kPriorEval, metrics_json(prior) + "\n");
     });
+    return prior;
   };
 
   int step = start, stop_signal = 0;
@@ -167,14 +163,14 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
       const at::Tensor dsm = dxmi.sampler().denoising_loss(batch, rng, iteration, shard, config.prior_batch);
       prior_adam.zero_grad();
       dsm.backward();
-      sync.all_reduce(tensors(dxmi.sampler().network_parameters()), comm);
+      sync.all_reduce(tensors_of(dxmi.sampler().network_parameters()), comm);
       prior_adam.step();
       loss = dsm.item<double>();
       comm.all_reduce_sum(&loss, 1);
       row.insert(row.end(), {{"phase", 0}, {"denoising_loss", loss}});
       for (const auto& name : Dxmi::metric_names()) row.emplace_back(name, std::nan(""));
     } else {
-      if (step == config.prior_iterations) evaluate_prior();
+      if (step == config.prior_iterations) evaluate_prior(nullptr);
       const BatchShard shard = shard_batch(config.batch, comm.rank(), comm.size());
       const Metrics values =
           dxmi.iteration(data->batch(rng, iteration, shard), rng, iteration, shard, config.batch, comm);
@@ -202,10 +198,15 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
     return {stop_signal == SIGINT ? TrainOutcome::kInterrupted : TrainOutcome::kStopped, {}};
   }
 
-  if (config.iterations == 0) evaluate_prior();
   at::Tensor samples;
-  if (verbose) std::printf("tilt: evaluating (%lld samples)\n", static_cast<long long>(config.eval_samples));
-  const Metrics final_metrics = data->evaluate(dxmi, config.iterations > 0, rng, comm, &samples);
+  Metrics final_metrics;
+  if (config.iterations == 0) {
+    final_metrics = evaluate_prior(&samples);
+  } else {
+    if (verbose)
+      std::printf("tilt: evaluating (%lld samples)\n", static_cast<long long>(config.eval_samples));
+    final_metrics = data->evaluate(dxmi, rng, comm, &samples);
+  }
   on_root_for_all(comm, "write the samples", [&] {
     io::write_atomically(options.run_dir / run_files::kSamples, [&](io::H5File& file) {
       data->write_samples(file, samples);

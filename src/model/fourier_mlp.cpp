@@ -60,10 +60,6 @@ kernels::FourierMlpCpu* NetworkDrift::fused_network() const {
   return &network_->fused()->kernel();
 }
 
-std::vector<NamedTensor> NetworkDrift::parameters() const {
-  std::vector<NamedTensor> out;
-  for (const auto& item : network_->named_parameters()) out.push_back({item.key(), item.value()});
-  return out;
-}
+std::vector<NamedTensor> NetworkDrift::parameters() const { return named_parameters(*network_); }
 
 }  // namespace tilt

@@ -50,10 +50,8 @@ StepKernel LangevinDrift::kernel(const at::Tensor& x, const at::Tensor& t) const
 }
 
 std::vector<NamedTensor> LangevinDrift::parameters() const {
-  std::vector<NamedTensor> out;
-  for (const auto& item : drift_->named_parameters()) out.push_back({item.key(), item.value()});
-  for (const auto& item : scale_->named_parameters())
-    out.push_back({"langevin_scale." + item.key(), item.value()});
+  std::vector<NamedTensor> out = named_parameters(*drift_);
+  for (auto& scale : named_parameters(*scale_)) out.push_back({"langevin_scale." + scale.name, scale.tensor});
   return out;
 }
 

@@ -13,10 +13,6 @@ BackwardCorrection LearnedBackward::operator()(const at::Tensor& x_next, const a
   return {factors.narrow(-1, 0, dim), factors.narrow(-1, dim, dim)};
 }
 
-std::vector<NamedTensor> LearnedBackward::parameters() const {
-  std::vector<NamedTensor> out;
-  for (const auto& item : network_->named_parameters()) out.push_back({item.key(), item.value()});
-  return out;
-}
+std::vector<NamedTensor> LearnedBackward::parameters() const { return named_parameters(*network_); }
 
 }  // namespace tilt

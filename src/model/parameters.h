@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace torch::nn {
+class Module;
+}
+
 namespace tilt {
 
 struct NamedTensor {
@@ -21,5 +25,11 @@ struct ParameterGroup {
 
 // Prefixes every name with "<prefix>/".
 std::vector<NamedTensor> prefixed(const std::string& prefix, std::vector<NamedTensor> parameters);
+
+// A module's parameters under the module's own (dotted) names.
+std::vector<NamedTensor> named_parameters(const torch::nn::Module& module);
+
+// The tensors alone, in order (for collectives over a parameter list).
+std::vector<at::Tensor> tensors_of(const std::vector<NamedTensor>& parameters);
 
 }  // namespace tilt

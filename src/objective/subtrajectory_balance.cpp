@@ -39,9 +39,7 @@ SubtrajectoryBalance::SubtrajectoryBalance(const ObjectiveContext& context, cons
       flow_(static_cast<int>(context.target.dim()), context.network, 1) {}
 
 std::vector<ParameterGroup> SubtrajectoryBalance::parameter_groups() const {
-  std::vector<NamedTensor> flow;
-  for (const auto& item : flow_->named_parameters()) flow.push_back({"flow/" + item.key(), item.value()});
-  return {{flow, options_.flow_lr}};
+  return {{prefixed("flow", named_parameters(*flow_)), options_.flow_lr}};
 }
 
 at::Tensor SubtrajectoryBalance::log_flow(const Trajectory& batch) const {
