@@ -1,0 +1,67 @@
+#include "mdm/elbo.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace tilt::mdm {
+namespace {
+
+// log(e^B - 1), the antiderivative of r(t) dt = dB / (1 - e^-B), stable for small and large B.
+at::Tensor log_expm1(const at::Tensor& b) { return b + torch::log(-torch::expm1(-b)); }
+
+// Per coordinate and time: the x block's column of the mean applied to x, [B, K, d].
+at::Tensor hybrid_mean(const at::Tensor& mean, const at::Tensor& x) {
+  return mean.select(2, 0).unsqueeze(2) * x.unsqueeze(1);
+}
+
+}  // namespace
+
+ImportanceTime importance_time(const BetaSchedule& schedule, double t_min, const at::Tensor& uniform) {
+  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+  const at::Tensor ends = log_expm1(schedule.integral(torch::tensor({t_min, 1.0}, options)));
+  const at::Tensor normaliser = ends[1] - ends[0];
+  const at::Tensor b = torch::nn::functional::softplus(ends[0] + uniform.to(torch::kFloat64) * normaliser);
+  const double slope = schedule.beta1 - schedule.beta0;
+  const at::Tensor t =
+      (torch::sqrt(schedule.beta0 * schedule.beta0 + 2 * slope * b) - schedule.beta0) / slope;
+  const at::Tensor clamped = t.clamp(t_min, 1.0);
+  const at::Tensor b_t = schedule.integral(clamped);
+  return {clamped, schedule.beta(clamped) / -torch::expm1(-b_t) / normaliser};
+}
+
+at::Tensor elbo(const LinearProcess& process, const NoisePredictor& predictor, const at::Tensor& x,
+                const ElboNoise& noise, double t_min) {
+  const int64_t batch = x.size(0), dim = x.size(1), k = process.variables();
+  const at::Tensor x64 = x.to(torch::kFloat64);
+  const ImportanceTime time = importance_time(process.config().schedule, t_min, noise.uniform);
+  const Transition at_t = process.transition(time.t);
+  const at::Tensor eps = noise.state.to(torch::kFloat64);
+  const at::Tensor y = hybrid_mean(at_t.mean, x64) + at_t.cholesky.matmul(eps);
+  const at::Tensor predicted =
+      predictor(y.reshape({batch, k * dim}).to(torch::kFloat32), time.t.to(torch::kFloat32))
+          .to(torch::kFloat64)
+          .reshape({batch, k, dim});
+  const at::Tensor identity =
+      torch::eye(k, torch::TensorOptions().dtype(torch::kFloat64)).expand({batch, k, k});
+  const at::Tensor inverse = torch::linalg_solve_triangular(at_t.cholesky, identity, /*upper=*/false);
+  const at::Tensor p = inverse.matmul(process.diffusion_square(time.t)).matmul(inverse.transpose(1, 2));
+  const at::Tensor miss = predicted - eps;
+  const at::Tensor quadratic = (miss * p.matmul(miss)).sum({1, 2});
+  const double d = static_cast<double>(dim);
+  const at::Tensor trace_p = p.diagonal(0, 1, 2).sum(1);
+  const at::Tensor trace_a = process.drift_matrix(time.t).diagonal(0, 1, 2).sum(1);
+  const at::Tensor integrand = -0.5 * quadratic + 0.5 * d * trace_p + d * trace_a;
+
+  const Transition at_end = process.transition(torch::ones({1}, torch::kFloat64));
+  const at::Tensor terminal =
+      hybrid_mean(at_end.mean, x64) + at_end.cholesky.matmul(noise.terminal.to(torch::kFloat64));
+  const double log_two_pi = std::log(2 * M_PI);
+  const at::Tensor log_prior =
+      -0.5 * terminal.square().sum({1, 2}) - 0.5 * static_cast<double>(k) * d * log_two_pi;
+  const double aux_entropy =
+      0.5 * d * static_cast<double>(k - 1) * (log_two_pi + 1 + std::log(process.config().aux_variance));
+  return log_prior + integrand / time.density + aux_entropy;
+}
+
+}  // namespace tilt::mdm
