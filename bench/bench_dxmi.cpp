@@ -16,10 +16,10 @@
 
 #include "bench_common.h"
 #include "core/cpu_setup.h"
+#include "data/density2d.h"
 #include "data/image_set.h"
 #include "data/sharded_loader.h"
 #include "dist/communicator.h"
-#include "dxmi/density2d.h"
 #include "dxmi/dxmi.h"
 #include "dxmi/dxmi_config.h"
 
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
                                              comm->size());
       data = [images, loader](uint32_t draw) { return images.images.index_select(0, loader.indices(draw)); };
     } else {
-      data = [density = std::shared_ptr(tilt::dxmi::make_density2d(config.data)), &rng,
+      data = [density = std::shared_ptr(tilt::data::make_density2d(config.data)), &rng,
               shard](uint32_t draw) { return density->sample(rng, draw, shard.begin, shard.count); };
     }
     torch::manual_seed(config.seed);

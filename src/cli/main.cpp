@@ -12,8 +12,8 @@
 #include "core/error.h"
 #include "dist/communicator.h"
 #include "dist/gather.h"
-#include "dxmi/train_dxmi.h"
 #include "io/run_files.h"
+#include "methods/methods.h"
 #include "sweep/install_paths.h"
 #include "sweep/process.h"
 #include "sweep/runner.h"
@@ -30,9 +30,10 @@ using tilt::Communicator;
 std::unique_ptr<tilt::Job> load_run(const std::filesystem::path& run_dir) {
   if (!std::filesystem::exists(run_dir / tilt::run_files::kCheckpoint))
     throw tilt::Error("'" + run_dir.string() + "' is not a run directory with a checkpoint");
-  if (tilt::dxmi::is_dxmi_config(run_dir / tilt::run_files::kConfig))
-    throw tilt::Error("'" + run_dir.string() +
-                      "' is a DxMI run: its evaluation is eval.json (written when training ends); sample and "
+  const std::string method = tilt::config_method(run_dir / tilt::run_files::kConfig);
+  if (!method.empty())
+    throw tilt::Error("'" + run_dir.string() + "' is a " + method +
+                      " run: its evaluation is eval.json (written when training ends); sample and "
                       "eval take sampler runs");
   auto job = std::make_unique<tilt::Job>(tilt::load_config(run_dir / tilt::run_files::kConfig));
   tilt::load_parameters(*job, run_dir / tilt::run_files::kCheckpoint);
@@ -61,11 +62,8 @@ int run_train(const TrainArguments& args, Communicator& comm) {
                     : args.auto_resume ? tilt::StartMode::kAutoResume
                                        : tilt::StartMode::kFresh;
   }
-  // `method: dxmi` configs train by DxMI's own loop (src/dxmi/); every other config is a sampler job.
-  const tilt::TrainResult result =
-      tilt::dxmi::is_dxmi_config(config_file)
-          ? tilt::dxmi::train_dxmi(tilt::dxmi::load_dxmi_config(config_file, args.overrides), options, comm)
-          : tilt::train(tilt::load_config(config_file, args.overrides), options, comm);
+  // The config's `method` picks the training loop (methods/methods.h).
+  const tilt::TrainResult result = tilt::train_config_file(config_file, args.overrides, options, comm);
   switch (result.outcome) {
     case tilt::TrainOutcome::kFinished:
       return 0;
@@ -113,7 +111,7 @@ int run_sweep(const SweepArguments& args) {
   // Every row's config is validated before the sweep directory is made.
   for (const auto& row : rows) {
     try {
-      tilt::dxmi::validate_config_file(spec.config, row.overrides);
+      tilt::validate_config_file(spec.config, row.overrides);
     } catch (const tilt::Error& e) {
       throw tilt::Error("sweep row " + tilt::sweep::row_name(row.index) + ": " + e.what());
     }

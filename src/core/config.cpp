@@ -500,6 +500,15 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   return config;
 }
 
+std::string config_method(const std::filesystem::path& path) {
+  try {
+    const YAML::Node root = YAML::LoadFile(path.string());
+    if (root.IsMap() && root["method"] && root["method"].IsScalar()) return root["method"].as<std::string>();
+  } catch (const YAML::Exception&) {
+  }
+  return "";
+}
+
 std::string read_config_text(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) throw Error("config: cannot read '" + path.string() + "'");

@@ -151,6 +151,9 @@ struct Config {
 
 // A config file's text; an Error naming the file when it cannot be read.
 std::string read_config_text(const std::filesystem::path& path);
+// The file's top-level `method` (dxmi, mdm; empty for a sampler job's config, and for a file that
+// does not parse: its loader reports what is wrong).
+std::string config_method(const std::filesystem::path& path);
 // Loads `path`, applies `overrides` ("dotted.key=yaml-value"), validates. Throws tilt::Error with
 // one line naming the offending key or path. Relative paths inside the config resolve against
 // `base_dir` (the config file's directory).

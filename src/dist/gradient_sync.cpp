@@ -19,9 +19,23 @@ void broadcast_parameters(const std::vector<at::Tensor>& parameters, Communicato
 
 void GradientSync::all_reduce(const std::vector<at::Tensor>& parameters, Communicator& comm) {
   if (comm.size() == 1) return;
-  for (at::Tensor parameter : parameters)  // a handle: assigning its grad changes the shared tensor
+  std::vector<at::Tensor>
+      float32_parameters;  // float32 gradients share buckets; float64 ones (a few scalars) go alone
+  for (at::Tensor parameter : parameters) {  // a handle: assigning its grad changes the shared tensor
     if (!parameter.grad().defined()) parameter.mutable_grad() = torch::zeros_like(parameter);
+    if (parameter.scalar_type() == torch::kFloat64) {
+      at::Tensor grad = parameter.grad();
+      const at::Tensor contiguous = grad.contiguous();
+      comm.all_reduce_sum(contiguous.data_ptr<double>(), static_cast<size_t>(contiguous.numel()));
+      if (!contiguous.is_same(grad)) grad.copy_(contiguous);
+    } else {
+      float32_parameters.push_back(parameter);
+    }
+  }
+  bucket(float32_parameters, comm);
+}
 
+void GradientSync::bucket(const std::vector<at::Tensor>& parameters, Communicator& comm) {
   // Walk parameters in order, packing gradients into a bucket; reduce whenever it is full.
   size_t begin = 0;
   while (begin < parameters.size()) {

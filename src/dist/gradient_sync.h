@@ -18,10 +18,13 @@ class GradientSync {
  public:
   // bucket_bytes: ~25 MB as in DDP; the tilt networks fit in one bucket.
   explicit GradientSync(size_t bucket_bytes = 25u << 20) : bucket_floats_(bucket_bytes / sizeof(float)) {}
-  // Sums .grad of every parameter over ranks (parameters without a gradient count as zero).
+  // Sums .grad of every parameter over ranks (parameters without a gradient count as zero); float32
+  // and float64 parameters.
   void all_reduce(const std::vector<at::Tensor>& parameters, Communicator& comm);
 
  private:
+  void bucket(const std::vector<at::Tensor>& float_parameters, Communicator& comm);
+
   size_t bucket_floats_;
   std::vector<float> bucket_;
 };

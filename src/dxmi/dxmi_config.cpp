@@ -5,15 +5,7 @@
 
 namespace tilt::dxmi {
 
-bool is_dxmi_config(const std::filesystem::path& path) {
-  try {
-    const YAML::Node root = YAML::LoadFile(path.string());
-    return root.IsMap() && root["method"] && root["method"].IsScalar() &&
-           root["method"].as<std::string>() == "dxmi";
-  } catch (const YAML::Exception&) {
-    return false;  // the regular parser reports what is wrong with the file
-  }
-}
+bool is_dxmi_config(const std::filesystem::path& path) { return config_method(path) == "dxmi"; }
 
 DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std::string>& overrides) {
   YAML::Node root;
@@ -213,13 +205,6 @@ std::string to_yaml(const DxmiConfig& c) {
   YAML::Emitter out;
   out << root;
   return std::string(out.c_str()) + "\n";
-}
-
-void validate_config_file(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
-  if (is_dxmi_config(path))
-    load_dxmi_config(path, overrides);
-  else
-    load_config(path, overrides);
 }
 
 }  // namespace tilt::dxmi

@@ -57,8 +57,5 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
 DxmiConfig load_dxmi_config(const std::filesystem::path& path,
                             const std::vector<std::string>& overrides = {});
 std::string to_yaml(const DxmiConfig& config);
-// Loads and validates a config file of any method (DxMI's or a sampler job's) without running it:
-// sweep rows and the shipped configs are checked this way.
-void validate_config_file(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
 
 }  // namespace tilt::dxmi

@@ -5,9 +5,10 @@
 #include <cstdio>
 #include <map>
 
+#include "data/density2d.h"
 #include "data/image_set.h"
+#include "data/sample_metrics_2d.h"
 #include "data/sharded_loader.h"
-#include "dxmi/density2d.h"
 #include "dxmi/evaluate_2d.h"
 #include "dxmi/evaluate_images.h"
 
@@ -16,38 +17,37 @@ namespace {
 
 class Density2dData final : public DxmiData {
  public:
-  explicit Density2dData(const DxmiConfig& config) : config_(config), density_(make_density2d(config.data)) {}
+  explicit Density2dData(const DxmiConfig& config)
+      : config_(config), density_(data::make_density2d(config.data)) {}
   int dim() const override { return 2; }
   at::Tensor batch(const CounterRng& rng, uint32_t draw, const BatchShard& shard) override {
     return density_->sample(rng, draw, shard.begin, shard.count);
   }
   Metrics evaluate_prior(const DiffusionSampler& sampler, const CounterRng& rng, Communicator& comm,
                          at::Tensor* samples) override {
-    return evaluate_samples(sampler, *density_, rng, config_.eval_samples, kSamplingDraws, comm, samples);
+    return sample_metrics(sampler, rng, comm, samples);
   }
   Metrics evaluate(const Dxmi& dxmi, const CounterRng& rng, Communicator& comm,
                    at::Tensor* samples) override {
-    Metrics metrics =
-        evaluate_samples(dxmi.sampler(), *density_, rng, config_.eval_samples, kSamplingDraws, comm, samples);
+    Metrics metrics = sample_metrics(dxmi.sampler(), rng, comm, samples);
     for (const auto& metric : evaluate_energy(dxmi, *density_)) metrics.push_back(metric);
     return metrics;
   }
-  // The exact log-density on a 200 x 200 grid over [-4.5, 4.5]^2 (/exact/x, /exact/y,
-  // /exact/log_density) for the plots.
   void write_samples(io::H5File& file, const at::Tensor& samples) const override {
-    constexpr int64_t side = 200;
-    file.write("/samples", samples);
-    const at::Tensor axis = torch::linspace(-4.5, 4.5, side, torch::kFloat64);
-    const std::vector<at::Tensor> mesh = torch::meshgrid({axis, axis}, "ij");
-    const at::Tensor points = torch::stack({mesh[1].reshape(-1), mesh[0].reshape(-1)}, 1);
-    file.write("/exact/x", axis);
-    file.write("/exact/y", axis);
-    file.write("/exact/log_density", density_->log_density(points).clamp_min(-1e4).reshape({side, side}));
+    data::write_samples_2d(file, samples, *density_);
   }
 
  private:
+  Metrics sample_metrics(const DiffusionSampler& sampler, const CounterRng& rng, Communicator& comm,
+                         at::Tensor* samples) const {
+    torch::NoGradGuard no_grad;
+    const BatchShard shard = shard_batch(config_.eval_samples, comm.rank(), comm.size());
+    const at::Tensor terminal = sampler.rollout(rng, kSamplingDraws, shard)[sampler.steps()];
+    return data::sample_metrics_2d(terminal, *density_, rng, config_.eval_samples, comm, samples);
+  }
+
   DxmiConfig config_;
-  std::unique_ptr<Density2d> density_;
+  std::unique_ptr<data::Density2d> density_;
 };
 
 class ImageData final : public DxmiData {

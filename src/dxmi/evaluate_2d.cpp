@@ -5,13 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "dist/gather.h"
-#include "train/evaluate.h"
-
 namespace tilt::dxmi {
 namespace {
 
-constexpr int64_t kSlicedDirections = 128;
 constexpr int64_t kGridSide = 64;
 constexpr double kGridEdge = 4.0;  // the box of both data sets: 8gaussians reaches +-3.2 (3 std)
 constexpr double kSupportDrop = 5.0;
@@ -41,53 +37,7 @@ double spearman(const at::Tensor& a, const at::Tensor& b) {
   return ((ra * rb).sum() / (ra.square().sum() * rb.square().sum()).sqrt()).item<double>();
 }
 
-Metrics evaluate_samples(const DiffusionSampler& sampler, const Density2d& density, const CounterRng& rng,
-                         int64_t samples, uint32_t draw, Communicator& comm, at::Tensor* gathered_samples) {
-  torch::NoGradGuard no_grad;
-  const BatchShard shard = shard_batch(samples, comm.rank(), comm.size());
-  const at::Tensor terminal = sampler.rollout(rng, draw, shard)[sampler.steps()];
-  // Mode counts and the outside count are global sums; the distances need every sample on one rank.
-  const int modes = density.modes();
-  std::vector<double> counts(modes + 1, 0.0);
-  const at::Tensor mode = density.mode_of(terminal);
-  for (int k = 0; k < modes; ++k) counts[k] = (mode == k).sum().item<double>();
-  counts[modes] = (mode < 0).sum().item<double>();
-  comm.all_reduce_sum(counts.data(), counts.size());
-  const std::vector<float> gathered = gather_rows(terminal, comm);
-  double distances[4] = {0, 0, 0, 0};
-  if (comm.is_root()) {
-    const at::Tensor sampled =
-        torch::from_blob(const_cast<float*>(gathered.data()), {samples, 2}, torch::kFloat32).clone();
-    if (gathered_samples) *gathered_samples = sampled;
-    const at::Tensor exact = density.sample(rng, kExactSampleDraws, 0, samples);
-    const at::Tensor exact_again = density.sample(rng, kExactSampleDraws + 1, 0, samples);
-    const at::Tensor directions =
-        rng.normal(RngStream::kEvaluation, kExactSampleDraws, 0, 0, kSlicedDirections, 2);
-    distances[0] = sliced_wasserstein2(sampled, exact, directions);
-    distances[1] = sliced_wasserstein2(exact_again, exact, directions);
-    const int64_t n = std::min<int64_t>(samples, 4000);
-    distances[2] = energy_distance(sampled.narrow(0, 0, n), exact.narrow(0, 0, n));
-    distances[3] = energy_distance(exact_again.narrow(0, 0, n), exact.narrow(0, 0, n));
-  }
-  comm.broadcast(distances, sizeof(distances), 0);
-  double lowest = 1, highest = 0, worst = 0;
-  for (int k = 0; k < modes; ++k) {
-    const double fraction = counts[k] / static_cast<double>(samples);
-    lowest = std::min(lowest, fraction);
-    highest = std::max(highest, fraction);
-    worst = std::max(worst, std::fabs(fraction * modes - 1));
-  }
-  return {{"sliced_w2", distances[0]},
-          {"sliced_w2_exact_vs_exact", distances[1]},
-          {"energy_distance", distances[2]},
-          {"energy_distance_exact_vs_exact", distances[3]},
-          {"mode_fraction_min", lowest},
-          {"mode_fraction_max", highest},
-          {"mode_fraction_worst_rel_dev", worst},
-          {"outside_support", counts[modes] / static_cast<double>(samples)}};
-}
-
-Metrics evaluate_energy(const Dxmi& dxmi, const Density2d& density) {
+Metrics evaluate_energy(const Dxmi& dxmi, const data::Density2d& density) {
   torch::NoGradGuard no_grad;
   const at::Tensor axis = torch::linspace(-kGridEdge, kGridEdge, kGridSide, torch::kFloat32);
   const std::vector<at::Tensor> mesh = torch::meshgrid({axis, axis}, "ij");

@@ -9,7 +9,6 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
 #include "core/cpu_setup.h"
 #include "core/error.h"
@@ -60,14 +59,8 @@ void check_dxmi_resumable(const std::filesystem::path& checkpoint, const DxmiCon
   stored.log_every = config.log_every;
   stored.checkpoint_every = config.checkpoint_every;
   stored.eval_samples = config.eval_samples;
-  std::istringstream a(to_yaml(stored)), b(to_yaml(config));
-  std::string line_a, line_b;
-  while (std::getline(a, line_a) && std::getline(b, line_b))
-    if (line_a != line_b)
-      throw Error("checkpoint '" + checkpoint.string() + "' was written under a different DxMI config: '" +
-                  line_a + "' there, '" + line_b +
-                  "' here (only train.iterations, train.log_every, "
-                  "train.checkpoint_every and eval may change on resume)");
+  require_same_config(checkpoint, to_yaml(stored), to_yaml(config),
+                      "train.iterations, train.log_every, train.checkpoint_every and eval");
 }
 
 TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Communicator& comm) {
@@ -150,10 +143,7 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
 
   int step = start, stop_signal = 0;
   for (; step < total && stop_signal == 0; ++step) {
-    const int received = StopSignals::received();
-    double flags[2] = {received != 0 ? 1.0 : 0.0, received == SIGINT ? 1.0 : 0.0};
-    comm.all_reduce_sum(flags, 2);
-    if (flags[0] > 0) stop_signal = flags[1] > 0 ? SIGINT : (received != 0 ? received : SIGUSR1);
+    stop_signal = agreed_stop_signal(comm);
     const auto iteration = static_cast<uint32_t>(step);
     std::vector<std::pair<std::string, double>> row{{"step", step + 1}};
     double loss = 0;

@@ -21,4 +21,12 @@ StopSignals::~StopSignals() {
 
 int StopSignals::received() { return g_stop_signal.load(); }
 
+int agreed_stop_signal(Communicator& comm) {
+  const int received = StopSignals::received();
+  double flags[2] = {received != 0 ? 1.0 : 0.0, received == SIGINT ? 1.0 : 0.0};
+  comm.all_reduce_sum(flags, 2);
+  if (flags[0] == 0) return 0;
+  return flags[1] > 0 ? SIGINT : (received != 0 ? received : SIGUSR1);
+}
+
 }  // namespace tilt

@@ -29,6 +29,10 @@ class StopSignals {
   std::vector<void (*)(int)> previous_;
 };
 
+// Whether any rank received a stop signal (a collective: every rank stops at the same iteration):
+// SIGINT when any rank got one, else this rank's signal, else SIGUSR1 (another rank's); 0 for none.
+int agreed_stop_signal(Communicator& comm);
+
 // Runs `action` on rank 0 and makes its failure every rank's: no rank may go on into a collective
 // that rank 0 will never reach.
 template <typename Action>

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
 #include "io/atomic_file.h"
@@ -103,6 +104,16 @@ bool prepare_run_directory(const fs::path& dir, StartMode mode, const std::strin
 bool prepare_run_directory(const fs::path& dir, StartMode mode, const Config& config) {
   return prepare_run_directory(dir, mode, to_yaml(config),
                                [&](const fs::path& checkpoint) { check_resumable(checkpoint, config); });
+}
+
+void require_same_config(const std::filesystem::path& checkpoint, const std::string& stored,
+                         const std::string& current, const std::string& may_change) {
+  std::istringstream a(stored), b(current);
+  std::string line_a, line_b;
+  while (std::getline(a, line_a) && std::getline(b, line_b))
+    if (line_a != line_b)
+      throw Error("checkpoint '" + checkpoint.string() + "' was written under a different config: '" +
+                  line_a + "' there, '" + line_b + "' here (only " + may_change + " may change on resume)");
 }
 
 void write_samples(const fs::path& path, const std::vector<float>& samples, const Job& job,

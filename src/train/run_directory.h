@@ -48,6 +48,11 @@ bool prepare_run_directory(
     const std::filesystem::path& dir, StartMode mode, const std::string& resolved_config,
     const std::function<void(const std::filesystem::path& checkpoint)>& check_resumable);
 
+// For check_resumable: throws one line naming the first line where the checkpoint's resolved config
+// `stored` and this run's `current` differ; `may_change` lists what a resume may change.
+void require_same_config(const std::filesystem::path& checkpoint, const std::string& stored,
+                         const std::string& current, const std::string& may_change);
+
 // samples.h5: /samples (N x D float32) and, for 2-D targets, the exact target's log density on a
 // grid (/exact/x, /exact/y, /exact/log_density [ny, nx]) for plots; the config and provenance beside.
 void write_samples(const std::filesystem::path& path, const std::vector<float>& samples, const Job& job,

@@ -7,7 +7,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
-#include "dxmi/dxmi_config.h"
+#include "methods/methods.h"
 #include "sweep/sweep_spec.h"
 
 namespace tilt {
@@ -188,10 +188,10 @@ TEST(Config, EveryShippedConfigLoads) {
     if (entry.path().parent_path().filename() == "sweeps") {
       const sweep::SweepSpec spec = sweep::load_sweep_spec(entry.path());
       for (const auto& row : sweep::expand(spec))
-        EXPECT_NO_THROW(dxmi::validate_config_file(spec.config, row.overrides))
+        EXPECT_NO_THROW(validate_config_file(spec.config, row.overrides))
             << entry.path() << " row " << row.index;
     } else {
-      EXPECT_NO_THROW(dxmi::validate_config_file(entry.path())) << entry.path();
+      EXPECT_NO_THROW(validate_config_file(entry.path())) << entry.path();
     }
     ++loaded;
   }

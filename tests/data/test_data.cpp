@@ -1,5 +1,6 @@
 // The IDX reader against files written here (plain and gzip; truncated, corrupt, mislabelled), the
-// Fashion-MNIST set Debian ships, and the sharded loader's cover of each epoch.
+// Fashion-MNIST set Debian ships, the sharded loader's cover of each epoch, and the 2-D densities'
+// exact samples and normalisation.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/rng.h"
+#include "data/density2d.h"
 #include "data/idx_file.h"
 #include "data/image_set.h"
 #include "data/sharded_loader.h"
@@ -181,6 +184,33 @@ TEST(ShardedLoader, EachEpochIsCoveredOnceWhateverTheRankCount) {
   EXPECT_TRUE(torch::equal(std::get<0>(one.permutation(2).sort()), torch::arange(examples)));
   EXPECT_THROW(ShardedLoader(5, 10, 0, 0, 1), Error);
   EXPECT_THROW(ShardedLoader(100, 1, 0, 0, 2), Error);
+}
+
+// Exact samples land on the modes in equal shares (4 standard errors; 2spirals: within 4 noise
+// stds of the arm but for the Gaussian tail beyond, exp(-8) = 3.4e-4), and the log-density
+// integrates to 1 on a grid.
+TEST(Density2d, SamplesAndDensitiesAreExact) {
+  const CounterRng rng(3);
+  for (const char* name : {"8gaussians", "checkerboard", "2spirals"}) {
+    const auto density = make_density2d(name);
+    const int64_t n = 20000;
+    const at::Tensor x = density->sample(rng, 0, 0, n);
+    const at::Tensor mode = density->mode_of(x);
+    EXPECT_LE((mode < 0).sum().item<int64_t>(), std::string(name) == "2spirals" ? 20 : 0) << name;
+    const double share = 1.0 / density->modes(), error = 4 * std::sqrt(share * (1 - share) / n);
+    for (int k = 0; k < density->modes(); ++k)
+      EXPECT_NEAR((mode == k).sum().item<double>() / n, share, error) << name << " mode " << k;
+    // The spirals' density sums 2000 Gaussians a point: a smaller grid, fine enough (cell 0.04 against
+    // their std 0.15) and wide enough (radius pi + 9 stds inside).
+    const bool spirals = std::string(name) == "2spirals";
+    const int64_t side = spirals ? 225 : 600;
+    const double edge = spirals ? 4.5 : 6.0, cell = 2 * edge / side;
+    const at::Tensor axis = torch::linspace(-edge + cell / 2, edge - cell / 2, side, torch::kFloat64);
+    const std::vector<at::Tensor> mesh = torch::meshgrid({axis, axis}, "ij");
+    const at::Tensor grid = torch::stack({mesh[0].reshape(-1), mesh[1].reshape(-1)}, 1).to(torch::kFloat32);
+    EXPECT_NEAR(density->log_density(grid).exp().sum().item<double>() * cell * cell, 1.0, 2e-3) << name;
+  }
+  EXPECT_THROW(make_density2d("moons"), Error);
 }
 
 }  // namespace

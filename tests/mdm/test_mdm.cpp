@@ -1,15 +1,23 @@
 // Multivariate diffusions against ground truth: the matrix-exponential transition against RK4
 // integration of its ODEs, the stationary law, the VPSDE and CLD closed forms, learned D positive
 // semidefinite after training, the importance-sampled time, and the ELBO of Gaussian data against
-// its exact value (where every score is known in closed form).
+// its exact value (where every score is known in closed form); config errors; resume.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <cmath>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "core/error.h"
+#include "dist/communicator.h"
+#include "io/hdf5_file.h"
 #include "mdm/elbo.h"
 #include "mdm/linear_process.h"
+#include "mdm/mdm_config.h"
+#include "mdm/train_mdm.h"
 #include "train/adam.h"
 
 namespace tilt::mdm {
@@ -243,6 +251,59 @@ TEST(LinearProcess, BadConfigsAreErrors) {
   ProcessConfig config = process("cld");
   config.aux_variance = 0;
   EXPECT_THROW(LinearProcess{config}, Error);
+}
+
+TEST(MdmConfig, BadValuesAreOneLineErrors) {
+  for (const char* bad : {"process.kind=sde", "process.variables=0", "process.aux_variance=0",
+                          "process.beta1=0.01", "process.t_min=1", "train.lr=0", "train.grad_clip=-1",
+                          "eval.sampler_steps=0", "data.name=moons", "network.width=3"}) {
+    const std::vector<std::string> overrides{"process.kind=learned", bad};
+    try {
+      parse_mdm_config("method: mdm\n", overrides);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+      const std::string key = std::string(bad).substr(0, std::string(bad).find('='));
+      EXPECT_NE(message.find(key.substr(key.find('.') + 1)), std::string::npos) << bad << ": " << message;
+    }
+  }
+  const MdmConfig parsed = parse_mdm_config("method: mdm\n", {"process.kind=malda", "train.lr=0.003"});
+  EXPECT_EQ(to_yaml(parse_mdm_config(to_yaml(parsed))), to_yaml(parsed));
+}
+
+// A run stopped after 2 iterations and resumed to 4 ends with the uninterrupted run's parameters,
+// optimiser moments and evaluation, bit for bit.
+TEST(TrainMdm, ResumeReproducesTheUninterruptedRun) {
+  const auto root =
+      std::filesystem::temp_directory_path() / ("tilt_mdm_resume_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  const auto config = [](int iterations) {
+    return parse_mdm_config(
+        "method: mdm\n", {"process.kind=learned", "network.hidden=16", "network.layers=1", "train.batch=32",
+                          "eval.examples=64", "eval.samples=32", "eval.sampler_steps=10",
+                          "train.iterations=" + std::to_string(iterations)});
+  };
+  LocalCommunicator alone;
+  const TrainResult whole = train_mdm(config(4), {root / "whole", StartMode::kFresh, true}, alone);
+  ASSERT_EQ(whole.outcome, TrainOutcome::kFinished);
+  TrainOptions part{root / "part", StartMode::kFresh, true};
+  ASSERT_EQ(train_mdm(config(2), part, alone).outcome, TrainOutcome::kFinished);
+  part.start = StartMode::kResume;
+  const TrainResult resumed = train_mdm(config(4), part, alone);
+  ASSERT_EQ(resumed.outcome, TrainOutcome::kFinished);
+  EXPECT_EQ(resumed.metrics, whole.metrics);
+  const io::H5File a = io::H5File::open_read(root / "whole" / "checkpoint.h5");
+  const io::H5File b = io::H5File::open_read(root / "part" / "checkpoint.h5");
+  for (const std::string name : {"process/skew_factor", "process/dissipation_factor"}) {
+    EXPECT_TRUE(torch::equal(a.read("/parameters/" + name), b.read("/parameters/" + name))) << name;
+    EXPECT_TRUE(
+        torch::equal(a.read("/optimizer/mdm/" + name + "/m"), b.read("/optimizer/mdm/" + name + "/m")));
+  }
+  EXPECT_THROW(train_mdm(parse_mdm_config("method: mdm\n", {"process.kind=cld"}),
+                         {root / "part", StartMode::kResume, true}, alone),
+               Error);
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "dxmi/density2d.h"
+#include "data/density2d.h"
 
 #include <torch/torch.h>
 
@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 
-namespace tilt::dxmi {
+namespace tilt::data {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
@@ -139,4 +139,4 @@ std::unique_ptr<Density2d> make_density2d(const std::string& name) {
               "' (choose 8gaussians, checkerboard or 2spirals)");
 }
 
-}  // namespace tilt::dxmi
+}  // namespace tilt::data

@@ -1,6 +1,6 @@
-// The 2-D data sets of DxMI's synthetic experiments (research/dxmi.md §6.3, BNAF's and FFJORD's
-// densities), each with its exact normalised log-density and an exact counter-based sampler, so that
-// every metric has ground truth:
+// The 2-D data sets of the synthetic experiments (DxMI's research/dxmi.md §6.3, the multivariate
+// diffusions' 2-D ELBOs; BNAF's and FFJORD's densities), each with its exact normalised log-density
+// and an exact counter-based sampler, so that every metric has ground truth:
 //   8gaussians    eight isotropic Gaussians of std 0.5 on the circle of radius 4, the whole set
 //                 divided by sqrt 2: modes at radius 2 sqrt 2 with variance 1/8, equal weights;
 //   checkerboard  uniform on the 8 of the 16 cells of side 2 in [-4, 4]^2 whose indices
@@ -21,7 +21,7 @@
 
 #include "core/rng.h"
 
-namespace tilt::dxmi {
+namespace tilt::data {
 
 class Density2d {
  public:
@@ -39,4 +39,4 @@ class Density2d {
 // "8gaussians", "checkerboard" or "2spirals"; anything else is a config error naming the choices.
 std::unique_ptr<Density2d> make_density2d(const std::string& name);
 
-}  // namespace tilt::dxmi
+}  // namespace tilt::data

@@ -1,0 +1,136 @@
+#include "mdm/mdm_config.h"
+
+#include "core/config_section.h"
+#include "core/error.h"
+
+namespace tilt::mdm {
+
+bool is_mdm_config(const std::filesystem::path& path) { return config_method(path) == "mdm"; }
+
+MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw Error(std::string("config: not valid YAML: ") + e.what());
+  }
+  for (const auto& assignment : overrides) apply_override(root, assignment);
+  ConfigSection top(root, "");
+  MdmConfig c;
+  if (top.require<std::string>("method") != "mdm") config_fail("method", "must be mdm here");
+  c.seed = top.get<uint64_t>("seed", c.seed);
+  {
+    ConfigSection data = top.section("data");
+    c.data = data.get<std::string>("name", c.data);
+    if (c.data != "8gaussians" && c.data != "checkerboard" && c.data != "2spirals")
+      config_fail(data.key_path("name"),
+                  "unknown data set '" + c.data + "' (choose 8gaussians, checkerboard or 2spirals)");
+    data.finish();
+  }
+  {
+    ConfigSection process = top.section("process");
+    ProcessConfig& p = c.options.process;
+    p.kind = process.get<std::string>("kind", p.kind);
+    if (p.kind != "vpsde" && p.kind != "cld" && p.kind != "alda" && p.kind != "malda" && p.kind != "learned")
+      config_fail(process.key_path("kind"),
+                  "unknown process '" + p.kind + "' (choose vpsde, cld, alda, malda or learned)");
+    if (p.kind == "learned") {
+      p.variables = process.get("variables", p.variables);
+      p.full_dissipation = process.get("full_dissipation", p.full_dissipation);
+      require_at_least(p.variables, 1, process.key_path("variables"));
+    }
+    p.aux_variance = process.get("aux_variance", p.aux_variance);
+    p.schedule.beta0 = process.get("beta0", p.schedule.beta0);
+    p.schedule.beta1 = process.get("beta1", p.schedule.beta1);
+    c.options.t_min = process.get("t_min", c.options.t_min);
+    require_positive(p.aux_variance, process.key_path("aux_variance"));
+    require_positive(p.schedule.beta0, process.key_path("beta0"));
+    if (p.schedule.beta1 < p.schedule.beta0) config_fail(process.key_path("beta1"), "must be >= beta0");
+    if (!(c.options.t_min > 0 && c.options.t_min < 1))
+      config_fail(process.key_path("t_min"), "must be in (0, 1)");
+    process.finish();
+  }
+  {
+    ConfigSection network = top.section("network");
+    NetworkConfig& m = c.options.network.mlp;
+    m.hidden = network.get("hidden", 128);
+    m.fourier_features = network.get("fourier_features", 16);
+    m.layers = network.get("layers", 3);
+    require_at_least(m.hidden, 1, network.key_path("hidden"));
+    require_at_least(m.fourier_features, 1, network.key_path("fourier_features"));
+    require_at_least(m.layers, 0, network.key_path("layers"));
+    network.finish();
+  }
+  {
+    ConfigSection train = top.section("train");
+    c.iterations = train.get("iterations", c.iterations);
+    c.batch = train.get("batch", c.batch);
+    c.options.lr = train.get("lr", c.options.lr);
+    c.options.grad_clip = train.get("grad_clip", c.options.grad_clip);
+    c.log_every = train.get("log_every", c.log_every);
+    c.checkpoint_every = train.get("checkpoint_every", c.checkpoint_every);
+    require_at_least(c.iterations, 0, train.key_path("iterations"));
+    require_at_least(c.batch, 1, train.key_path("batch"));
+    require_positive(c.options.lr, train.key_path("lr"));
+    if (c.options.grad_clip < 0) config_fail(train.key_path("grad_clip"), "must be >= 0 (0: no clipping)");
+    require_at_least(c.log_every, 1, train.key_path("log_every"));
+    require_at_least(c.checkpoint_every, 1, train.key_path("checkpoint_every"));
+    train.finish();
+  }
+  {
+    ConfigSection eval = top.section("eval");
+    c.eval_examples = eval.get("examples", c.eval_examples);
+    c.eval_samples = eval.get("samples", c.eval_samples);
+    c.sampler_steps = eval.get("sampler_steps", c.sampler_steps);
+    require_at_least(c.eval_examples, 2, eval.key_path("examples"));
+    require_at_least(c.eval_samples, 2, eval.key_path("samples"));
+    require_at_least(c.sampler_steps, 1, eval.key_path("sampler_steps"));
+    eval.finish();
+  }
+  top.finish();
+  return c;
+}
+
+MdmConfig load_mdm_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
+  const std::string text = read_config_text(path);
+  try {
+    return parse_mdm_config(text, overrides);
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
+}
+
+std::string to_yaml(const MdmConfig& c) {
+  YAML::Node root;
+  root["method"] = "mdm";
+  root["seed"] = c.seed;
+  root["data"]["name"] = c.data;
+  const ProcessConfig& p = c.options.process;
+  YAML::Node process = root["process"];
+  process["kind"] = p.kind;
+  if (p.kind == "learned") {
+    process["variables"] = p.variables;
+    process["full_dissipation"] = p.full_dissipation;
+  }
+  process["aux_variance"] = yaml_number(p.aux_variance);
+  process["beta0"] = yaml_number(p.schedule.beta0);
+  process["beta1"] = yaml_number(p.schedule.beta1);
+  process["t_min"] = yaml_number(c.options.t_min);
+  root["network"]["hidden"] = c.options.network.mlp.hidden;
+  root["network"]["fourier_features"] = c.options.network.mlp.fourier_features;
+  root["network"]["layers"] = c.options.network.mlp.layers;
+  root["train"]["iterations"] = c.iterations;
+  root["train"]["batch"] = c.batch;
+  root["train"]["lr"] = yaml_number(c.options.lr);
+  root["train"]["grad_clip"] = yaml_number(c.options.grad_clip);
+  root["train"]["log_every"] = c.log_every;
+  root["train"]["checkpoint_every"] = c.checkpoint_every;
+  root["eval"]["examples"] = c.eval_examples;
+  root["eval"]["samples"] = c.eval_samples;
+  root["eval"]["sampler_steps"] = c.sampler_steps;
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace tilt::mdm

@@ -1,0 +1,36 @@
+// A multivariate-diffusion run's config (`method: mdm`; configs/mdm/, docs/mdm.md), read and
+// validated like every tilt config (unknown keys, types, ranges; defaults written back):
+//   seed; data {name: 8gaussians | checkerboard | 2spirals}; process {kind, variables,
+//   full_dissipation, aux_variance, beta0, beta1, t_min} (mdm/linear_process.h); network {hidden,
+//   fourier_features, layers} (the Fourier MLP); train {iterations, batch, lr, grad_clip, log_every,
+//   checkpoint_every}; eval {examples (held-out exact samples for the test ELBO), samples,
+//   sampler_steps}.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "mdm/mdm_model.h"
+
+namespace tilt::mdm {
+
+struct MdmConfig {
+  uint64_t seed = 0;
+  std::string data = "8gaussians";
+  MdmOptions options;
+  int iterations = 3000;
+  int64_t batch = 512;
+  int log_every = 100;
+  int checkpoint_every = 1000;
+  int64_t eval_examples = 10000;
+  int64_t eval_samples = 5000;
+  int sampler_steps = 500;
+};
+
+bool is_mdm_config(const std::filesystem::path& path);
+MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::string>& overrides = {});
+MdmConfig load_mdm_config(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
+std::string to_yaml(const MdmConfig& config);
+
+}  // namespace tilt::mdm

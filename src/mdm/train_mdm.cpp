@@ -1,0 +1,185 @@
+#include "mdm/train_mdm.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+
+#include "core/cpu_setup.h"
+#include "data/density2d.h"
+#include "data/sample_metrics_2d.h"
+#include "dist/gradient_sync.h"
+#include "io/atomic_file.h"
+#include "io/hdf5_file.h"
+#include "io/metrics_table.h"
+#include "io/run_files.h"
+#include "train/progress.h"
+#include "train/run_control.h"
+#include "train/run_directory.h"
+
+namespace tilt::mdm {
+namespace {
+
+// Held-out examples: exact samples from draws no training batch uses (training draws are the
+// iteration numbers, far below).
+constexpr uint32_t kTestDraw = kExactSampleDraws | 1u;
+constexpr int64_t kEvaluationChunk = 2048;
+
+void check_resumable(const std::filesystem::path& checkpoint, const MdmConfig& config) {
+  const io::H5File file = io::H5File::open_read(checkpoint);
+  MdmConfig stored = parse_mdm_config(file.read_string("/meta/config"));
+  stored.iterations = config.iterations;
+  stored.log_every = config.log_every;
+  stored.checkpoint_every = config.checkpoint_every;
+  stored.eval_examples = config.eval_examples;
+  stored.eval_samples = config.eval_samples;
+  stored.sampler_steps = config.sampler_steps;
+  require_same_config(checkpoint, to_yaml(stored), to_yaml(config),
+                      "train.iterations, train.log_every, train.checkpoint_every and eval");
+}
+
+// The test ELBO's mean and standard error over the held-out examples, with their exact mean
+// log-likelihood; every rank its share of the examples, sums reduced.
+std::vector<std::pair<std::string, double>> evaluate_elbo(const MdmModel& model,
+                                                          const data::Density2d& density,
+                                                          const CounterRng& rng, int64_t examples,
+                                                          Communicator& comm) {
+  torch::NoGradGuard no_grad;
+  const BatchShard shard = shard_batch(examples, comm.rank(), comm.size());
+  double sums[3] = {0, 0, 0};  // sum ELBO, sum ELBO^2, sum log p
+  for (int64_t offset = 0; offset < shard.count; offset += kEvaluationChunk) {
+    const BatchShard part{examples, shard.begin + offset, std::min(kEvaluationChunk, shard.count - offset)};
+    const at::Tensor x = density.sample(rng, kTestDraw, part.begin, part.count);
+    const at::Tensor values = model.elbo(x, rng, kTestDraw, part);
+    sums[0] += values.sum().item<double>();
+    sums[1] += values.square().sum().item<double>();
+    sums[2] += density.log_density(x).sum().item<double>();
+  }
+  comm.all_reduce_sum(sums, 3);
+  const double n = static_cast<double>(examples), mean = sums[0] / n;
+  const double variance = std::max(0.0, (sums[1] - n * mean * mean) / (n - 1));
+  return {{"test_elbo", mean},
+          {"test_elbo_std_error", std::sqrt(variance / n)},
+          {"test_log_likelihood", sums[2] / n},
+          {"elbo_gap", sums[2] / n - mean}};
+}
+
+}  // namespace
+
+TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Communicator& comm) {
+  const StopSignals stop_signals;
+  configure_threads(cores_per_rank(comm));
+  const std::string resolved = to_yaml(config);
+  const bool verbose = comm.is_root() && !options.quiet;
+  const CounterRng rng(config.seed);
+  const std::unique_ptr<data::Density2d> density = data::make_density2d(config.data);
+  bool resuming = false;
+  std::optional<RunDirectoryLock> lock;
+  on_root_for_all(comm, "prepare the run directory", [&] {
+    lock.emplace(options.run_dir);
+    resuming = prepare_run_directory(options.run_dir, options.start, resolved,
+                                     [&](const std::filesystem::path& c) { check_resumable(c, config); });
+  });
+  comm.broadcast(&resuming, sizeof(resuming), 0);
+
+  torch::manual_seed(config.seed);  // the network's initial weights: the same on every rank and every run
+  MdmModel model(config.options, 2, config.seed);
+  io::MetricsTable metrics{{"step", "negative_elbo"}, {}},
+      timing{{"step", "iterations_per_s", "elapsed_s"}, {}};
+  const auto checkpoint_path = options.run_dir / run_files::kCheckpoint;
+  int start = 0;
+  if (resuming) {
+    const io::H5File file = io::H5File::open_read(checkpoint_path);
+    start = static_cast<int>(file.read("/step").item<int64_t>());
+    model.load(file);
+    metrics = io::MetricsTable::read_h5(file, "/metrics");
+    timing = io::MetricsTable::read_h5(file, "/timing");
+    metrics.truncate_after(start);
+    timing.truncate_after(start);
+  }
+  broadcast_parameters(tensors_of(model.parameters()), comm);
+  if (verbose)
+    std::printf("tilt: mdm %s (K = %d) on %s, %d ranks; %d iterations at batch %lld -> %s\n",
+                config.options.process.kind.c_str(), model.process().variables(), config.data.c_str(),
+                comm.size(), config.iterations, static_cast<long long>(config.batch),
+                options.run_dir.c_str());
+
+  Progress progress(start, config.iterations, verbose);
+  const auto started = std::chrono::steady_clock::now();
+  const auto save = [&](int done) {
+    on_root_for_all(comm, "write the checkpoint", [&] {
+      io::write_atomically(checkpoint_path, [&](io::H5File& file) {
+        file.write("/step", torch::tensor(static_cast<int64_t>(done), torch::kInt64));
+        file.write("/meta/ranks", torch::tensor(static_cast<int64_t>(comm.size()), torch::kInt64));
+        file.write_string("/meta/config", resolved);
+        model.save(file);
+        metrics.write_h5(file, "/metrics");
+        timing.write_h5(file, "/timing");
+      });
+      io::write_atomically(options.run_dir / run_files::kMetricsH5, [&](io::H5File& file) {
+        metrics.write_h5(file, "/metrics");
+        timing.write_h5(file, "/timing");
+      });
+      metrics.write_csv(options.run_dir / run_files::kMetricsCsv);
+    });
+  };
+
+  int step = start, stop_signal = 0;
+  for (; step < config.iterations && stop_signal == 0; ++step) {
+    stop_signal = agreed_stop_signal(comm);
+    const auto iteration = static_cast<uint32_t>(step);
+    const BatchShard shard = shard_batch(config.batch, comm.rank(), comm.size());
+    const double loss = model.train_step(density->sample(rng, iteration, shard.begin, shard.count), rng,
+                                         iteration, shard, comm);
+    progress.update(step, loss, std::nullopt, config.log_every);
+    const int done = step + 1;
+    if (done % config.log_every == 0 || done == config.iterations) {
+      metrics.append({{"step", done}, {"negative_elbo", loss}});
+      timing.append(
+          {{"step", done},
+           {"iterations_per_s", progress.iterations_per_second()},
+           {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});
+    }
+    if (done % config.checkpoint_every == 0 || done == config.iterations || stop_signal != 0) save(done);
+  }
+  progress.finish();
+  if (step < config.iterations) {
+    if (comm.is_root())
+      std::printf(
+          "tilt: stopped by signal %d at iteration %d; checkpoint saved (continue with --resume %s)\n",
+          stop_signal, step, options.run_dir.c_str());
+    return {stop_signal == SIGINT ? TrainOutcome::kInterrupted : TrainOutcome::kStopped, {}};
+  }
+  if (config.iterations == 0) save(0);
+
+  if (verbose)
+    std::printf("tilt: evaluating (test ELBO on %lld held-out examples; %lld samples, %d reverse steps)\n",
+                static_cast<long long>(config.eval_examples), static_cast<long long>(config.eval_samples),
+                config.sampler_steps);
+  std::vector<std::pair<std::string, double>> final_metrics =
+      evaluate_elbo(model, *density, rng, config.eval_examples, comm);
+  const BatchShard sample_shard = shard_batch(config.eval_samples, comm.rank(), comm.size());
+  at::Tensor samples;
+  for (const auto& metric :
+       data::sample_metrics_2d(model.sample(rng, kSamplingDraws, sample_shard, config.sampler_steps),
+                               *density, rng, config.eval_samples, comm, &samples))
+    final_metrics.push_back(metric);
+  on_root_for_all(comm, "write the samples", [&] {
+    io::write_atomically(options.run_dir / run_files::kSamples, [&](io::H5File& file) {
+      data::write_samples_2d(file, samples, *density);
+      file.write_string("/config", resolved);
+    });
+  });
+  on_root_for_all(comm, "write the evaluation", [&] {
+    io::write_text_atomically(options.run_dir / run_files::kEval, metrics_json(final_metrics) + "\n");
+    if (verbose) {
+      std::printf("final metrics (%s):\n", (options.run_dir / run_files::kEval).c_str());
+      for (const auto& [name, value] : final_metrics) std::printf("  %-36s %.6g\n", name.c_str(), value);
+    }
+  });
+  return {TrainOutcome::kFinished, final_metrics};
+}
+
+}  // namespace tilt::mdm
