@@ -30,29 +30,35 @@ ImportanceTime importance_time(const BetaSchedule& schedule, double t_min, const
   return {clamped, schedule.beta(clamped) / -torch::expm1(-b_t) / normaliser};
 }
 
-at::Tensor elbo(const LinearProcess& process, const NoisePredictor& predictor, const at::Tensor& x,
-                const ElboNoise& noise, double t_min) {
+at::Tensor dsm_integrand(const LinearProcess& process, const NoisePredictor& predictor, const at::Tensor& x,
+                         const at::Tensor& t, const at::Tensor& state) {
   const int64_t batch = x.size(0), dim = x.size(1), k = process.variables();
-  const at::Tensor x64 = x.to(torch::kFloat64);
-  const ImportanceTime time = importance_time(process.config().schedule, t_min, noise.uniform);
-  const Transition at_t = process.transition(time.t);
-  const at::Tensor eps = noise.state.to(torch::kFloat64);
-  const at::Tensor y = hybrid_mean(at_t.mean, x64) + at_t.cholesky.matmul(eps);
+  const Transition at_t = process.transition(t);
+  const at::Tensor eps = state.to(torch::kFloat64);
+  const at::Tensor y = hybrid_mean(at_t.mean, x.to(torch::kFloat64)) + at_t.cholesky.matmul(eps);
   const at::Tensor predicted =
-      predictor(y.reshape({batch, k * dim}).to(torch::kFloat32), time.t.to(torch::kFloat32))
+      predictor(y.reshape({batch, k * dim}).to(torch::kFloat32), t.to(torch::kFloat32))
           .to(torch::kFloat64)
           .reshape({batch, k, dim});
   const at::Tensor identity =
       torch::eye(k, torch::TensorOptions().dtype(torch::kFloat64)).expand({batch, k, k});
   const at::Tensor inverse = torch::linalg_solve_triangular(at_t.cholesky, identity, /*upper=*/false);
-  const at::Tensor p = inverse.matmul(process.diffusion_square(time.t)).matmul(inverse.transpose(1, 2));
+  const at::Tensor p = inverse.matmul(process.diffusion_square(t)).matmul(inverse.transpose(1, 2));
   const at::Tensor miss = predicted - eps;
   const at::Tensor quadratic = (miss * p.matmul(miss)).sum({1, 2});
   const double d = static_cast<double>(dim);
   const at::Tensor trace_p = p.diagonal(0, 1, 2).sum(1);
-  const at::Tensor trace_a = process.drift_matrix(time.t).diagonal(0, 1, 2).sum(1);
-  const at::Tensor integrand = -0.5 * quadratic + 0.5 * d * trace_p + d * trace_a;
+  const at::Tensor trace_a = process.drift_matrix(t).diagonal(0, 1, 2).sum(1);
+  return -0.5 * quadratic + 0.5 * d * trace_p + d * trace_a;
+}
 
+at::Tensor elbo(const LinearProcess& process, const NoisePredictor& predictor, const at::Tensor& x,
+                const ElboNoise& noise, double t_min) {
+  const int64_t k = process.variables();
+  const double d = static_cast<double>(x.size(1));
+  const at::Tensor x64 = x.to(torch::kFloat64);
+  const ImportanceTime time = importance_time(process.config().schedule, t_min, noise.uniform);
+  const at::Tensor integrand = dsm_integrand(process, predictor, x, time.t, noise.state);
   const Transition at_end = process.transition(torch::ones({1}, torch::kFloat64));
   const at::Tensor terminal =
       hybrid_mean(at_end.mean, x64) + at_end.cholesky.matmul(noise.terminal.to(torch::kFloat64));
@@ -62,6 +68,30 @@ at::Tensor elbo(const LinearProcess& process, const NoisePredictor& predictor, c
   const double aux_entropy =
       0.5 * d * static_cast<double>(k - 1) * (log_two_pi + 1 + std::log(process.config().aux_variance));
   return log_prior + integrand / time.density + aux_entropy;
+}
+
+at::Tensor offset_term(const LinearProcess& process, const NoisePredictor& predictor, const at::Tensor& x,
+                       const at::Tensor& aux, const at::Tensor& state, double t_min) {
+  const int64_t batch = x.size(0), dim = x.size(1), k = process.variables();
+  const at::Tensor start = torch::cat({x.to(torch::kFloat64).unsqueeze(1),
+                                       std::sqrt(process.config().aux_variance) * aux.to(torch::kFloat64)},
+                                      1);
+  const at::Tensor time = torch::full({1}, t_min, torch::TensorOptions().dtype(torch::kFloat64));
+  const Transition from_point = process.transition(time, /*from_point=*/true);
+  const Transition hybrid = process.transition(time);
+  const at::Tensor z = state.to(torch::kFloat64);
+  const at::Tensor u = from_point.mean[0].matmul(start) + from_point.cholesky[0].matmul(z);
+  const at::Tensor predicted = predictor(u.reshape({batch, k * dim}).to(torch::kFloat32),
+                                         torch::full({batch}, static_cast<float>(t_min)))
+                                   .to(torch::kFloat64)
+                                   .reshape({batch, k, dim});
+  // s = -L_{t_min}^-T eps_theta (the score the network parameterises, with the hybrid factor).
+  const at::Tensor score =
+      -torch::linalg_solve_triangular(hybrid.cholesky[0].transpose(0, 1), predicted, /*upper=*/true);
+  const at::Tensor whitened = z + from_point.cholesky[0].transpose(0, 1).matmul(score);
+  const at::Tensor log_det = torch::logdet(from_point.mean[0]);
+  return 0.5 * z.square().sum({1, 2}) - 0.5 * whitened.square().sum({1, 2}) +
+         static_cast<double>(dim) * log_det;
 }
 
 }  // namespace tilt::mdm

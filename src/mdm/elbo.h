@@ -9,7 +9,13 @@
 //   l(t) = -1/2 |eps_theta - eps|^2_P + d/2 tr P + d tr A(t),   P = L_t^-1 g g^T L_t^-T,
 // the expectation of 1/2 |grad log q_t|0|^2_{g g^T} taken in closed form. H(q(v_0)) =
 // d (K - 1) / 2 log(2 pi e aux_variance) is the -log q(v_0 | x) term's expectation, exact.
-// Without the [0, t_min] offset term, this bounds log q_{t_min}(x) (the data under a t_min's noise).
+// Without the [0, t_min] offset term this bounds log q_{t_min}(x) (the data under t_min's noise);
+// the offset term (the reference's evaluation) completes it to a bound on log p(x):
+//   offset(x) = log p(y_0 | u) - log q(u | y_0),  y_0 = [x; v_0], v_0 ~ N(0, aux_variance),
+//   u = M y_0 + Lbar z ~ q(u | y_0) (M, Lbar: the transition over [0, t_min] from the point y_0),
+//   p(y_0 | u) = N(M^-1 (u + Lbar Lbar^T s_theta(u, t_min)), M^-1 Lbar Lbar^T M^-T),
+// which reduces to 1/2 |z|^2 - 1/2 |z + Lbar^T s_theta|^2 + d log det M: no inverse of the tiny
+// covariance is formed.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -36,8 +42,17 @@ struct ElboNoise {
   at::Tensor uniform, state, terminal;
 };
 
-// ELBO(x) [B] float64 (differentiable in the predictor's and the process's parameters); x [B, d].
+// l(t) per example [B] at times t float64 [B] with y_t's standard normals `state` [B, K, d].
+at::Tensor dsm_integrand(const LinearProcess& process, const NoisePredictor& predictor, const at::Tensor& x,
+                         const at::Tensor& t, const at::Tensor& state);
+
+// ELBO(x) without the offset term, [B] float64 (differentiable in the predictor's and the
+// process's parameters); x [B, d].
 at::Tensor elbo(const LinearProcess& process, const NoisePredictor& predictor, const at::Tensor& x,
                 const ElboNoise& noise, double t_min);
+
+// The offset term [B] float64 from standard normals aux [B, K - 1, d] (v_0) and state [B, K, d] (z).
+at::Tensor offset_term(const LinearProcess& process, const NoisePredictor& predictor, const at::Tensor& x,
+                       const at::Tensor& aux, const at::Tensor& state, double t_min);
 
 }  // namespace tilt::mdm

@@ -93,7 +93,7 @@ at::Tensor LinearProcess::initial_covariance() const {
   return torch::diag(diagonal);
 }
 
-Transition LinearProcess::transition(const at::Tensor& t) const {
+Transition LinearProcess::transition(const at::Tensor& t, bool from_point) const {
   const int k = variables_;
   const at::Tensor b = config_.schedule.integral(t.to(torch::kFloat64)).view({-1, 1, 1});
   const at::Tensor a = -(skew() + dissipation());
@@ -105,7 +105,8 @@ Transition LinearProcess::transition(const at::Tensor& t) const {
   const at::Tensor mean = exponential.narrow(1, 0, k).narrow(2, 0, k);
   const at::Tensor corner = exponential.narrow(1, 0, k).narrow(2, k, k);
   const at::Tensor mean_t = mean.transpose(1, 2);
-  at::Tensor covariance = mean.matmul(initial_covariance()).matmul(mean_t) + corner.matmul(mean_t);
+  at::Tensor covariance = corner.matmul(mean_t);
+  if (!from_point) covariance = covariance + mean.matmul(initial_covariance()).matmul(mean_t);
   covariance = 0.5 * (covariance + covariance.transpose(1, 2));
   return {mean, covariance, torch::linalg_cholesky(covariance)};
 }

@@ -58,7 +58,8 @@ class LinearProcess {
   at::Tensor diffusion_square(const at::Tensor& t) const;  // g g^T(t) = 2 beta(t) D [N, K, K]
   // Sigma_0 [K, K]: zero for x, aux_variance for the auxiliary variables.
   at::Tensor initial_covariance() const;
-  Transition transition(const at::Tensor& t) const;  // t float64 [N]
+  // t float64 [N]; from_point: Sigma_0 = 0 (y_0 known whole, auxiliary variables included).
+  Transition transition(const at::Tensor& t, bool from_point = false) const;
   // Trainable tensors (learned kinds; empty otherwise) under "process/...".
   std::vector<NamedTensor> parameters() const;
 

@@ -23,7 +23,7 @@ struct MdmConfig {
   int64_t batch = 512;
   int log_every = 100;
   int checkpoint_every = 1000;
-  int64_t eval_examples = 10000;
+  int64_t eval_examples = 50000;
   int64_t eval_samples = 5000;
   int sampler_steps = 500;
 };

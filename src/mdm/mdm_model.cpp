@@ -36,6 +36,16 @@ at::Tensor MdmModel::elbo(const at::Tensor& x, const CounterRng& rng, uint32_t d
   return mdm::elbo(process_, predictor(), x, noise, options_.t_min);
 }
 
+at::Tensor MdmModel::offset(const at::Tensor& x, const CounterRng& rng, uint32_t draw,
+                            const BatchShard& shard) const {
+  const int64_t k = process_.variables();
+  const at::Tensor aux = rng.normal(RngStream::kMdmElbo, draw, 3, shard.begin, shard.count, (k - 1) * dim_)
+                             .view({shard.count, k - 1, dim_});
+  const at::Tensor state = rng.normal(RngStream::kMdmElbo, draw, 4, shard.begin, shard.count, k * dim_)
+                               .view({shard.count, k, dim_});
+  return offset_term(process_, predictor(), x, aux, state, options_.t_min);
+}
+
 double MdmModel::train_step(const at::Tensor& x, const CounterRng& rng, uint32_t iteration,
                             const BatchShard& shard, Communicator& comm) {
   const at::Tensor total = elbo(x, rng, iteration, shard).sum();

@@ -35,8 +35,10 @@ class MdmModel {
  public:
   MdmModel(const MdmOptions& options, int dim, uint64_t seed);
 
-  // ELBO(x) per example [n] float64 for this rank's rows `shard` of a global batch, noise `draw`.
+  // ELBO(x) without the offset term per example [n] float64 for this rank's rows `shard` of a
+  // global batch, noise `draw`; and the offset term (mdm/elbo.h) for the same rows and draw.
   at::Tensor elbo(const at::Tensor& x, const CounterRng& rng, uint32_t draw, const BatchShard& shard) const;
+  at::Tensor offset(const at::Tensor& x, const CounterRng& rng, uint32_t draw, const BatchShard& shard) const;
   // One Adam step on the negative mean ELBO of the global batch; returns that mean (nats, all ranks).
   double train_step(const at::Tensor& x, const CounterRng& rng, uint32_t iteration, const BatchShard& shard,
                     Communicator& comm);

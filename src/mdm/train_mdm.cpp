@@ -40,30 +40,39 @@ void check_resumable(const std::filesystem::path& checkpoint, const MdmConfig& c
                       "train.iterations, train.log_every, train.checkpoint_every and eval");
 }
 
-// The test ELBO's mean and standard error over the held-out examples, with their exact mean
-// log-likelihood; every rank its share of the examples, sums reduced.
+// The test ELBO (with the offset term, and without it) with its standard error over the held-out
+// examples, beside their exact mean log-likelihood; every rank its share of the examples, sums
+// reduced.
 std::vector<std::pair<std::string, double>> evaluate_elbo(const MdmModel& model,
                                                           const data::Density2d& density,
                                                           const CounterRng& rng, int64_t examples,
                                                           Communicator& comm) {
   torch::NoGradGuard no_grad;
   const BatchShard shard = shard_batch(examples, comm.rank(), comm.size());
-  double sums[3] = {0, 0, 0};  // sum ELBO, sum ELBO^2, sum log p
+  double sums[5] = {0, 0, 0, 0, 0};  // ELBO, ELBO^2, log p, ELBO without offset, its square
   for (int64_t offset = 0; offset < shard.count; offset += kEvaluationChunk) {
     const BatchShard part{examples, shard.begin + offset, std::min(kEvaluationChunk, shard.count - offset)};
     const at::Tensor x = density.sample(rng, kTestDraw, part.begin, part.count);
-    const at::Tensor values = model.elbo(x, rng, kTestDraw, part);
+    const at::Tensor no_offset = model.elbo(x, rng, kTestDraw, part);
+    const at::Tensor values = no_offset + model.offset(x, rng, kTestDraw, part);
     sums[0] += values.sum().item<double>();
     sums[1] += values.square().sum().item<double>();
     sums[2] += density.log_density(x).sum().item<double>();
+    sums[3] += no_offset.sum().item<double>();
+    sums[4] += no_offset.square().sum().item<double>();
   }
-  comm.all_reduce_sum(sums, 3);
-  const double n = static_cast<double>(examples), mean = sums[0] / n;
-  const double variance = std::max(0.0, (sums[1] - n * mean * mean) / (n - 1));
-  return {{"test_elbo", mean},
-          {"test_elbo_std_error", std::sqrt(variance / n)},
+  comm.all_reduce_sum(sums, 5);
+  const double n = static_cast<double>(examples);
+  const auto standard_error = [n](double sum, double square_sum) {
+    const double mean = sum / n;
+    return std::sqrt(std::max(0.0, (square_sum - n * mean * mean) / (n - 1)) / n);
+  };
+  return {{"test_elbo", sums[0] / n},
+          {"test_elbo_std_error", standard_error(sums[0], sums[1])},
+          {"test_elbo_no_offset", sums[3] / n},
+          {"test_elbo_no_offset_std_error", standard_error(sums[3], sums[4])},
           {"test_log_likelihood", sums[2] / n},
-          {"elbo_gap", sums[2] / n - mean}};
+          {"elbo_gap", (sums[2] - sums[0]) / n}};
 }
 
 }  // namespace

@@ -62,6 +62,10 @@ for relative in "${configs[@]}"; do
   grep -q "^method: dxmi" "$source_dir/$relative" &&
     sizes=(--set train.iterations=3 --set train.batch=16 --set eval.samples=64 --set prior.iterations=3
            --set prior.batch=16 --set train.checkpoint_every=2 --set train.log_every=1 --quiet)
+  # Multivariate diffusions: a few iterations, a small evaluation and a short reverse SDE.
+  grep -q "^method: mdm" "$source_dir/$relative" &&
+    sizes=(--set train.iterations=3 --set train.batch=16 --set eval.examples=64 --set eval.samples=64
+           --set eval.sampler_steps=10 --set train.checkpoint_every=2 --set train.log_every=1 --quiet)
   # Image configs: the first 512 training images (the feature classifier trains on them, once), and
   # the prior's many-step reading at 20 steps.
   grep -q "name: fashion_mnist" "$source_dir/$relative" &&
