@@ -241,8 +241,7 @@ void write_component(YAML::Node& root, const std::string& key, const ComponentCo
 
 }  // namespace
 
-Config parse_config(const std::string& yaml_text, const std::vector<std::string>& overrides,
-                    const std::filesystem::path& base_dir) {
+YAML::Node config_root(const std::string& yaml_text, const std::vector<std::string>& overrides) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
@@ -251,7 +250,12 @@ Config parse_config(const std::string& yaml_text, const std::vector<std::string>
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   for (const auto& assignment : overrides) apply_override(root, assignment);
+  return root;
+}
 
+Config parse_config(const std::string& yaml_text, const std::vector<std::string>& overrides,
+                    const std::filesystem::path& base_dir) {
+  YAML::Node root = config_root(yaml_text, overrides);
   Config config;
   ConfigSection top(root, "", base_dir);
   config.objective = read_component(top, "objective", find_objective_kind);
@@ -518,12 +522,8 @@ std::string read_config_text(const std::filesystem::path& path) {
 }
 
 Config load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
-  const std::string text = read_config_text(path);
-  try {
-    return parse_config(text, overrides, path.parent_path());
-  } catch (const Error& e) {
-    throw Error(path.string() + ": " + e.what());
-  }
+  return parse_config_file(
+      path, [&](const std::string& text) { return parse_config(text, overrides, path.parent_path()); });
 }
 
 std::string to_yaml(const Config& config) {

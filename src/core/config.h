@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace tilt {
 
 // An isotropic Gaussian mixture sum_k w_k N(mu_k, s_k^2 I). Given either by `preset` (gmm25: the
@@ -151,6 +153,19 @@ struct Config {
 
 // A config file's text; an Error naming the file when it cannot be read.
 std::string read_config_text(const std::filesystem::path& path);
+// `parse(text)` of the file's text, any error prefixed with the file's name.
+template <typename Parse>
+auto parse_config_file(const std::filesystem::path& path, const Parse& parse) {
+  const std::string text = read_config_text(path);
+  try {
+    return parse(text);
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
+}
+// The config text as a YAML root (a map; an empty text is an empty map) with `overrides`
+// ("dotted.key=yaml-value") applied; one-line errors.
+YAML::Node config_root(const std::string& yaml_text, const std::vector<std::string>& overrides);
 // The file's top-level `method` (dxmi, mdm; empty for a sampler job's config, and for a file that
 // does not parse: its loader reports what is wrong).
 std::string config_method(const std::filesystem::path& path);

@@ -84,18 +84,13 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
   torch::manual_seed(config.seed);  // the networks' initial weights: the same on every rank and every run
   Dxmi dxmi(config.options, data->dim(), config.steps, config.network);
   Adam prior_adam({{dxmi.sampler().network_parameters(), config.prior_lr}});
-  io::MetricsTable metrics{metric_columns(), {}}, timing{{"step", "iterations_per_s", "elapsed_s"}, {}};
-  const auto checkpoint_path = options.run_dir / run_files::kCheckpoint;
+  TrainingTables tables{{metric_columns(), {}}, {{"step", "iterations_per_s", "elapsed_s"}, {}}};
   int start = 0;
   if (resuming) {
-    const io::H5File file = io::H5File::open_read(checkpoint_path);
-    start = static_cast<int>(file.read("/step").item<int64_t>());
-    dxmi.load(file);
-    prior_adam.load(file, "/optimizer/prior");
-    metrics = io::MetricsTable::read_h5(file, "/metrics");
-    timing = io::MetricsTable::read_h5(file, "/timing");
-    metrics.truncate_after(start);
-    timing.truncate_after(start);
+    start = load_method_checkpoint(options.run_dir, tables, [&](const io::H5File& file) {
+      dxmi.load(file);
+      prior_adam.load(file, "/optimizer/prior");
+    });
   } else if (!config.prior_from.empty()) {
     load_prior(config.prior_from, dxmi.sampler());
   }
@@ -111,20 +106,10 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
   const auto started = std::chrono::steady_clock::now();
   const auto save = [&](int done) {
     on_root_for_all(comm, "write the checkpoint", [&] {
-      io::write_atomically(checkpoint_path, [&](io::H5File& file) {
-        file.write("/step", torch::tensor(static_cast<int64_t>(done), torch::kInt64));
-        file.write("/meta/ranks", torch::tensor(static_cast<int64_t>(comm.size()), torch::kInt64));
-        file.write_string("/meta/config", resolved);
+      save_method_checkpoint(options.run_dir, done, comm.size(), resolved, tables, [&](io::H5File& file) {
         dxmi.save(file);
         prior_adam.save(file, "/optimizer/prior");
-        metrics.write_h5(file, "/metrics");
-        timing.write_h5(file, "/timing");
       });
-      io::write_atomically(options.run_dir / run_files::kMetricsH5, [&](io::H5File& file) {
-        metrics.write_h5(file, "/metrics");
-        timing.write_h5(file, "/timing");
-      });
-      metrics.write_csv(options.run_dir / run_files::kMetricsCsv);
     });
   };
 
@@ -171,8 +156,8 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
     progress.update(step, loss, std::nullopt, config.log_every);
     const int done = step + 1;
     if (done % config.log_every == 0 || done == total) {
-      metrics.append(row);
-      timing.append(
+      tables.metrics.append(row);
+      tables.timing.append(
           {{"step", done},
            {"iterations_per_s", progress.iterations_per_second()},
            {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});

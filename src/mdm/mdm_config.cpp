@@ -8,14 +8,7 @@ namespace tilt::mdm {
 bool is_mdm_config(const std::filesystem::path& path) { return config_method(path) == "mdm"; }
 
 MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::string>& overrides) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw Error(std::string("config: not valid YAML: ") + e.what());
-  }
-  for (const auto& assignment : overrides) apply_override(root, assignment);
-  ConfigSection top(root, "");
+  ConfigSection top(config_root(yaml_text, overrides), "");
   MdmConfig c;
   if (top.require<std::string>("method") != "mdm") config_fail("method", "must be mdm here");
   c.seed = top.get<uint64_t>("seed", c.seed);
@@ -92,12 +85,7 @@ MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::
 }
 
 MdmConfig load_mdm_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
-  const std::string text = read_config_text(path);
-  try {
-    return parse_mdm_config(text, overrides);
-  } catch (const Error& e) {
-    throw Error(path.string() + ": " + e.what());
-  }
+  return parse_config_file(path, [&](const std::string& text) { return parse_mdm_config(text, overrides); });
 }
 
 std::string to_yaml(const MdmConfig& c) {

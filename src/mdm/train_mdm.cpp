@@ -15,6 +15,7 @@
 #include "io/hdf5_file.h"
 #include "io/metrics_table.h"
 #include "io/run_files.h"
+#include "train/checkpoint.h"
 #include "train/progress.h"
 #include "train/run_control.h"
 #include "train/run_directory.h"
@@ -95,19 +96,11 @@ TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Comm
 
   torch::manual_seed(config.seed);  // the network's initial weights: the same on every rank and every run
   MdmModel model(config.options, 2, config.seed);
-  io::MetricsTable metrics{{"step", "negative_elbo"}, {}},
-      timing{{"step", "iterations_per_s", "elapsed_s"}, {}};
-  const auto checkpoint_path = options.run_dir / run_files::kCheckpoint;
+  TrainingTables tables{{{"step", "negative_elbo"}, {}}, {{"step", "iterations_per_s", "elapsed_s"}, {}}};
   int start = 0;
-  if (resuming) {
-    const io::H5File file = io::H5File::open_read(checkpoint_path);
-    start = static_cast<int>(file.read("/step").item<int64_t>());
-    model.load(file);
-    metrics = io::MetricsTable::read_h5(file, "/metrics");
-    timing = io::MetricsTable::read_h5(file, "/timing");
-    metrics.truncate_after(start);
-    timing.truncate_after(start);
-  }
+  if (resuming)
+    start =
+        load_method_checkpoint(options.run_dir, tables, [&](const io::H5File& file) { model.load(file); });
   broadcast_parameters(tensors_of(model.parameters()), comm);
   if (verbose)
     std::printf("tilt: mdm %s (K = %d) on %s, %d ranks; %d iterations at batch %lld -> %s\n",
@@ -119,19 +112,8 @@ TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Comm
   const auto started = std::chrono::steady_clock::now();
   const auto save = [&](int done) {
     on_root_for_all(comm, "write the checkpoint", [&] {
-      io::write_atomically(checkpoint_path, [&](io::H5File& file) {
-        file.write("/step", torch::tensor(static_cast<int64_t>(done), torch::kInt64));
-        file.write("/meta/ranks", torch::tensor(static_cast<int64_t>(comm.size()), torch::kInt64));
-        file.write_string("/meta/config", resolved);
-        model.save(file);
-        metrics.write_h5(file, "/metrics");
-        timing.write_h5(file, "/timing");
-      });
-      io::write_atomically(options.run_dir / run_files::kMetricsH5, [&](io::H5File& file) {
-        metrics.write_h5(file, "/metrics");
-        timing.write_h5(file, "/timing");
-      });
-      metrics.write_csv(options.run_dir / run_files::kMetricsCsv);
+      save_method_checkpoint(options.run_dir, done, comm.size(), resolved, tables,
+                             [&](io::H5File& file) { model.save(file); });
     });
   };
 
@@ -145,8 +127,8 @@ TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Comm
     progress.update(step, loss, std::nullopt, config.log_every);
     const int done = step + 1;
     if (done % config.log_every == 0 || done == config.iterations) {
-      metrics.append({{"step", done}, {"negative_elbo", loss}});
-      timing.append(
+      tables.metrics.append({{"step", done}, {"negative_elbo", loss}});
+      tables.timing.append(
           {{"step", done},
            {"iterations_per_s", progress.iterations_per_second()},
            {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});

@@ -4,7 +4,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/hdf5_file.h"
+#include "io/run_files.h"
 
 namespace tilt {
 
@@ -112,6 +114,36 @@ void read_parameters(const io::H5File& file, const std::vector<NamedTensor>& par
                   "' has a different shape than the config's");
     parameter.tensor.copy_(stored);
   }
+}
+
+void save_method_checkpoint(const std::filesystem::path& run_dir, int step, int ranks,
+                            const std::string& resolved_config, const TrainingTables& tables,
+                            const std::function<void(io::H5File&)>& write_state) {
+  io::write_atomically(run_dir / run_files::kCheckpoint, [&](io::H5File& file) {
+    file.write("/step", torch::tensor(static_cast<int64_t>(step), torch::kInt64));
+    file.write("/meta/ranks", torch::tensor(static_cast<int64_t>(ranks), torch::kInt64));
+    file.write_string("/meta/config", resolved_config);
+    write_state(file);
+    tables.metrics.write_h5(file, "/metrics");
+    tables.timing.write_h5(file, "/timing");
+  });
+  io::write_atomically(run_dir / run_files::kMetricsH5, [&](io::H5File& file) {
+    tables.metrics.write_h5(file, "/metrics");
+    tables.timing.write_h5(file, "/timing");
+  });
+  tables.metrics.write_csv(run_dir / run_files::kMetricsCsv);
+}
+
+int load_method_checkpoint(const std::filesystem::path& run_dir, TrainingTables& tables,
+                           const std::function<void(const io::H5File&)>& read_state) {
+  const io::H5File file = io::H5File::open_read(run_dir / run_files::kCheckpoint);
+  const int step = static_cast<int>(file.read("/step").item<int64_t>());
+  read_state(file);
+  tables.metrics = io::MetricsTable::read_h5(file, "/metrics");
+  tables.timing = io::MetricsTable::read_h5(file, "/timing");
+  tables.metrics.truncate_after(step);
+  tables.timing.truncate_after(step);
+  return step;
 }
 
 }  // namespace tilt

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <string>
 
 #include "core/config.h"
 #include "io/metrics_table.h"
@@ -30,6 +32,15 @@ void save_checkpoint(const std::filesystem::path& path, const Job& job, const Ad
 // Restores parameters, optimiser state and tables (cut at the checkpoint's step); returns the step.
 int load_checkpoint(const std::filesystem::path& path, Job& job, Adam& adam, TrainingTables& tables);
 
+// The checkpoint of a method with its own training loop (DxMI, multivariate diffusions), written by
+// rank 0: /step, /meta/ranks, /meta/config, the method's state (`write_state`: its parameters and
+// optimisers), /metrics and /timing; then metrics.h5 and metrics.csv beside it.
+void save_method_checkpoint(const std::filesystem::path& run_dir, int step, int ranks,
+                            const std::string& resolved_config, const TrainingTables& tables,
+                            const std::function<void(io::H5File&)>& write_state);
+// Reads one back: the method's state (`read_state`) and the tables cut at its step; returns the step.
+int load_method_checkpoint(const std::filesystem::path& run_dir, TrainingTables& tables,
+                           const std::function<void(const io::H5File&)>& read_state);
 // Throws one line naming the first difference when `config` cannot continue the checkpoint's run:
 // any change but train.iterations, train.exploration.decay_until, train.checkpoint_every,
 // train.log_every and eval would silently change what the run computes. The rank count may change.
