@@ -22,9 +22,10 @@ ImportanceTime importance_time(const BetaSchedule& schedule, double t_min, const
   const at::Tensor ends = log_expm1(schedule.integral(torch::tensor({t_min, 1.0}, options)));
   const at::Tensor normaliser = ends[1] - ends[0];
   const at::Tensor b = torch::nn::functional::softplus(ends[0] + uniform.to(torch::kFloat64) * normaliser);
+  // B = beta0 t + slope t^2 / 2 solved for t in the form without cancellation (exact at slope 0).
   const double slope = schedule.beta1 - schedule.beta0;
   const at::Tensor t =
-      (torch::sqrt(schedule.beta0 * schedule.beta0 + 2 * slope * b) - schedule.beta0) / slope;
+      2 * b / (schedule.beta0 + torch::sqrt(schedule.beta0 * schedule.beta0 + 2 * slope * b));
   const at::Tensor clamped = t.clamp(t_min, 1.0);
   const at::Tensor b_t = schedule.integral(clamped);
   return {clamped, schedule.beta(clamped) / -torch::expm1(-b_t) / normaliser};
@@ -89,7 +90,8 @@ at::Tensor offset_term(const LinearProcess& process, const NoisePredictor& predi
   const at::Tensor score =
       -torch::linalg_solve_triangular(hybrid.cholesky[0].transpose(0, 1), predicted, /*upper=*/true);
   const at::Tensor whitened = z + from_point.cholesky[0].transpose(0, 1).matmul(score);
-  const at::Tensor log_det = torch::logdet(from_point.mean[0]);
+  // log det exp(B A~) = B tr A~ = -B tr D (Q is traceless).
+  const at::Tensor log_det = -process.config().schedule.integral(time) * process.dissipation().trace();
   return 0.5 * z.square().sum({1, 2}) - 0.5 * whitened.square().sum({1, 2}) +
          static_cast<double>(dim) * log_det;
 }

@@ -9,8 +9,9 @@
 //   l(t) = -1/2 |eps_theta - eps|^2_P + d/2 tr P + d tr A(t),   P = L_t^-1 g g^T L_t^-T,
 // the expectation of 1/2 |grad log q_t|0|^2_{g g^T} taken in closed form. H(q(v_0)) =
 // d (K - 1) / 2 log(2 pi e aux_variance) is the -log q(v_0 | x) term's expectation, exact.
-// Without the [0, t_min] offset term this bounds log q_{t_min}(x) (the data under t_min's noise);
-// the offset term (the reference's evaluation) completes it to a bound on log p(x):
+// Without the [0, t_min] offset term this bounds E_{u ~ q(u | x)} log p_{t_min}(u) + H(q(v_0)) (the
+// model's density at t_min, not of x); the offset term (the reference's evaluation) completes it to
+// a bound on log p(x):
 //   offset(x) = log p(y_0 | u) - log q(u | y_0),  y_0 = [x; v_0], v_0 ~ N(0, aux_variance),
 //   u = M y_0 + Lbar z ~ q(u | y_0) (M, Lbar: the transition over [0, t_min] from the point y_0),
 //   p(y_0 | u) = N(M^-1 (u + Lbar Lbar^T s_theta(u, t_min)), M^-1 Lbar Lbar^T M^-T),

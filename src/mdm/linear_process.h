@@ -70,7 +70,4 @@ class LinearProcess {
   at::Tensor skew_factor_, dissipation_factor_;  // learned: q [K, K]; d [K] or b [K, K]
 };
 
-// Applies a K x K matrix per coordinate: m [N, K, K] (or [K, K]) times y [N, K, d].
-at::Tensor apply(const at::Tensor& matrix, const at::Tensor& y);
-
 }  // namespace tilt::mdm

@@ -120,6 +120,4 @@ void MdmModel::load(const io::H5File& file) {
   adam_->load(file, "/optimizer/mdm");
 }
 
-double MdmModel::flops_per_example() const { return 3 * network_->flops_per_sample(); }
-
 }  // namespace tilt::mdm

@@ -51,7 +51,6 @@ class MdmModel {
   std::vector<NamedTensor> parameters() const;  // network/..., process/...
   void save(io::H5File& file) const;
   void load(const io::H5File& file);
-  double flops_per_example() const;  // one ELBO term's network forward + backward (3 forward passes)
 
  private:
   NoisePredictor predictor() const;

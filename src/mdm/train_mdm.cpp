@@ -23,9 +23,9 @@
 namespace tilt::mdm {
 namespace {
 
-// Held-out examples: exact samples from draws no training batch uses (training draws are the
-// iteration numbers, far below).
-constexpr uint32_t kTestDraw = kExactSampleDraws | 1u;
+// Held-out examples: exact samples from a draw no training batch uses (training draws are the
+// iteration numbers, far below) and the sample metrics' exact sets do not (kExactSampleDraws, + 1).
+constexpr uint32_t kTestDraw = kExactSampleDraws | 2u;
 constexpr int64_t kEvaluationChunk = 2048;
 
 void check_resumable(const std::filesystem::path& checkpoint, const MdmConfig& config) {

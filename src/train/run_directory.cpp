@@ -109,11 +109,16 @@ bool prepare_run_directory(const fs::path& dir, StartMode mode, const Config& co
 void require_same_config(const std::filesystem::path& checkpoint, const std::string& stored,
                          const std::string& current, const std::string& may_change) {
   std::istringstream a(stored), b(current);
-  std::string line_a, line_b;
-  while (std::getline(a, line_a) && std::getline(b, line_b))
-    if (line_a != line_b)
-      throw Error("checkpoint '" + checkpoint.string() + "' was written under a different config: '" +
-                  line_a + "' there, '" + line_b + "' here (only " + may_change + " may change on resume)");
+  for (;;) {
+    std::string line_a, line_b;
+    const bool more_a = static_cast<bool>(std::getline(a, line_a));
+    const bool more_b = static_cast<bool>(std::getline(b, line_b));
+    if (!more_a && !more_b) return;
+    if (more_a && more_b && line_a == line_b) continue;
+    throw Error("checkpoint '" + checkpoint.string() + "' was written under a different config: '" +
+                (more_a ? line_a : "(end)") + "' there, '" + (more_b ? line_b : "(end)") + "' here (only " +
+                may_change + " may change on resume)");
+  }
 }
 
 void write_samples(const fs::path& path, const std::vector<float>& samples, const Job& job,
