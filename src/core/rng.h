@@ -31,7 +31,8 @@ enum class RngStream : uint32_t {
   kDxmiPrior = 10,    // DxMI: denoising score matching's times and noise
   kDxmiPolicy = 11,   // DxMI: the policy step's reparameterised noise
   kDataOrder = 12,    // a data set's order in each epoch (data/sharded_loader.h)
-  kMdmElbo = 13,      // multivariate diffusions: the ELBO's t, y_t, y_1 (steps 0-2), offset v_0, z (3, 4)
+  kMdmElbo = 13,      // multivariate diffusions: the ELBO's t, y_t, y_1 (steps 0-2), offset v_0, z (3, 4),
+                      // images' dequantisation (5)
   kMdmSampling = 14,  // multivariate diffusions: the reverse SDE's prior draw and step noise
 };
 

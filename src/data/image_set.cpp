@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/config_section.h"
 #include "core/error.h"
 #include "data/idx_file.h"
 
@@ -18,6 +19,13 @@ std::filesystem::path find_idx(const std::filesystem::path& directory, const std
 }
 
 }  // namespace
+
+void require_image_directory(const std::string& directory, const std::string& key) {
+  if (!std::filesystem::is_directory(directory))
+    config_fail(key, "'" + directory +
+                         "' is not a directory (Fashion-MNIST: apt-get install dataset-fashion-mnist; "
+                         "/usr/share/datasets/fashion-mnist)");
+}
 
 LabelledImages load_mnist_like(const std::filesystem::path& directory, const std::string& split) {
   if (!std::filesystem::is_directory(directory))

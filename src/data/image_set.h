@@ -20,6 +20,8 @@ struct LabelledImages {
 
 inline constexpr int kMnistClasses = 10;
 
+// A config error naming `key` unless `directory` is a directory (where to get Fashion-MNIST).
+void require_image_directory(const std::string& directory, const std::string& key);
 // split: "train" or "t10k". Images and labels must agree in count; labels must be 0..9.
 LabelledImages load_mnist_like(const std::filesystem::path& directory, const std::string& split);
 // The examples labelled `label` (one-class training for anomaly detection).

@@ -2,6 +2,8 @@
 
 #include "core/config_section.h"
 #include "core/error.h"
+#include "data/image_set.h"
+#include "dxmi/architecture_config.h"
 
 namespace tilt::dxmi {
 
@@ -22,10 +24,7 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
           "unknown data set '" + c.data + "' (choose 8gaussians, checkerboard, 2spirals or fashion_mnist)");
     if (c.is_image_data()) {
       c.data_path = data.get<std::string>("path", c.data_path);
-      if (!std::filesystem::is_directory(c.data_path))
-        config_fail(data.key_path("path"), "'" + c.data_path +
-                                               "' is not a directory (Fashion-MNIST: apt-get install "
-                                               "dataset-fashion-mnist; /usr/share/datasets/fashion-mnist)");
+      data::require_image_directory(c.data_path, data.key_path("path"));
       c.data_class = data.get("class", c.data_class);
       c.data_limit = data.get("limit", c.data_limit);
       if (c.data_class < -1 || c.data_class > 9)
@@ -44,27 +43,7 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
   }
   {
     ConfigSection network = top.section("network");
-    ArchitectureConfig& a = c.network;
-    a.kind = network.get<std::string>("architecture", c.is_image_data() ? "unet" : "mlp");
-    if (a.kind == "mlp") {
-      a.mlp.hidden = network.get("hidden", 128);
-      a.mlp.fourier_features = network.get("fourier_features", 16);
-      a.mlp.layers = network.get("layers", 2);
-      require_at_least(a.mlp.hidden, 1, network.key_path("hidden"));
-      require_at_least(a.mlp.fourier_features, 1, network.key_path("fourier_features"));
-      require_at_least(a.mlp.layers, 0, network.key_path("layers"));
-    } else if (a.kind == "unet") {
-      a.channels = network.get("channels", a.channels);
-      require_at_least(a.channels, 2, network.key_path("channels"));
-      // The networks' sinusoidal time features are C wide: sine and cosine halves.
-      if (a.channels % 2 != 0) config_fail(network.key_path("channels"), "must be even");
-    } else {
-      config_fail(network.key_path("architecture"),
-                  "unknown architecture '" + a.kind + "' (choose mlp or unet)");
-    }
-    if (c.is_image_data() != (a.kind == "unet"))
-      config_fail(network.key_path("architecture"),
-                  c.is_image_data() ? "images need architecture unet" : "2-D data need architecture mlp");
+    c.network = read_architecture(network, c.network, c.is_image_data());
     network.finish();
   }
   {
@@ -155,14 +134,7 @@ std::string to_yaml(const DxmiConfig& c) {
     root["data"]["limit"] = c.data_limit;
   }
   root["sampler"]["steps"] = c.steps;
-  root["network"]["architecture"] = c.network.kind;
-  if (c.network.kind == "mlp") {
-    root["network"]["hidden"] = c.network.mlp.hidden;
-    root["network"]["fourier_features"] = c.network.mlp.fourier_features;
-    root["network"]["layers"] = c.network.mlp.layers;
-  } else {
-    root["network"]["channels"] = c.network.channels;
-  }
+  write_architecture(root["network"], c.network);
   root["prior"]["iterations"] = c.prior_iterations;
   root["prior"]["batch"] = c.prior_batch;
   root["prior"]["lr"] = yaml_number(c.prior_lr);

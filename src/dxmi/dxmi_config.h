@@ -28,7 +28,7 @@ struct DxmiConfig {
   int data_class = -1;
   int64_t data_limit = 0;
   int steps = 4;
-  ArchitectureConfig network;
+  ArchitectureConfig network = mlp_architecture(/*hidden=*/128, /*fourier_features=*/16, /*layers=*/2);
   int prior_iterations = 3000;
   int64_t prior_batch = 512;
   double prior_lr = 1e-3;

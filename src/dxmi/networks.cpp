@@ -80,20 +80,23 @@ torch::nn::Conv2d downsample(int64_t channels) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).stride(2).padding(1));
 }
 
-// Rows [B, side^2] at times t ([1] or [B]) -> images [B, 1, side, side] and per-row times [B].
-std::pair<at::Tensor, at::Tensor> as_images(const at::Tensor& x, const at::Tensor& t, int side) {
+// Rows [B, image_channels side^2] at times t ([1] or [B]) -> images [B, image_channels, side, side]
+// and per-row times [B].
+std::pair<at::Tensor, at::Tensor> as_images(const at::Tensor& x, const at::Tensor& t, int side,
+                                            int64_t image_channels = 1) {
   const int64_t rows = x.size(0);
   const at::Tensor times = t.numel() == 1 ? t.reshape({1}).expand({rows}) : t;
-  return {x.reshape({rows, 1, side, side}), times};
+  return {x.reshape({rows, image_channels, side, side}), times};
 }
 
 class UNetImpl : public torch::nn::Module {
  public:
-  UNetImpl(int side, int64_t c) : side_(side), c_(c) {
+  UNetImpl(int side, int64_t c, int64_t image_channels)
+      : side_(side), c_(c), image_channels_(image_channels) {
     const int64_t width = 4 * c;
     time1_ = register_module("time1", torch::nn::Linear(c, width));
     time2_ = register_module("time2", torch::nn::Linear(width, width));
-    in_ = register_module("in", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, c, 3).padding(1)));
+    in_ = register_module("in", torch::nn::Conv2d(torch::nn::Conv2dOptions(image_channels, c, 3).padding(1)));
     down1_ = register_module("down1", ResidualBlock(c, c, width));
     pool1_ = register_module("pool1", downsample(c));
     down2_ = register_module("down2", ResidualBlock(c, 2 * c, width));
@@ -102,13 +105,14 @@ class UNetImpl : public torch::nn::Module {
     up2_ = register_module("up2", ResidualBlock(4 * c, 2 * c, width));
     up1_ = register_module("up1", ResidualBlock(3 * c, c, width));
     out_norm_ = register_module("out_norm", torch::nn::GroupNorm(groups_for(c), c));
-    out_ = register_module("out", torch::nn::Conv2d(torch::nn::Conv2dOptions(c, 1, 3).padding(1)));
+    out_ =
+        register_module("out", torch::nn::Conv2d(torch::nn::Conv2dOptions(c, image_channels, 3).padding(1)));
     torch::NoGradGuard no_grad;
     out_->weight.zero_();
     out_->bias.zero_();
   }
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t) {
-    const auto [image, times] = as_images(x, t, side_);
+    const auto [image, times] = as_images(x, t, side_, image_channels_);
     const at::Tensor embedding = time2_(torch::silu(time1_(sinusoidal(times, c_))));
     const at::Tensor h1 = down1_(in_(image), embedding);
     const at::Tensor h2 = down2_(pool1_(h1), embedding);
@@ -123,16 +127,16 @@ class UNetImpl : public torch::nn::Module {
     return out_(torch::silu(out_norm_(h))).reshape({x.size(0), -1});
   }
   double flops_per_sample() const {
-    const int64_t s = side_, c = c_;
-    return conv_flops(s, 1, c, 3) + ResidualBlockImpl::flops(s, c, c) + conv_flops(s / 2, c, c, 3) +
+    const int64_t s = side_, c = c_, k = image_channels_;
+    return conv_flops(s, k, c, 3) + ResidualBlockImpl::flops(s, c, c) + conv_flops(s / 2, c, c, 3) +
            ResidualBlockImpl::flops(s / 2, c, 2 * c) + conv_flops(s / 4, 2 * c, 2 * c, 3) +
            ResidualBlockImpl::flops(s / 4, 2 * c, 2 * c) + ResidualBlockImpl::flops(s / 2, 4 * c, 2 * c) +
-           ResidualBlockImpl::flops(s, 3 * c, c) + conv_flops(s, c, 1, 3);
+           ResidualBlockImpl::flops(s, 3 * c, c) + conv_flops(s, c, k, 3);
   }
 
  private:
   int side_;
-  int64_t c_;
+  int64_t c_, image_channels_;
   torch::nn::Linear time1_{nullptr}, time2_{nullptr};
   torch::nn::Conv2d in_{nullptr}, pool1_{nullptr}, pool2_{nullptr}, out_{nullptr};
   ResidualBlock down1_{nullptr}, down2_{nullptr}, middle_{nullptr}, up2_{nullptr}, up1_{nullptr};
@@ -185,7 +189,8 @@ TORCH_MODULE(Critic);
 template <typename Module>
 class ImageNetwork final : public StateTimeNetwork {
  public:
-  ImageNetwork(int side, int channels) : network_(side, channels) {}
+  template <typename... Arguments>
+  explicit ImageNetwork(Arguments... arguments) : network_(arguments...) {}
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t) const override {
     return network_->forward(x, t);
   }
@@ -198,18 +203,22 @@ class ImageNetwork final : public StateTimeNetwork {
 
 }  // namespace
 
-int image_side(const ArchitectureConfig& config, int dim) {
+int image_side(const ArchitectureConfig& config, int dim, int image_channels) {
   if (config.kind == "mlp") return 0;
-  const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(dim))));
-  if (side * side != dim || side % 4 != 0)
+  const int pixels = dim / image_channels;
+  const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(pixels))));
+  if (pixels * image_channels != dim || side * side != pixels || side % 4 != 0)
     throw Error("network.architecture " + config.kind + " reads square images of a side divisible by 4; " +
-                std::to_string(dim) + " values per row are not one (2-D data: architecture mlp)");
+                std::to_string(dim) + " values per row are not " + std::to_string(image_channels) +
+                " such channels (2-D data: architecture mlp)");
   return side;
 }
 
-std::unique_ptr<StateTimeNetwork> make_noise_predictor(const ArchitectureConfig& config, int dim) {
+std::unique_ptr<StateTimeNetwork> make_noise_predictor(const ArchitectureConfig& config, int dim,
+                                                       int image_channels) {
   if (config.kind == "unet")
-    return std::make_unique<ImageNetwork<UNet>>(image_side(config, dim), config.channels);
+    return std::make_unique<ImageNetwork<UNet>>(image_side(config, dim, image_channels), config.channels,
+                                                image_channels);
   return std::make_unique<MlpNetwork>(dim, config.mlp, 0);
 }
 

@@ -1,6 +1,7 @@
 // The networks DxMI trains — the noise predictor eps(x, t), the value V(x, t) and the energy E(x) —
 // behind one interface, so that the algorithm (dxmi.h) is the same for 2-D data and for images.
-// States are flat rows [B, D] everywhere; an image network reads them as [B, 1, side, side].
+// States are flat rows [B, D] everywhere; an image network reads them as [B, channels, side, side]
+// (channels: one for DxMI's images, K for a multivariate diffusion's state, mdm/).
 //   architecture mlp   tilt's Fourier-feature MLP (model/fourier_mlp.h) for all three (2-D data);
 //   architecture unet  a small U-Net for the noise predictor and a strided convolutional critic for
 //                      the value and the energy (square images, side divisible by 4), below.
@@ -30,6 +31,14 @@ struct ArchitectureConfig {
   int channels = 16;         // C (unet)
 };
 
+inline ArchitectureConfig mlp_architecture(int hidden, int fourier_features, int layers) {
+  ArchitectureConfig config;
+  config.mlp.hidden = hidden;
+  config.mlp.fourier_features = fourier_features;
+  config.mlp.layers = layers;
+  return config;
+}
+
 class StateTimeNetwork {
  public:
   virtual ~StateTimeNetwork() = default;
@@ -40,12 +49,14 @@ class StateTimeNetwork {
   virtual double flops_per_sample() const = 0;
 };
 
-// eps(x, t): D outputs, zero at initialisation's last layer where the architecture has one.
-std::unique_ptr<StateTimeNetwork> make_noise_predictor(const ArchitectureConfig& config, int dim);
+// eps(x, t): D outputs, zero at initialisation's last layer where the architecture has one; a U-Net
+// reads a row as `image_channels` images of D / image_channels pixels each.
+std::unique_ptr<StateTimeNetwork> make_noise_predictor(const ArchitectureConfig& config, int dim,
+                                                       int image_channels = 1);
 // V(x, t) and E(x): one output.
 std::unique_ptr<StateTimeNetwork> make_critic(const ArchitectureConfig& config, int dim);
 // The image side an architecture reads a row of `dim` values as (0 for mlp); an Error when `dim` is
-// no square of a side divisible by 4.
-int image_side(const ArchitectureConfig& config, int dim);
+// not `image_channels` squares of a side divisible by 4.
+int image_side(const ArchitectureConfig& config, int dim, int image_channels = 1);
 
 }  // namespace tilt::dxmi

@@ -41,10 +41,10 @@ at::Tensor dsm_integrand(const LinearProcess& process, const NoisePredictor& pre
       predictor(y.reshape({batch, k * dim}).to(torch::kFloat32), t.to(torch::kFloat32))
           .to(torch::kFloat64)
           .reshape({batch, k, dim});
-  const at::Tensor identity =
-      torch::eye(k, torch::TensorOptions().dtype(torch::kFloat64)).expand({batch, k, k});
-  const at::Tensor inverse = torch::linalg_solve_triangular(at_t.cholesky, identity, /*upper=*/false);
-  const at::Tensor p = inverse.matmul(process.diffusion_square(t)).matmul(inverse.transpose(1, 2));
+  // P = L^-1 (g g^T) L^-T by two triangular solves, no inverse formed.
+  const at::Tensor half =
+      torch::linalg_solve_triangular(at_t.cholesky, process.diffusion_square(t), /*upper=*/false);
+  const at::Tensor p = torch::linalg_solve_triangular(at_t.cholesky, half.transpose(1, 2), /*upper=*/false);
   const at::Tensor miss = predicted - eps;
   const at::Tensor quadratic = (miss * p.matmul(miss)).sum({1, 2});
   const double d = static_cast<double>(dim);

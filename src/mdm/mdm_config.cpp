@@ -2,6 +2,8 @@
 
 #include "core/config_section.h"
 #include "core/error.h"
+#include "data/image_set.h"
+#include "dxmi/architecture_config.h"
 
 namespace tilt::mdm {
 
@@ -15,9 +17,17 @@ MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::
   {
     ConfigSection data = top.section("data");
     c.data = data.get<std::string>("name", c.data);
-    if (c.data != "8gaussians" && c.data != "checkerboard" && c.data != "2spirals")
-      config_fail(data.key_path("name"),
-                  "unknown data set '" + c.data + "' (choose 8gaussians, checkerboard or 2spirals)");
+    if (c.data != "8gaussians" && c.data != "checkerboard" && c.data != "2spirals" &&
+        c.data != "fashion_mnist")
+      config_fail(
+          data.key_path("name"),
+          "unknown data set '" + c.data + "' (choose 8gaussians, checkerboard, 2spirals or fashion_mnist)");
+    if (c.is_image_data()) {
+      c.data_path = data.get<std::string>("path", c.data_path);
+      data::require_image_directory(c.data_path, data.key_path("path"));
+      c.data_limit = data.get("limit", c.data_limit);
+      require_at_least(c.data_limit, int64_t{0}, data.key_path("limit"));
+    }
     data.finish();
   }
   {
@@ -45,13 +55,7 @@ MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::
   }
   {
     ConfigSection network = top.section("network");
-    NetworkConfig& m = c.options.network.mlp;
-    m.hidden = network.get("hidden", 128);
-    m.fourier_features = network.get("fourier_features", 16);
-    m.layers = network.get("layers", 3);
-    require_at_least(m.hidden, 1, network.key_path("hidden"));
-    require_at_least(m.fourier_features, 1, network.key_path("fourier_features"));
-    require_at_least(m.layers, 0, network.key_path("layers"));
+    c.options.network = read_architecture(network, c.options.network, c.is_image_data());
     network.finish();
   }
   {
@@ -75,7 +79,7 @@ MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::
     c.eval_examples = eval.get("examples", c.eval_examples);
     c.eval_samples = eval.get("samples", c.eval_samples);
     c.sampler_steps = eval.get("sampler_steps", c.sampler_steps);
-    require_at_least(c.eval_examples, 2, eval.key_path("examples"));
+    require_at_least(c.eval_examples, c.is_image_data() ? 0 : 2, eval.key_path("examples"));
     require_at_least(c.eval_samples, 2, eval.key_path("samples"));
     require_at_least(c.sampler_steps, 1, eval.key_path("sampler_steps"));
     eval.finish();
@@ -93,6 +97,10 @@ std::string to_yaml(const MdmConfig& c) {
   root["method"] = "mdm";
   root["seed"] = c.seed;
   root["data"]["name"] = c.data;
+  if (c.is_image_data()) {
+    root["data"]["path"] = c.data_path;
+    root["data"]["limit"] = c.data_limit;
+  }
   const ProcessConfig& p = c.options.process;
   YAML::Node process = root["process"];
   process["kind"] = p.kind;
@@ -104,9 +112,7 @@ std::string to_yaml(const MdmConfig& c) {
   process["beta0"] = yaml_number(p.schedule.beta0);
   process["beta1"] = yaml_number(p.schedule.beta1);
   process["t_min"] = yaml_number(c.options.t_min);
-  root["network"]["hidden"] = c.options.network.mlp.hidden;
-  root["network"]["fourier_features"] = c.options.network.mlp.fourier_features;
-  root["network"]["layers"] = c.options.network.mlp.layers;
+  dxmi::write_architecture(root["network"], c.options.network);
   root["train"]["iterations"] = c.iterations;
   root["train"]["batch"] = c.batch;
   root["train"]["lr"] = yaml_number(c.options.lr);

@@ -12,7 +12,7 @@ MdmModel::MdmModel(const MdmOptions& options, int dim, uint64_t seed)
     : options_(options),
       dim_(dim),
       process_(options.process, seed),
-      network_(dxmi::make_noise_predictor(options.network, process_.variables() * dim)),
+      network_(dxmi::make_noise_predictor(options.network, process_.variables() * dim, process_.variables())),
       adam_(std::make_unique<Adam>(std::vector<Adam::Group>{{parameters(), options.lr}})) {}
 
 NoisePredictor MdmModel::predictor() const {
@@ -82,30 +82,26 @@ at::Tensor MdmModel::sample(const CounterRng& rng, uint32_t draw, const BatchSha
   const auto [values, vectors] = torch::linalg_eigh(process_.dissipation());
   const at::Tensor root =
       vectors.matmul(torch::diag(values.clamp_min(0).sqrt())).matmul(vectors.transpose(0, 1));
-  const auto time = [&](int i) {
-    const double u = static_cast<double>(i) / steps;
-    return options_.t_min + (1 - options_.t_min) * u * u;
-  };
+  // The grid t_i = t_min + (1 - t_min) (i / steps)^2, i = 0..steps, and every step's matrices at once.
+  const at::Tensor u = torch::arange(steps + 1, torch::kFloat64) / steps;
+  const at::Tensor grid = options_.t_min + (1 - options_.t_min) * u * u;
+  const at::Tensor cholesky = process_.transition(grid).cholesky;
+  const at::Tensor drift = process_.drift_matrix(grid), diffusion = process_.diffusion_square(grid);
+  const at::Tensor beta = options_.process.schedule.beta(grid);
   at::Tensor y = state_noise(0);
   const NoisePredictor eps = predictor();
   for (int i = steps; i >= 1; --i) {
-    const double t = time(i), h = t - time(i - 1);
-    const at::Tensor at_t = torch::full({1}, t, torch::kFloat64);
-    const Transition transition = process_.transition(at_t);
+    const double t = grid[i].item<double>(), h = t - grid[i - 1].item<double>();
     const at::Tensor predicted = eps(y.reshape({shard.count, k * dim_}).to(torch::kFloat32),
                                      torch::full({shard.count}, static_cast<float>(t)))
                                      .to(torch::kFloat64)
                                      .view({shard.count, k, dim_});
     // s = -L^-T eps_theta
     const at::Tensor score =
-        -torch::linalg_solve_triangular(transition.cholesky[0].transpose(0, 1), predicted, /*upper=*/true);
-    const at::Tensor reverse_drift =
-        -process_.drift_matrix(at_t)[0].matmul(y) + process_.diffusion_square(at_t)[0].matmul(score);
-    y = y + h * reverse_drift;
-    if (i > 1) {
-      const double scale = std::sqrt(2 * options_.process.schedule.beta(at_t).item<double>() * h);
-      y = y + scale * root.matmul(state_noise(static_cast<uint32_t>(i)));
-    }
+        -torch::linalg_solve_triangular(cholesky[i].transpose(0, 1), predicted, /*upper=*/true);
+    y = y + h * (-drift[i].matmul(y) + diffusion[i].matmul(score));
+    if (i > 1)
+      y = y + std::sqrt(2 * beta[i].item<double>() * h) * root.matmul(state_noise(static_cast<uint32_t>(i)));
   }
   return y.select(1, 0).to(torch::kFloat32);
 }

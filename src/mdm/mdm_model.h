@@ -1,6 +1,7 @@
 // A multivariate diffusion model: the linear process (mdm/linear_process.h, learned Q/D or fixed)
 // and the noise predictor eps_theta(y, t) on the K d values of a state (the DxMI family's networks,
-// dxmi/networks.h: the Fourier MLP for 2-D data), trained together by Adam on the negative ELBO
+// dxmi/networks.h: the Fourier MLP for 2-D data, the U-Net with the K variables as image channels
+// for images), trained together by Adam on the negative ELBO
 // (mdm/elbo.h) and sampled by Euler-Maruyama on the reverse SDE.
 // Data-parallel: each rank holds its rows of a global batch; all noise comes from the counter RNG
 // by global row, gradients are summed over ranks and scaled by the global batch, and the
@@ -25,7 +26,8 @@ namespace tilt::mdm {
 
 struct MdmOptions {
   ProcessConfig process;
-  dxmi::ArchitectureConfig network;
+  dxmi::ArchitectureConfig network =
+      dxmi::mlp_architecture(/*hidden=*/128, /*fourier_features=*/16, /*layers=*/3);
   double t_min = 1e-3;
   double lr = 1e-3;
   double grad_clip = 2.0;  // on the global gradient norm (0: none)

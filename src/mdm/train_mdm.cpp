@@ -8,13 +8,12 @@
 #include <optional>
 
 #include "core/cpu_setup.h"
-#include "data/density2d.h"
-#include "data/sample_metrics_2d.h"
 #include "dist/gradient_sync.h"
 #include "io/atomic_file.h"
 #include "io/hdf5_file.h"
 #include "io/metrics_table.h"
 #include "io/run_files.h"
+#include "mdm/mdm_data.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
 #include "train/run_control.h"
@@ -22,11 +21,6 @@
 
 namespace tilt::mdm {
 namespace {
-
-// Held-out examples: exact samples from a draw no training batch uses (training draws are the
-// iteration numbers, far below) and the sample metrics' exact sets do not (kExactSampleDraws, + 1).
-constexpr uint32_t kTestDraw = kExactSampleDraws | 2u;
-constexpr int64_t kEvaluationChunk = 2048;
 
 void check_resumable(const std::filesystem::path& checkpoint, const MdmConfig& config) {
   const io::H5File file = io::H5File::open_read(checkpoint);
@@ -41,41 +35,6 @@ void check_resumable(const std::filesystem::path& checkpoint, const MdmConfig& c
                       "train.iterations, train.log_every, train.checkpoint_every and eval");
 }
 
-// The test ELBO (with the offset term, and without it) with its standard error over the held-out
-// examples, beside their exact mean log-likelihood; every rank its share of the examples, sums
-// reduced.
-std::vector<std::pair<std::string, double>> evaluate_elbo(const MdmModel& model,
-                                                          const data::Density2d& density,
-                                                          const CounterRng& rng, int64_t examples,
-                                                          Communicator& comm) {
-  torch::NoGradGuard no_grad;
-  const BatchShard shard = shard_batch(examples, comm.rank(), comm.size());
-  double sums[5] = {0, 0, 0, 0, 0};  // ELBO, ELBO^2, log p, ELBO without offset, its square
-  for (int64_t offset = 0; offset < shard.count; offset += kEvaluationChunk) {
-    const BatchShard part{examples, shard.begin + offset, std::min(kEvaluationChunk, shard.count - offset)};
-    const at::Tensor x = density.sample(rng, kTestDraw, part.begin, part.count);
-    const at::Tensor no_offset = model.elbo(x, rng, kTestDraw, part);
-    const at::Tensor values = no_offset + model.offset(x, rng, kTestDraw, part);
-    sums[0] += values.sum().item<double>();
-    sums[1] += values.square().sum().item<double>();
-    sums[2] += density.log_density(x).sum().item<double>();
-    sums[3] += no_offset.sum().item<double>();
-    sums[4] += no_offset.square().sum().item<double>();
-  }
-  comm.all_reduce_sum(sums, 5);
-  const double n = static_cast<double>(examples);
-  const auto standard_error = [n](double sum, double square_sum) {
-    const double mean = sum / n;
-    return std::sqrt(std::max(0.0, (square_sum - n * mean * mean) / (n - 1)) / n);
-  };
-  return {{"test_elbo", sums[0] / n},
-          {"test_elbo_std_error", standard_error(sums[0], sums[1])},
-          {"test_elbo_no_offset", sums[3] / n},
-          {"test_elbo_no_offset_std_error", standard_error(sums[3], sums[4])},
-          {"test_log_likelihood", sums[2] / n},
-          {"elbo_gap", (sums[2] - sums[0]) / n}};
-}
-
 }  // namespace
 
 TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Communicator& comm) {
@@ -84,7 +43,6 @@ TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Comm
   const std::string resolved = to_yaml(config);
   const bool verbose = comm.is_root() && !options.quiet;
   const CounterRng rng(config.seed);
-  const std::unique_ptr<data::Density2d> density = data::make_density2d(config.data);
   bool resuming = false;
   std::optional<RunDirectoryLock> lock;
   on_root_for_all(comm, "prepare the run directory", [&] {
@@ -95,7 +53,8 @@ TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Comm
   comm.broadcast(&resuming, sizeof(resuming), 0);
 
   torch::manual_seed(config.seed);  // the network's initial weights: the same on every rank and every run
-  MdmModel model(config.options, 2, config.seed);
+  const std::unique_ptr<MdmData> data = make_mdm_data(config, comm, verbose);
+  MdmModel model(config.options, data->dim(), config.seed);
   TrainingTables tables{{{"step", "negative_elbo"}, {}}, {{"step", "iterations_per_s", "elapsed_s"}, {}}};
   int start = 0;
   if (resuming)
@@ -122,8 +81,7 @@ TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Comm
     stop_signal = agreed_stop_signal(comm);
     const auto iteration = static_cast<uint32_t>(step);
     const BatchShard shard = shard_batch(config.batch, comm.rank(), comm.size());
-    const double loss = model.train_step(density->sample(rng, iteration, shard.begin, shard.count), rng,
-                                         iteration, shard, comm);
+    const double loss = model.train_step(data->batch(rng, iteration, shard), rng, iteration, shard, comm);
     progress.update(step, loss, std::nullopt, config.log_every);
     const int done = step + 1;
     if (done % config.log_every == 0 || done == config.iterations) {
@@ -146,20 +104,18 @@ TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Comm
   if (config.iterations == 0) save(0);
 
   if (verbose)
-    std::printf("tilt: evaluating (test ELBO on %lld held-out examples; %lld samples, %d reverse steps)\n",
-                static_cast<long long>(config.eval_examples), static_cast<long long>(config.eval_samples),
-                config.sampler_steps);
-  std::vector<std::pair<std::string, double>> final_metrics =
-      evaluate_elbo(model, *density, rng, config.eval_examples, comm);
+    std::printf("tilt: evaluating (the test ELBO; %lld samples, %d reverse steps)\n",
+                static_cast<long long>(config.eval_samples), config.sampler_steps);
+  Metrics final_metrics = data->evaluate_elbo(model, rng, comm);
   const BatchShard sample_shard = shard_batch(config.eval_samples, comm.rank(), comm.size());
   at::Tensor samples;
   for (const auto& metric :
-       data::sample_metrics_2d(model.sample(rng, kSamplingDraws, sample_shard, config.sampler_steps),
-                               *density, rng, config.eval_samples, comm, &samples))
+       data->evaluate_samples(model.sample(rng, kSamplingDraws, sample_shard, config.sampler_steps), rng,
+                              config.eval_samples, comm, &samples))
     final_metrics.push_back(metric);
   on_root_for_all(comm, "write the samples", [&] {
     io::write_atomically(options.run_dir / run_files::kSamples, [&](io::H5File& file) {
-      data::write_samples_2d(file, samples, *density);
+      data->write_samples(file, samples);
       file.write_string("/config", resolved);
     });
   });

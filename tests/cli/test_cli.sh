@@ -66,14 +66,24 @@ for relative in "${configs[@]}"; do
   grep -q "^method: mdm" "$source_dir/$relative" &&
     sizes=(--set train.iterations=3 --set train.batch=16 --set eval.examples=64 --set eval.samples=64
            --set eval.sampler_steps=10 --set train.checkpoint_every=2 --set train.log_every=1 --quiet)
-  # Image configs: the first 512 training images (the feature classifier trains on them, once), and
-  # the prior's many-step reading at 20 steps.
-  grep -q "name: fashion_mnist" "$source_dir/$relative" &&
-    sizes+=(--set data.limit=512 --set "eval.classifier=$work/classifier.h5" --set eval.reference_steps=20)
+  # Image configs: the first 512 training images; DxMI's feature classifier trains on them (once), and
+  # its prior's many-step reading takes 20 steps.
+  grep -q "name: fashion_mnist" "$source_dir/$relative" && sizes+=(--set data.limit=512)
+  grep -q "name: fashion_mnist" "$source_dir/$relative" && grep -q "^method: dxmi" "$source_dir/$relative" &&
+    sizes+=(--set "eval.classifier=$work/classifier.h5" --set eval.reference_steps=20)
   echo "config $relative"
   "${mpirun[@]}" "$tilt" train "$source_dir/$relative" --out "$work/$name" "${sizes[@]}" "${extra[@]}"
   [[ -s "$work/$name/eval.json" ]] || fail "$relative produced no eval.json"
 done
+
+# A multivariate diffusion on images reports bits per dimension and writes sample images for grids.
+mdm_images="$work/configs_mdm_fashion_mnist_cld.yaml"
+grep -q '"test_bpd"' "$mdm_images/eval.json" || fail "image MDM eval.json lacks test_bpd: $(cat "$mdm_images/eval.json")"
+/usr/bin/python3 - "$mdm_images/samples.h5" <<'PY' || fail "image MDM samples.h5 lacks /images [64, 28, 28]"
+import sys, h5py
+with h5py.File(sys.argv[1]) as f:
+    assert f["images"].shape == (64, 28, 28) and f["images"].dtype == "uint8", f["images"]
+PY
 
 # DxMI on images from a prior another run trained (prior.from), and the data set's errors: a
 # truncated IDX file stops the run with one line naming the file, before any run directory exists.

@@ -44,6 +44,25 @@ TEST(DxmiNetworks, ImageNetworksShapesAndTimes) {
   EXPECT_THROW(make_critic(unet(8), 36), Error);  // side 6: not divisible by 4
 }
 
+// A multivariate diffusion's state: K = 3 variables a pixel read as 3 channels of one image, each
+// output channel at its own variable's pixels.
+TEST(DxmiNetworks, UNetReadsSeveralImageChannels) {
+  torch::manual_seed(1);
+  const auto eps = make_noise_predictor(unet(8), 3 * 8 * 8, 3);
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : eps->parameters()) p.tensor.add_(0.1 * torch::randn_like(p.tensor));
+  }
+  const at::Tensor x = torch::randn({4, 3 * 64}, torch::requires_grad());
+  const at::Tensor out = eps->forward(x, torch::full({1}, 0.5f));
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{4, 192}));
+  // Every input channel reaches the output: the third variable's pixels move the first's outputs.
+  out.narrow(1, 0, 64).sum().backward();
+  EXPECT_GT(x.grad().narrow(1, 128, 64).abs().sum().item<float>(), 0.0f);
+  EXPECT_GT(eps->flops_per_sample(), make_noise_predictor(unet(8), 64)->flops_per_sample());
+  EXPECT_THROW(make_noise_predictor(unet(8), 3 * 64 + 1, 3), Error);
+}
+
 // Gaussians N(m1, S1), N(m2, S2) with non-commuting 2 x 2 covariances: FD = |m1 - m2|^2 + tr S1 + tr S2
 // - 2 tr (S1^1/2 S2 S1^1/2)^1/2, and for 2 x 2 matrices tr M^1/2 = sqrt(tr M + 2 sqrt(det M)) with
 // tr M = tr(S1 S2), det M = det S1 det S2. From 200 000 samples each the estimate's error is a few

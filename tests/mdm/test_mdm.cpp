@@ -319,22 +319,43 @@ TEST(LinearProcess, BadConfigsAreErrors) {
 }
 
 TEST(MdmConfig, BadValuesAreOneLineErrors) {
-  for (const char* bad : {"process.kind=sde", "process.variables=0", "process.aux_variance=0",
-                          "process.beta1=0.01", "process.t_min=1", "train.lr=0", "train.grad_clip=-1",
-                          "eval.sampler_steps=0", "data.name=moons", "network.width=3"}) {
-    const std::vector<std::string> overrides{"process.kind=learned", bad};
+  const std::string images = "data.name=fashion_mnist";
+  // The overrides, the last one bad.
+  const std::vector<std::vector<std::string>> cases = {{"process.kind=sde"},
+                                                       {"process.variables=0"},
+                                                       {"process.aux_variance=0"},
+                                                       {"process.beta1=0.01"},
+                                                       {"process.t_min=1"},
+                                                       {"train.lr=0"},
+                                                       {"train.grad_clip=-1"},
+                                                       {"eval.sampler_steps=0"},
+                                                       {"data.name=moons"},
+                                                       {"network.width=3"},
+                                                       {"network.architecture=unet"},
+                                                       {images, "network.architecture=mlp"},
+                                                       {images, "network.channels=3"},
+                                                       {images, "data.limit=-1"},
+                                                       {images, "data.path=/nonexistent/fashion-mnist"},
+                                                       {images, "eval.examples=-1"}};
+  for (std::vector<std::string> overrides : cases) {
+    const std::string bad = overrides.back();
+    overrides.insert(overrides.begin(), "process.kind=learned");
     try {
       parse_mdm_config("method: mdm\n", overrides);
       ADD_FAILURE() << bad << " was accepted";
     } catch (const Error& e) {
       const std::string message = e.what();
       EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-      const std::string key = std::string(bad).substr(0, std::string(bad).find('='));
+      const std::string key = bad.substr(0, bad.find('='));
       EXPECT_NE(message.find(key.substr(key.find('.') + 1)), std::string::npos) << bad << ": " << message;
     }
   }
-  const MdmConfig parsed = parse_mdm_config("method: mdm\n", {"process.kind=malda", "train.lr=0.003"});
-  EXPECT_EQ(to_yaml(parse_mdm_config(to_yaml(parsed))), to_yaml(parsed));
+  for (const std::vector<std::string>& overrides :
+       {std::vector<std::string>{"process.kind=malda", "train.lr=0.003"},
+        std::vector<std::string>{images, "process.kind=cld", "network.channels=8", "data.limit=100"}}) {
+    const MdmConfig parsed = parse_mdm_config("method: mdm\n", overrides);
+    EXPECT_EQ(to_yaml(parse_mdm_config(to_yaml(parsed))), to_yaml(parsed));
+  }
 }
 
 // A run stopped after 2 iterations and resumed to 4 ends with the uninterrupted run's parameters,
