@@ -7,8 +7,6 @@
 
 namespace tilt::dxmi {
 
-bool is_dxmi_config(const std::filesystem::path& path) { return config_method(path) == "dxmi"; }
-
 DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std::string>& overrides) {
   ConfigSection top(config_root(yaml_text, overrides), "");
   DxmiConfig c;

@@ -51,8 +51,6 @@ struct DxmiConfig {
   bool is_image_data() const { return data == "fashion_mnist"; }
 };
 
-// Whether the YAML file's top-level `method` is dxmi (tilt train dispatches on it).
-bool is_dxmi_config(const std::filesystem::path& path);
 DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std::string>& overrides = {});
 DxmiConfig load_dxmi_config(const std::filesystem::path& path,
                             const std::vector<std::string>& overrides = {});

@@ -7,8 +7,6 @@
 
 namespace tilt::mdm {
 
-bool is_mdm_config(const std::filesystem::path& path) { return config_method(path) == "mdm"; }
-
 MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::string>& overrides) {
   ConfigSection top(config_root(yaml_text, overrides), "");
   MdmConfig c;

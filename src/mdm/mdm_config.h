@@ -34,7 +34,6 @@ struct MdmConfig {
   bool is_image_data() const { return data == "fashion_mnist"; }
 };
 
-bool is_mdm_config(const std::filesystem::path& path);
 MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::string>& overrides = {});
 MdmConfig load_mdm_config(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
 std::string to_yaml(const MdmConfig& config);

@@ -2,6 +2,7 @@
 //   (none)  a sampler job (train/trainer.h: the RTB and trajectory-balance family)
 //   dxmi    DxMI / DxDP (dxmi/train_dxmi.h)
 //   mdm     multivariate diffusions (mdm/train_mdm.h)
+//   tn      tensor-network Monte Carlo (tn/train_tn.h)
 #pragma once
 
 #include <filesystem>

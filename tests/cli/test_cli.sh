@@ -66,6 +66,11 @@ for relative in "${configs[@]}"; do
   grep -q "^method: mdm" "$source_dir/$relative" &&
     sizes=(--set train.iterations=3 --set train.batch=16 --set eval.examples=64 --set eval.samples=64
            --set eval.sampler_steps=10 --set train.checkpoint_every=2 --set train.log_every=1 --quiet)
+  # Tensor-network Monte Carlo: a few sweeps, MPS steps and chain steps.
+  grep -q "^method: tn" "$source_dir/$relative" &&
+    sizes=(--set mps.iterations=3 --set mps.batch=16 --set mps.training_chains=32 --set mps.burn_in_sweeps=5
+           --set chains.count=4 --set chains.burn_in=2 --set chains.steps=10 --set mps.checkpoint_every=2
+           --set mps.log_every=1 --quiet)
   # Image configs: the first 512 training images; DxMI's feature classifier trains on them (once), and
   # its prior's many-step reading takes 20 steps.
   grep -q "name: fashion_mnist" "$source_dir/$relative" && sizes+=(--set data.limit=512)

@@ -1,0 +1,29 @@
+// Discrete noise by Markov jump dynamics, applied exactly (research/tn_mdm_guidance.md §A.2): at
+// rate gamma each site jumps to a uniformly drawn state (itself included), so after a time t
+//   K_t = e^{-q gamma t} I + (1 - e^{-q gamma t}) 1 1^T / q     (q = 2: independent spin flips,
+// each with probability (1 - e^{-2 gamma t}) / 2), a product over sites. Noising an MPS maps its
+// site tensors by K_t (Mps::map_sites); the exact reverse kernel from a noised y is
+//   P(x | y) ∝ prod_i K_t(y_i | x_i) P(x),
+// an MPS with per-site weights, sampled autoregressively (denoise): one exact step for any t.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "core/rng.h"
+#include "tn/mps.h"
+
+namespace tilt::tn {
+
+// K_t [q, q] float64, K[y, x] = P(y | x), for gamma t >= 0.
+at::Tensor uniform_jump_kernel(int64_t states, double gamma_t);
+// y ~ prod_i K(. | x_i) for x int64 [B, N] (global rows row_begin.. of `draw`).
+at::Tensor add_noise(const at::Tensor& x, const at::Tensor& kernel, const CounterRng& rng, uint32_t draw,
+                     int64_t row_begin);
+// x ~ P(x | y) for the MPS `clean` and noised observations y int64 [B, N] under `kernel`.
+at::Tensor denoise(const Mps& clean, const at::Tensor& y, const at::Tensor& kernel, const CounterRng& rng,
+                   uint32_t draw, int64_t row_begin);
+// log P(x | y) [B] for pairs of rows, exact: log P(x) + sum_i log K(y_i | x_i) - log P_t(y).
+at::Tensor denoise_log_prob(const Mps& clean, const at::Tensor& x, const at::Tensor& y,
+                            const at::Tensor& kernel);
+
+}  // namespace tilt::tn

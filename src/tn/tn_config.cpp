@@ -1,0 +1,95 @@
+#include "tn/tn_config.h"
+
+#include "core/config.h"
+#include "core/config_section.h"
+#include "core/error.h"
+
+namespace tilt::tn {
+
+TnConfig parse_tn_config(const std::string& yaml_text, const std::vector<std::string>& overrides) {
+  ConfigSection top(config_root(yaml_text, overrides), "");
+  TnConfig c;
+  if (top.require<std::string>("method") != "tn") config_fail("method", "must be tn here");
+  c.seed = top.get<uint64_t>("seed", c.seed);
+  {
+    ConfigSection model = top.section("model");
+    const std::string kind = model.get<std::string>("kind", "ising");
+    if (kind != "ising") config_fail(model.key_path("kind"), "unknown model '" + kind + "' (choose ising)");
+    c.lattice.lx = model.get("lx", c.lattice.lx);
+    c.lattice.ly = model.get("ly", c.lattice.ly);
+    c.lattice.beta = model.get("beta", c.lattice.beta);
+    require_at_least(c.lattice.lx, 1, model.key_path("lx"));
+    require_at_least(c.lattice.ly, 4, model.key_path("ly"));
+    if (c.lattice.ly % 2 != 0)
+      config_fail(model.key_path("ly"), "must be even (the checkerboard around the cylinder)");
+    if (c.lattice.sites() > 4096) config_fail(model.key_path("lx"), "lx * ly must be at most 4096");
+    require_positive(c.lattice.beta, model.key_path("beta"));
+    model.finish();
+  }
+  {
+    ConfigSection mps = top.section("mps");
+    c.bond = mps.get("bond", c.bond);
+    c.iterations = mps.get("iterations", c.iterations);
+    c.batch = mps.get("batch", c.batch);
+    c.lr = mps.get("lr", c.lr);
+    c.training_chains = mps.get("training_chains", c.training_chains);
+    c.burn_in_sweeps = mps.get("burn_in_sweeps", c.burn_in_sweeps);
+    c.log_every = mps.get("log_every", c.log_every);
+    c.checkpoint_every = mps.get("checkpoint_every", c.checkpoint_every);
+    require_at_least(c.bond, int64_t{1}, mps.key_path("bond"));
+    require_at_least(c.iterations, 0, mps.key_path("iterations"));
+    require_at_least(c.batch, int64_t{1}, mps.key_path("batch"));
+    require_positive(c.lr, mps.key_path("lr"));
+    require_at_least(c.training_chains, c.batch, mps.key_path("training_chains"));
+    require_at_least(c.burn_in_sweeps, 0, mps.key_path("burn_in_sweeps"));
+    require_at_least(c.log_every, 1, mps.key_path("log_every"));
+    require_at_least(c.checkpoint_every, 1, mps.key_path("checkpoint_every"));
+    mps.finish();
+  }
+  {
+    ConfigSection chains = top.section("chains");
+    c.chains = chains.get("count", c.chains);
+    c.chain_burn_in = chains.get("burn_in", c.chain_burn_in);
+    c.chain_steps = chains.get("steps", c.chain_steps);
+    c.noise_times = chains.get("noise_times", c.noise_times);
+    require_at_least(c.chains, int64_t{1}, chains.key_path("count"));
+    require_at_least(c.chain_burn_in, 0, chains.key_path("burn_in"));
+    require_at_least(c.chain_steps, 2, chains.key_path("steps"));
+    for (double t : c.noise_times) require_positive(t, chains.key_path("noise_times"));
+    chains.finish();
+  }
+  top.finish();
+  return c;
+}
+
+TnConfig load_tn_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
+  return parse_config_file(path, [&](const std::string& text) { return parse_tn_config(text, overrides); });
+}
+
+std::string to_yaml(const TnConfig& c) {
+  YAML::Node root;
+  root["method"] = "tn";
+  root["seed"] = c.seed;
+  root["model"]["kind"] = "ising";
+  root["model"]["lx"] = c.lattice.lx;
+  root["model"]["ly"] = c.lattice.ly;
+  root["model"]["beta"] = yaml_number(c.lattice.beta);
+  root["mps"]["bond"] = c.bond;
+  root["mps"]["iterations"] = c.iterations;
+  root["mps"]["batch"] = c.batch;
+  root["mps"]["lr"] = yaml_number(c.lr);
+  root["mps"]["training_chains"] = c.training_chains;
+  root["mps"]["burn_in_sweeps"] = c.burn_in_sweeps;
+  root["mps"]["log_every"] = c.log_every;
+  root["mps"]["checkpoint_every"] = c.checkpoint_every;
+  root["chains"]["count"] = c.chains;
+  root["chains"]["burn_in"] = c.chain_burn_in;
+  root["chains"]["steps"] = c.chain_steps;
+  YAML::Node times = root["chains"]["noise_times"];
+  for (double t : c.noise_times) times.push_back(yaml_number(t));
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace tilt::tn

@@ -1,0 +1,244 @@
+#include "tn/train_tn.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <sstream>
+
+#include "core/cpu_setup.h"
+#include "data/sharded_loader.h"
+#include "dist/gather.h"
+#include "io/atomic_file.h"
+#include "io/hdf5_file.h"
+#include "io/metrics_table.h"
+#include "io/run_files.h"
+#include "tn/learned_mps.h"
+#include "tn/monte_carlo.h"
+#include "train/checkpoint.h"
+#include "train/progress.h"
+#include "train/run_control.h"
+#include "train/run_directory.h"
+
+namespace tilt::tn {
+namespace {
+
+using Metrics = std::vector<std::pair<std::string, double>>;
+
+// Draws: the training chains' sweeps use [0, burn_in_sweeps) (their random start: kStartDraw);
+// scheme s's chains use kSamplingDraws + s 2^20 onwards.
+constexpr uint32_t kStartDraw = kExactSampleDraws;
+constexpr uint32_t kStartStep = 6;
+constexpr int kExactEnumerationSites = 20;
+const char* const kStudyFile = "study.h5";
+
+void check_resumable(const std::filesystem::path& checkpoint, const TnConfig& config) {
+  const io::H5File file = io::H5File::open_read(checkpoint);
+  TnConfig stored = parse_tn_config(file.read_string("/meta/config"));
+  stored.iterations = config.iterations;
+  stored.log_every = config.log_every;
+  stored.checkpoint_every = config.checkpoint_every;
+  stored.chains = config.chains;
+  stored.chain_burn_in = config.chain_burn_in;
+  stored.chain_steps = config.chain_steps;
+  stored.noise_times = config.noise_times;
+  require_same_config(checkpoint, to_yaml(stored), to_yaml(config),
+                      "mps.iterations, mps.log_every, mps.checkpoint_every and chains");
+}
+
+// Local Metropolis chains from uniformly random spins, this rank's share, gathered: int64 [count, N].
+at::Tensor training_set(const TnConfig& config, const CounterRng& rng, Communicator& comm) {
+  const BatchShard shard = shard_batch(config.training_chains, comm.rank(), comm.size());
+  at::Tensor x = (rng.uniform(RngStream::kTensorNetwork, kStartDraw, kStartStep, shard.begin, shard.count,
+                              config.lattice.sites()) <= 0.5)
+                     .to(torch::kInt64);
+  metropolis_sweeps(config.lattice, x, config.burn_in_sweeps, rng, 0, shard.begin);
+  return all_gather_rows(x.to(torch::kFloat32).contiguous(), comm).to(torch::kInt64);
+}
+
+struct SchemeResult {
+  std::string name;
+  double acceptance, tau_energy, tau_abs_m, energy_per_site, energy_std_error, abs_magnetisation;
+};
+
+// A scheme's traces over this rank's chains, merged over ranks (every chain's trace, in global order).
+SchemeResult summarise(const std::string& name, const ChainTrace& trace, Communicator& comm) {
+  double counts[2] = {static_cast<double>(trace.accepted), static_cast<double>(trace.proposed)};
+  comm.all_reduce_sum(counts, 2);
+  // [steps, C] per rank -> [C_total, steps] -> [steps, C_total]
+  const auto merged = [&](const at::Tensor& t) {
+    return all_gather_rows(t.transpose(0, 1).to(torch::kFloat32).contiguous(), comm)
+        .transpose(0, 1)
+        .to(torch::kFloat64);
+  };
+  const at::Tensor energy = merged(trace.energy_per_site), abs_m = merged(trace.abs_magnetisation);
+  const double tau_energy = integrated_autocorrelation_time(energy);
+  const double samples = static_cast<double>(energy.numel());
+  return {name,
+          counts[0] / counts[1],
+          tau_energy,
+          integrated_autocorrelation_time(abs_m),
+          energy.mean().item<double>(),
+          std::sqrt(energy.var().item<double>() * tau_energy / samples),
+          abs_m.mean().item<double>()};
+}
+
+// Exact expectations and the MPS's KL divergence by enumerating every configuration.
+Metrics exact_reference(const IsingCylinder& lattice, const Mps& mps) {
+  torch::NoGradGuard no_grad;
+  const int n = lattice.sites();
+  const at::Tensor r = torch::arange(int64_t{1} << n, torch::kInt64).unsqueeze(1);
+  const at::Tensor x =
+      torch::bitwise_and(torch::bitwise_right_shift(r, torch::arange(n, torch::kInt64).unsqueeze(0)), 1);
+  const at::Tensor log_weight = -lattice.beta * ising_energy(lattice, x);
+  const at::Tensor log_pi = log_weight - torch::logsumexp(log_weight, 0);
+  const at::Tensor pi = log_pi.exp();
+  return {{"exact_energy_per_site", (pi * ising_energy(lattice, x)).sum().item<double>() / n},
+          {"exact_abs_magnetisation", (pi * magnetisation(x).abs()).sum().item<double>()},
+          {"mps_kl_exact", (pi * (log_pi - mps.log_prob(x))).sum().item<double>()}};
+}
+
+}  // namespace
+
+TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Communicator& comm) {
+  const StopSignals stop_signals;
+  configure_threads(cores_per_rank(comm));
+  const std::string resolved = to_yaml(config);
+  const bool verbose = comm.is_root() && !options.quiet;
+  const CounterRng rng(config.seed);
+  bool resuming = false;
+  std::optional<RunDirectoryLock> lock;
+  on_root_for_all(comm, "prepare the run directory", [&] {
+    lock.emplace(options.run_dir);
+    resuming = prepare_run_directory(options.run_dir, options.start, resolved,
+                                     [&](const std::filesystem::path& c) { check_resumable(c, config); });
+  });
+  comm.broadcast(&resuming, sizeof(resuming), 0);
+  const IsingCylinder& lattice = config.lattice;
+  if (verbose)
+    std::printf(
+        "tilt: tn on the %d x %d Ising cylinder at beta %.4f, %d ranks: %lld training chains "
+        "(%d sweeps), MPS bond %lld, %d iterations -> %s\n",
+        lattice.lx, lattice.ly, lattice.beta, comm.size(), static_cast<long long>(config.training_chains),
+        config.burn_in_sweeps, static_cast<long long>(config.bond), config.iterations,
+        options.run_dir.c_str());
+  const at::Tensor training = training_set(config, rng, comm);
+
+  LearnedMps model(lattice.sites(), 2, config.bond, config.lr, config.seed);
+  TrainingTables tables{{{"step", "negative_log_likelihood"}, {}},
+                        {{"step", "iterations_per_s", "elapsed_s"}, {}}};
+  int start = 0;
+  if (resuming)
+    start =
+        load_method_checkpoint(options.run_dir, tables, [&](const io::H5File& file) { model.load(file); });
+  const data::ShardedLoader loader(training.size(0), config.batch, config.seed, comm.rank(), comm.size());
+  Progress progress(start, config.iterations, verbose);
+  const auto started = std::chrono::steady_clock::now();
+  const auto save = [&](int done) {
+    on_root_for_all(comm, "write the checkpoint", [&] {
+      save_method_checkpoint(options.run_dir, done, comm.size(), resolved, tables,
+                             [&](io::H5File& file) { model.save(file); });
+    });
+  };
+  int step = start, stop_signal = 0;
+  double nll = 0;
+  for (; step < config.iterations && stop_signal == 0; ++step) {
+    stop_signal = agreed_stop_signal(comm);
+    nll = model.train_step(training.index_select(0, loader.indices(step)), config.batch, comm);
+    progress.update(step, nll, std::nullopt, config.log_every);
+    const int done = step + 1;
+    if (done % config.log_every == 0 || done == config.iterations) {
+      tables.metrics.append({{"step", done}, {"negative_log_likelihood", nll}});
+      tables.timing.append(
+          {{"step", done},
+           {"iterations_per_s", progress.iterations_per_second()},
+           {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});
+    }
+    if (done % config.checkpoint_every == 0 || done == config.iterations || stop_signal != 0) save(done);
+  }
+  progress.finish();
+  if (step < config.iterations) {
+    if (comm.is_root())
+      std::printf(
+          "tilt: stopped by signal %d at iteration %d; checkpoint saved (continue with --resume %s)\n",
+          stop_signal, step, options.run_dir.c_str());
+    return {stop_signal == SIGINT ? TrainOutcome::kInterrupted : TrainOutcome::kStopped, {}};
+  }
+  if (config.iterations == 0) save(0);
+
+  torch::NoGradGuard no_grad;
+  const Mps proposal = model.mps();
+  Metrics metrics{{"mps_negative_log_likelihood", -proposal.log_prob(training).mean().item<double>()}};
+  if (lattice.sites() <= kExactEnumerationSites)
+    for (const auto& metric : exact_reference(lattice, proposal)) metrics.push_back(metric);
+
+  // Every scheme from the same training-set states, each rank its chains.
+  const BatchShard shard = shard_batch(config.chains, comm.rank(), comm.size());
+  const at::Tensor starts = training.narrow(0, shard.begin, shard.count);
+  std::vector<SchemeResult> results;
+  const int schemes = 2 + static_cast<int>(config.noise_times.size());
+  for (int s = 0; s < schemes; ++s) {
+    const uint32_t draw = kSamplingDraws + (static_cast<uint32_t>(s) << 20);
+    const int total = config.chain_burn_in + config.chain_steps;
+    at::Tensor x = starts.clone();
+    ChainTrace trace;
+    std::ostringstream name;
+    if (s == 0) {
+      name << "local";
+      trace = local_metropolis(lattice, x, total, rng, draw, shard.begin);
+    } else {
+      const std::optional<double> t =
+          s == 1 ? std::nullopt : std::optional<double>(config.noise_times[static_cast<size_t>(s - 2)]);
+      name << (t ? "connected_t" : "disconnected");
+      if (t) name << *t;
+      trace = mps_metropolis_hastings(lattice, proposal, x, total, t, rng, draw, shard.begin);
+    }
+    const auto kept = [&](const at::Tensor& t) {
+      return t.narrow(0, config.chain_burn_in, config.chain_steps);
+    };
+    results.push_back(summarise(
+        name.str(),
+        {kept(trace.energy_per_site), kept(trace.abs_magnetisation), trace.accepted, trace.proposed}, comm));
+    const SchemeResult& r = results.back();
+    if (verbose)
+      std::printf("tilt: %-20s acceptance %.3f  tau(E) %.1f  tau(|m|) %.1f  E/N %.4f +- %.4f\n",
+                  r.name.c_str(), r.acceptance, r.tau_energy, r.tau_abs_m, r.energy_per_site,
+                  r.energy_std_error);
+  }
+  for (const SchemeResult& r : results) {
+    metrics.emplace_back(r.name + "_acceptance", r.acceptance);
+    metrics.emplace_back(r.name + "_tau_energy", r.tau_energy);
+    metrics.emplace_back(r.name + "_tau_abs_magnetisation", r.tau_abs_m);
+    metrics.emplace_back(r.name + "_energy_per_site", r.energy_per_site);
+    metrics.emplace_back(r.name + "_energy_per_site_std_error", r.energy_std_error);
+    metrics.emplace_back(r.name + "_abs_magnetisation", r.abs_magnetisation);
+  }
+  on_root_for_all(comm, "write the study", [&] {
+    io::write_atomically(options.run_dir / kStudyFile, [&](io::H5File& file) {
+      const auto column = [&](double SchemeResult::*field) {
+        std::vector<double> values;
+        for (const auto& r : results) values.push_back(r.*field);
+        return torch::tensor(values, torch::kFloat64);
+      };
+      // Rows: local, disconnected, then the connected scheme at each noise time (NaN: no time).
+      std::vector<double> times{NAN, NAN};
+      times.insert(times.end(), config.noise_times.begin(), config.noise_times.end());
+      file.write("/noise_time", torch::tensor(times, torch::kFloat64));
+      file.write("/acceptance", column(&SchemeResult::acceptance));
+      file.write("/tau_energy", column(&SchemeResult::tau_energy));
+      file.write("/tau_abs_magnetisation", column(&SchemeResult::tau_abs_m));
+      file.write("/energy_per_site", column(&SchemeResult::energy_per_site));
+      file.write_string("/config", resolved);
+    });
+    io::write_text_atomically(options.run_dir / run_files::kEval, metrics_json(metrics) + "\n");
+    if (verbose) {
+      std::printf("final metrics (%s):\n", (options.run_dir / run_files::kEval).c_str());
+      for (const auto& [name, value] : metrics) std::printf("  %-44s %.6g\n", name.c_str(), value);
+    }
+  });
+  return {TrainOutcome::kFinished, metrics};
+}
+
+}  // namespace tilt::tn
