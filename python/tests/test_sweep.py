@@ -150,7 +150,7 @@ class AxesTest(unittest.TestCase):
         self.assertEqual(sweep.main_metrics, ["log_z_error", "mode_tv", "energy_distance"])
         self.assertEqual(MAIN_METRICS, [
             "log_z_error", "iw_log_z_error", "elbo_error", "mode_tv", "min_mode_fraction", "outside_mass",
-            "test_elbo", "elbo_gap", "sliced_w2", "mode_fraction_worst_rel_dev", "energy_distance",
+            "test_elbo", "elbo_gap", "test_bpd", "sliced_w2", "mode_fraction_worst_rel_dev", "energy_distance",
         ])
 
 

@@ -23,7 +23,7 @@ STATES = ["finished", "failed", "preempted", "interrupted", "running", "submitte
 # report's "All metrics" table.
 MAIN_METRICS = [
     "log_z_error", "iw_log_z_error", "elbo_error", "mode_tv", "min_mode_fraction", "outside_mass",
-    "test_elbo", "elbo_gap", "sliced_w2", "mode_fraction_worst_rel_dev", "energy_distance",
+    "test_elbo", "elbo_gap", "test_bpd", "sliced_w2", "mode_fraction_worst_rel_dev", "energy_distance",
 ]
 # Joins the keys of a multi-key axis in its label, and their values in its value text.
 AXIS_SEPARATOR = " / "

@@ -18,7 +18,8 @@ struct LogitImages {
   at::Tensor log_det;  // log |det dy/dv| per image, float64 [n]
 };
 
-// pixels [n, D] (0..255, any floating or integer type) and uniforms u [n, D] in [0, 1).
+// pixels [n, D] (0..255, any floating or integer type) and uniforms u [n, D] in [0, 1] (tilt's
+// counter RNG draws (0, 1]: u = 1 puts v on its bin's upper edge, a set of measure zero).
 LogitImages dequantised_logits(const at::Tensor& pixels, const at::Tensor& uniforms);
 // y [n, D] -> images in [-1, 1] (v = (sigmoid(y) - alpha) / (1 - 2 alpha) clamped to [0, 1]), the
 // range data::to_pixels reads.

@@ -78,6 +78,7 @@ MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::
     c.eval_samples = eval.get("samples", c.eval_samples);
     c.sampler_steps = eval.get("sampler_steps", c.sampler_steps);
     require_at_least(c.eval_examples, c.is_image_data() ? 0 : 2, eval.key_path("examples"));
+    if (c.eval_examples == 1) config_fail(eval.key_path("examples"), "must be 0 (images: all) or at least 2");
     require_at_least(c.eval_samples, 2, eval.key_path("samples"));
     require_at_least(c.sampler_steps, 1, eval.key_path("sampler_steps"));
     eval.finish();

@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -15,7 +14,7 @@
 #include "io/run_files.h"
 #include "mdm/mdm_data.h"
 #include "train/checkpoint.h"
-#include "train/progress.h"
+#include "train/method_loop.h"
 #include "train/run_control.h"
 #include "train/run_directory.h"
 
@@ -67,41 +66,22 @@ TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Comm
                 comm.size(), config.iterations, static_cast<long long>(config.batch),
                 options.run_dir.c_str());
 
-  Progress progress(start, config.iterations, verbose);
-  const auto started = std::chrono::steady_clock::now();
   const auto save = [&](int done) {
     on_root_for_all(comm, "write the checkpoint", [&] {
       save_method_checkpoint(options.run_dir, done, comm.size(), resolved, tables,
                              [&](io::H5File& file) { model.save(file); });
     });
   };
-
-  int step = start, stop_signal = 0;
-  for (; step < config.iterations && stop_signal == 0; ++step) {
-    stop_signal = agreed_stop_signal(comm);
-    const auto iteration = static_cast<uint32_t>(step);
-    const BatchShard shard = shard_batch(config.batch, comm.rank(), comm.size());
-    const double loss = model.train_step(data->batch(rng, iteration, shard), rng, iteration, shard, comm);
-    progress.update(step, loss, std::nullopt, config.log_every);
-    const int done = step + 1;
-    if (done % config.log_every == 0 || done == config.iterations) {
-      tables.metrics.append({{"step", done}, {"negative_elbo", loss}});
-      tables.timing.append(
-          {{"step", done},
-           {"iterations_per_s", progress.iterations_per_second()},
-           {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});
-    }
-    if (done % config.checkpoint_every == 0 || done == config.iterations || stop_signal != 0) save(done);
-  }
-  progress.finish();
-  if (step < config.iterations) {
-    if (comm.is_root())
-      std::printf(
-          "tilt: stopped by signal %d at iteration %d; checkpoint saved (continue with --resume %s)\n",
-          stop_signal, step, options.run_dir.c_str());
-    return {stop_signal == SIGINT ? TrainOutcome::kInterrupted : TrainOutcome::kStopped, {}};
-  }
-  if (config.iterations == 0) save(0);
+  const TrainOutcome outcome = run_iterations(
+      start, {config.iterations, config.log_every, config.checkpoint_every}, "negative_elbo", tables,
+      options.run_dir, verbose, comm,
+      [&](int step) {
+        const auto iteration = static_cast<uint32_t>(step);
+        const BatchShard shard = shard_batch(config.batch, comm.rank(), comm.size());
+        return model.train_step(data->batch(rng, iteration, shard), rng, iteration, shard, comm);
+      },
+      save);
+  if (outcome != TrainOutcome::kFinished) return {outcome, {}};
 
   if (verbose)
     std::printf("tilt: evaluating (the test ELBO; %lld samples, %d reverse steps)\n",

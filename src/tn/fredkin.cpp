@@ -12,6 +12,11 @@ Mps fredkin_mps(int sites, double c) {
   if (sites < 2 || sites % 2 != 0) throw Error("fredkin: the number of sites must be even and >= 2");
   if (!(c > 0 && c < 1)) throw Error("fredkin: c must be in (0, 1)");
   const double q = c / (1 - c);
+  // The largest entry is q^{(max height) / 2}, max height N / 2: it must stay a finite double.
+  if (q > 1 && sites / 4.0 * std::log(q) > 700)
+    throw Error("fredkin: q^(N/4) overflows a double at N = " + std::to_string(sites) +
+                ", c = " + std::to_string(c) + " (N at most " +
+                std::to_string(static_cast<int>(2800 / std::log(q))) + ")");
   const auto bond = [sites](int i) { return std::min(i, sites - i) + 1; };
   std::vector<at::Tensor> tensors;
   for (int i = 1; i <= sites; ++i) {

@@ -1,5 +1,6 @@
-// Discrete noise by Markov jump dynamics, applied exactly (research/tn_mdm_guidance.md §A.2): at
-// rate gamma each site jumps to a uniformly drawn state (itself included), so after a time t
+// Discrete noise by Markov jump dynamics, applied exactly (research/tn_mdm_guidance.md §A.2): each
+// site jumps at rate gamma to each of its q states (a jump to itself changes nothing; q = 2: spin
+// flips at rate gamma), so at rate q gamma to a uniformly drawn state, and after a time t
 //   K_t = e^{-q gamma t} I + (1 - e^{-q gamma t}) 1 1^T / q     (q = 2: independent spin flips,
 // each with probability (1 - e^{-2 gamma t}) / 2), a product over sites. Noising an MPS maps its
 // site tensors by K_t (Mps::map_sites); the exact reverse kernel from a noised y is

@@ -123,7 +123,12 @@ at::Tensor Mps::sample(const CounterRng& rng, uint32_t draw, int64_t row_begin, 
     scores = (scores * right[i + 1].expand({count, t.size(2)}).unsqueeze(1)).sum(2);
     if (conditioned) scores = scores * site_weights.select(1, i);
     const at::Tensor cumulative = scores.cumsum(1);
-    const at::Tensor threshold = uniforms.select(1, i) * cumulative.select(1, q - 1);
+    const at::Tensor total = cumulative.select(1, q - 1);
+    if (!(total > 0).logical_and(torch::isfinite(total)).all().item<bool>())
+      throw Error("mps: site " + std::to_string(i) +
+                  ": a row's conditional weights are zero or not finite (an impossible condition, or "
+                  "tensors beyond a double)");
+    const at::Tensor threshold = uniforms.select(1, i) * total;
     const at::Tensor state = (cumulative < threshold.unsqueeze(1)).sum(1).clamp_max(q - 1);
     x.select(1, i).copy_(state);
     left = rescaled(step_right(left, t, state)).first;

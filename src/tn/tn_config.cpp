@@ -55,7 +55,18 @@ TnConfig parse_tn_config(const std::string& yaml_text, const std::vector<std::st
     require_at_least(c.chains, int64_t{1}, chains.key_path("count"));
     require_at_least(c.chain_burn_in, 0, chains.key_path("burn_in"));
     require_at_least(c.chain_steps, 2, chains.key_path("steps"));
-    for (double t : c.noise_times) require_positive(t, chains.key_path("noise_times"));
+    if (c.chains > c.training_chains)
+      config_fail(chains.key_path("count"),
+                  "must be at most mps.training_chains (the chains start from its states)");
+    // Each scheme's chains own 2^20 draws (train_tn.cpp).
+    if (c.chain_burn_in + static_cast<int64_t>(c.chain_steps) > (int64_t{1} << 20))
+      config_fail(chains.key_path("steps"), "burn_in + steps must be at most 1048576");
+    for (size_t i = 0; i < c.noise_times.size(); ++i) {
+      require_positive(c.noise_times[i], chains.key_path("noise_times"));
+      for (size_t j = 0; j < i; ++j)
+        if (c.noise_times[j] == c.noise_times[i])
+          config_fail(chains.key_path("noise_times"), "values must differ");
+    }
     chains.finish();
   }
   top.finish();

@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -18,7 +17,7 @@
 #include "tn/learned_mps.h"
 #include "tn/monte_carlo.h"
 #include "train/checkpoint.h"
-#include "train/progress.h"
+#include "train/method_loop.h"
 #include "train/run_control.h"
 #include "train/run_directory.h"
 
@@ -31,7 +30,8 @@ using Metrics = std::vector<std::pair<std::string, double>>;
 // scheme s's chains use kSamplingDraws + s 2^20 onwards.
 constexpr uint32_t kStartDraw = kExactSampleDraws;
 constexpr uint32_t kStartStep = 6;
-constexpr int kExactEnumerationSites = 20;
+// 2^16 configurations contracted at once ([2^16, chi, chi] a site): exact up to the 4 x 4 cylinder.
+constexpr int kExactEnumerationSites = 16;
 const char* const kStudyFile = "study.h5";
 
 void check_resumable(const std::filesystem::path& checkpoint, const TnConfig& config) {
@@ -134,39 +134,20 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
     start =
         load_method_checkpoint(options.run_dir, tables, [&](const io::H5File& file) { model.load(file); });
   const data::ShardedLoader loader(training.size(0), config.batch, config.seed, comm.rank(), comm.size());
-  Progress progress(start, config.iterations, verbose);
-  const auto started = std::chrono::steady_clock::now();
   const auto save = [&](int done) {
     on_root_for_all(comm, "write the checkpoint", [&] {
       save_method_checkpoint(options.run_dir, done, comm.size(), resolved, tables,
                              [&](io::H5File& file) { model.save(file); });
     });
   };
-  int step = start, stop_signal = 0;
-  double nll = 0;
-  for (; step < config.iterations && stop_signal == 0; ++step) {
-    stop_signal = agreed_stop_signal(comm);
-    nll = model.train_step(training.index_select(0, loader.indices(step)), config.batch, comm);
-    progress.update(step, nll, std::nullopt, config.log_every);
-    const int done = step + 1;
-    if (done % config.log_every == 0 || done == config.iterations) {
-      tables.metrics.append({{"step", done}, {"negative_log_likelihood", nll}});
-      tables.timing.append(
-          {{"step", done},
-           {"iterations_per_s", progress.iterations_per_second()},
-           {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});
-    }
-    if (done % config.checkpoint_every == 0 || done == config.iterations || stop_signal != 0) save(done);
-  }
-  progress.finish();
-  if (step < config.iterations) {
-    if (comm.is_root())
-      std::printf(
-          "tilt: stopped by signal %d at iteration %d; checkpoint saved (continue with --resume %s)\n",
-          stop_signal, step, options.run_dir.c_str());
-    return {stop_signal == SIGINT ? TrainOutcome::kInterrupted : TrainOutcome::kStopped, {}};
-  }
-  if (config.iterations == 0) save(0);
+  const TrainOutcome outcome = run_iterations(
+      start, {config.iterations, config.log_every, config.checkpoint_every}, "negative_log_likelihood",
+      tables, options.run_dir, verbose, comm,
+      [&](int step) {
+        return model.train_step(training.index_select(0, loader.indices(step)), config.batch, comm);
+      },
+      save);
+  if (outcome != TrainOutcome::kFinished) return {outcome, {}};
 
   torch::NoGradGuard no_grad;
   const Mps proposal = model.mps();

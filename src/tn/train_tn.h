@@ -5,7 +5,7 @@
 //      the shared run layers (run directory, resume, signals, progress, metrics, checkpoints).
 //   3. Chains of every scheme — local Metropolis, disconnected MH, connected MH at each noise time —
 //      from training-set states (each rank its share of the chains): acceptance, integrated
-//      autocorrelation times of the energy and |m|, the energy per site; on lattices of at most 20
+//      autocorrelation times of the energy and |m|, the energy per site; on lattices of at most 16
 //      sites also the exact values by enumeration and the MPS's exact KL(pi || P_theta).
 // eval.json holds the metrics; study.h5 the acceptance and autocorrelation against noise time.
 #pragma once

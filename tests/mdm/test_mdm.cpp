@@ -336,7 +336,8 @@ TEST(MdmConfig, BadValuesAreOneLineErrors) {
                                                        {images, "network.channels=3"},
                                                        {images, "data.limit=-1"},
                                                        {images, "data.path=/nonexistent/fashion-mnist"},
-                                                       {images, "eval.examples=-1"}};
+                                                       {images, "eval.examples=-1"},
+                                                       {images, "eval.examples=1"}};
   for (std::vector<std::string> overrides : cases) {
     const std::string bad = overrides.back();
     overrides.insert(overrides.begin(), "process.kind=learned");

@@ -1,0 +1,31 @@
+// The iteration loop shared by the methods with their own training loops (multivariate diffusions,
+// tensor networks): a stop signal agreed by every rank before each iteration, progress on rank 0,
+// a metrics row (the loss under its name) and a timing row every log_every iterations and at the
+// end, a checkpoint every checkpoint_every iterations, at the end and on a stop, and one at step 0
+// for a run of no iterations (so that it can be resumed to more).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "dist/communicator.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+namespace tilt {
+
+struct IterationSchedule {
+  int iterations = 0, log_every = 1, checkpoint_every = 1;
+};
+
+// Runs iterations start..iterations - 1: `step(i)` takes iteration i and returns its loss (equal on
+// every rank), `save(done)` writes the checkpoint after `done` iterations (on every rank: it does
+// its own rank-0 work). Returns kFinished, or after a stop (the checkpoint saved, the user told how
+// to resume) kInterrupted for SIGINT and kStopped otherwise.
+TrainOutcome run_iterations(int start, const IterationSchedule& schedule, const std::string& loss_name,
+                            TrainingTables& tables, const std::filesystem::path& run_dir, bool verbose,
+                            Communicator& comm, const std::function<double(int)>& step,
+                            const std::function<void(int)>& save);
+
+}  // namespace tilt
