@@ -5,6 +5,7 @@
 // connected Metropolis-Hastings proposal's detailed balance; on the 4 x 4 Ising cylinder, every
 // Monte Carlo scheme's states against the exact energy distribution, the learned MPS's KL to the
 // exact distribution, and the autocorrelation time against an AR(1) process's.
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -293,9 +294,11 @@ struct ExactIsing {
     const at::Tensor log_weight = -beta * energy;
     pi = (log_weight - torch::logsumexp(log_weight, 0)).exp();
   }
-  // Exact samples: independent draws from pi.
-  at::Tensor sample(int64_t count) const {
-    return x.index_select(0, torch::multinomial(pi, count, /*replacement=*/true));
+  // Exact samples: independent draws from pi (an explicit generator: reproducible, and GCC's -O1
+  // takes LibTorch's defaulted optional generator for uninitialised).
+  at::Tensor sample(int64_t count, uint64_t seed) const {
+    const at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+    return x.index_select(0, torch::multinomial(pi, count, /*replacement=*/true, generator));
   }
   // Chi-square of the energies (-28 + 2 broken bonds: -28..28, step 2) or of the spin sums (-16..16,
   // step 2) of `states` against pi's distribution of them.
@@ -338,8 +341,7 @@ TEST(MonteCarlo, EverySchemeKeepsTheExactBoltzmannDistribution) {
   const ExactIsing exact(0.2);
   const CounterRng rng(17);
   const int64_t chains = 20000;
-  torch::manual_seed(8);
-  const at::Tensor start = exact.sample(chains);
+  const at::Tensor start = exact.sample(chains, 8);
   at::Tensor x = start.clone();
   const ChainTrace local = local_metropolis(exact.lattice, x, 40, rng, 0, 0);
   expect_chi_square_fits(exact.energy_test(x), "local Metropolis energy");
@@ -370,8 +372,7 @@ TEST(MonteCarlo, EverySchemeKeepsTheExactBoltzmannDistribution) {
 // 0.157 at 600 steps, 0.148 at 1000).
 TEST(LearnedMps, FitsTheExactDistributionByMaximumLikelihood) {
   const ExactIsing exact(0.4407);
-  torch::manual_seed(5);
-  const at::Tensor data = exact.sample(8192);
+  const at::Tensor data = exact.sample(8192, 5);
   LearnedMps model(16, 2, 8, 0.05, 1);
   LocalCommunicator alone;
   const auto kl = [&] {
