@@ -56,4 +56,36 @@ void metropolis_sweeps(const IsingCylinder& lattice, at::Tensor& x, int sweeps, 
     }
 }
 
+IsingThermodynamics exact_thermodynamics(const IsingCylinder& lattice) {
+  const int ly = lattice.ly;
+  if (ly < 3 || ly > 20 || lattice.lx < 1)
+    throw Error("ising: the transfer matrix needs 3 <= ly <= 20 and lx >= 1 (2^ly column states)");
+  torch::AutoGradMode grad(true);
+  const at::Tensor beta = torch::tensor(lattice.beta, torch::dtype(torch::kFloat64).requires_grad(true));
+  // Column state r: spin j is bit j of r.
+  const at::Tensor bits =
+      torch::bitwise_and(torch::bitwise_right_shift(torch::arange(int64_t{1} << ly, torch::kInt64).unsqueeze(1),
+                                                    torch::arange(ly, torch::kInt64).unsqueeze(0)),
+                         1);
+  const at::Tensor s = (2 * bits - 1).to(torch::kFloat64);
+  const at::Tensor column_weight = torch::exp(beta * (s * s.roll(1, 1)).sum(1));  // e^{-beta E_column}
+  const at::Tensor same = torch::exp(beta), flipped = torch::exp(-beta);
+  const at::Tensor bond_kernel = torch::stack({torch::stack({same, flipped}), torch::stack({flipped, same})});
+  at::Tensor v = column_weight, log_z = torch::zeros({}, torch::kFloat64);
+  for (int column = 1; column < lattice.lx; ++column) {
+    const at::Tensor scale = v.sum();
+    log_z = log_z + torch::log(scale);
+    v = v / scale;
+    // sum_r prod_j e^{beta s_j(r) s_j(r')} v(r): the 2 x 2 bond kernel along each spin's axis.
+    for (int j = 0; j < ly; ++j)
+      v = torch::einsum("ab,xbz->xaz", {bond_kernel, v.view({int64_t{1} << (ly - 1 - j), 2, int64_t{1} << j})})
+              .reshape({-1});
+    v = v * column_weight;
+  }
+  log_z = log_z + torch::log(v.sum());
+  const at::Tensor d_log_z = torch::autograd::grad({log_z}, {beta})[0];
+  const double n = lattice.sites(), energy = -d_log_z.item<double>();
+  return {log_z.item<double>(), energy / n, (log_z.item<double>() + lattice.beta * energy) / n};
+}
+
 }  // namespace tilt::tn

@@ -33,4 +33,13 @@ at::Tensor magnetisation(const at::Tensor& x);
 void metropolis_sweeps(const IsingCylinder& lattice, at::Tensor& x, int sweeps, const CounterRng& rng,
                        uint32_t draw, int64_t row_begin);
 
+// Exact thermodynamics by the column transfer matrix: Z = sum over the lx columns' 2^ly states of
+// the intra-column and inter-column Boltzmann factors, contracted column by column (the
+// inter-column factor one spin row at a time: O(lx ly 2^ly)), <E> = -d log Z / d beta by autograd,
+// the entropy S = log Z + beta <E>. Ground truth for lattices far beyond enumeration (ly <= 20).
+struct IsingThermodynamics {
+  double log_z, energy_per_site, entropy_per_site;
+};
+IsingThermodynamics exact_thermodynamics(const IsingCylinder& lattice);
+
 }  // namespace tilt::tn

@@ -35,6 +35,13 @@ ChainTrace mps_metropolis_hastings(const IsingCylinder& lattice, const Mps& prop
 ChainTrace local_metropolis(const IsingCylinder& lattice, at::Tensor& x, int steps, const CounterRng& rng,
                             uint32_t draw, int64_t row_begin);
 
+// `steps` Wolff cluster flips: from a uniformly chosen seed, neighbours of equal spin join with
+// probability 1 - e^{-2 beta}, and the cluster flips (always accepted). Each bond is tested at most
+// once in a cluster's growth, so one uniform a bond a step suffices (draws by global chain).
+// accepted / proposed: the flipped spins over steps x N, the mean cluster's share of the lattice.
+ChainTrace wolff(const IsingCylinder& lattice, at::Tensor& x, int steps, const CounterRng& rng, uint32_t draw,
+                 int64_t row_begin);
+
 // The integrated autocorrelation time of traces [steps, C] (in steps): 1 + 2 sum_{s=1}^{W} rho(s)
 // with rho from the autocovariance pooled over chains about the overall mean, and Sokal's window,
 // the smallest W >= 5 tau(W). A constant trace gives 1.

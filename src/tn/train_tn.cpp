@@ -2,8 +2,10 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <sstream>
 
@@ -32,6 +34,8 @@ constexpr uint32_t kStartDraw = kExactSampleDraws;
 constexpr uint32_t kStartStep = 6;
 // 2^16 configurations contracted at once ([2^16, chi, chi] a site): exact up to the 4 x 4 cylinder.
 constexpr int kExactEnumerationSites = 16;
+// The transfer matrix's 2^ly column states (exact energy and entropy): 2^16 doubles a spin row.
+constexpr int kTransferMatrixRows = 16;
 const char* const kStudyFile = "study.h5";
 
 void check_resumable(const std::filesystem::path& checkpoint, const TnConfig& config) {
@@ -61,6 +65,7 @@ at::Tensor training_set(const TnConfig& config, const CounterRng& rng, Communica
 struct SchemeResult {
   std::string name;
   double acceptance, tau_energy, tau_abs_m, energy_per_site, energy_std_error, abs_magnetisation;
+  double seconds_per_step = 0;  // rank 0's wall time a step over its chains
 };
 
 // A scheme's traces over this rank's chains, merged over ranks (every chain's trace, in global order).
@@ -85,7 +90,7 @@ SchemeResult summarise(const std::string& name, const ChainTrace& trace, Communi
           abs_m.mean().item<double>()};
 }
 
-// Exact expectations and the MPS's KL divergence by enumerating every configuration.
+// The exact <|m|> and the MPS's exact KL divergence by enumerating every configuration.
 Metrics exact_reference(const IsingCylinder& lattice, const Mps& mps) {
   torch::NoGradGuard no_grad;
   const int n = lattice.sites();
@@ -95,8 +100,7 @@ Metrics exact_reference(const IsingCylinder& lattice, const Mps& mps) {
   const at::Tensor log_weight = -lattice.beta * ising_energy(lattice, x);
   const at::Tensor log_pi = log_weight - torch::logsumexp(log_weight, 0);
   const at::Tensor pi = log_pi.exp();
-  return {{"exact_energy_per_site", (pi * ising_energy(lattice, x)).sum().item<double>() / n},
-          {"exact_abs_magnetisation", (pi * magnetisation(x).abs()).sum().item<double>()},
+  return {{"exact_abs_magnetisation", (pi * magnetisation(x).abs()).sum().item<double>()},
           {"mps_kl_exact", (pi * (log_pi - mps.log_prob(x))).sum().item<double>()}};
 }
 
@@ -151,42 +155,53 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
 
   torch::NoGradGuard no_grad;
   const Mps proposal = model.mps();
-  Metrics metrics{{"mps_negative_log_likelihood", -proposal.log_prob(training).mean().item<double>()}};
+  const double negative_log_likelihood = -proposal.log_prob(training).mean().item<double>();
+  Metrics metrics{{"mps_negative_log_likelihood", negative_log_likelihood}};
+  if (lattice.ly <= kTransferMatrixRows) {
+    const IsingThermodynamics exact = exact_thermodynamics(lattice);
+    metrics.emplace_back("exact_energy_per_site", exact.energy_per_site);
+    metrics.emplace_back("exact_entropy_per_site", exact.entropy_per_site);
+    // KL(pi || P_theta) = E_pi[-log P_theta] - H(pi), E_pi over the training chains' states.
+    metrics.emplace_back("mps_kl_estimate", negative_log_likelihood - exact.entropy_per_site * lattice.sites());
+  }
   if (lattice.sites() <= kExactEnumerationSites)
     for (const auto& metric : exact_reference(lattice, proposal)) metrics.push_back(metric);
 
   // Every scheme from the same training-set states, each rank its chains.
   const BatchShard shard = shard_batch(config.chains, comm.rank(), comm.size());
   const at::Tensor starts = training.narrow(0, shard.begin, shard.count);
-  std::vector<SchemeResult> results;
-  const int schemes = 2 + static_cast<int>(config.noise_times.size());
-  for (int s = 0; s < schemes; ++s) {
-    const uint32_t draw = kSamplingDraws + (static_cast<uint32_t>(s) << 20);
-    const int total = config.chain_burn_in + config.chain_steps;
-    at::Tensor x = starts.clone();
-    ChainTrace trace;
+  const int total_steps = config.chain_burn_in + config.chain_steps;
+  using Scheme = std::function<ChainTrace(at::Tensor&, uint32_t)>;
+  std::vector<std::pair<std::string, Scheme>> schemes{
+      {"local",
+       [&](at::Tensor& x, uint32_t draw) { return local_metropolis(lattice, x, total_steps, rng, draw, shard.begin); }},
+      {"wolff", [&](at::Tensor& x, uint32_t draw) { return wolff(lattice, x, total_steps, rng, draw, shard.begin); }},
+      {"disconnected", [&](at::Tensor& x, uint32_t draw) {
+         return mps_metropolis_hastings(lattice, proposal, x, total_steps, std::nullopt, rng, draw, shard.begin);
+       }}};
+  for (const double t : config.noise_times) {
     std::ostringstream name;
-    if (s == 0) {
-      name << "local";
-      trace = local_metropolis(lattice, x, total, rng, draw, shard.begin);
-    } else {
-      const std::optional<double> t =
-          s == 1 ? std::nullopt : std::optional<double>(config.noise_times[static_cast<size_t>(s - 2)]);
-      name << (t ? "connected_t" : "disconnected");
-      if (t) name << *t;
-      trace = mps_metropolis_hastings(lattice, proposal, x, total, t, rng, draw, shard.begin);
-    }
-    const auto kept = [&](const at::Tensor& t) {
-      return t.narrow(0, config.chain_burn_in, config.chain_steps);
-    };
+    name << "connected_t" << t;
+    schemes.emplace_back(name.str(), [&, t](at::Tensor& x, uint32_t draw) {
+      return mps_metropolis_hastings(lattice, proposal, x, total_steps, t, rng, draw, shard.begin);
+    });
+  }
+  std::vector<SchemeResult> results;
+  for (size_t s = 0; s < schemes.size(); ++s) {
+    at::Tensor x = starts.clone();
+    const auto started = std::chrono::steady_clock::now();
+    const ChainTrace trace = schemes[s].second(x, kSamplingDraws + (static_cast<uint32_t>(s) << 20));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto kept = [&](const at::Tensor& t) { return t.narrow(0, config.chain_burn_in, config.chain_steps); };
     results.push_back(summarise(
-        name.str(),
+        schemes[s].first,
         {kept(trace.energy_per_site), kept(trace.abs_magnetisation), trace.accepted, trace.proposed}, comm));
+    results.back().seconds_per_step = seconds / total_steps;
     const SchemeResult& r = results.back();
     if (verbose)
-      std::printf("tilt: %-20s acceptance %.3f  tau(E) %.1f  tau(|m|) %.1f  E/N %.4f +- %.4f\n",
+      std::printf("tilt: %-20s acceptance %.3f  tau(E) %.1f  tau(|m|) %.1f  E/N %.4f +- %.4f  %.2g s/step\n",
                   r.name.c_str(), r.acceptance, r.tau_energy, r.tau_abs_m, r.energy_per_site,
-                  r.energy_std_error);
+                  r.energy_std_error, r.seconds_per_step);
   }
   for (const SchemeResult& r : results) {
     metrics.emplace_back(r.name + "_acceptance", r.acceptance);
@@ -195,6 +210,7 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
     metrics.emplace_back(r.name + "_energy_per_site", r.energy_per_site);
     metrics.emplace_back(r.name + "_energy_per_site_std_error", r.energy_std_error);
     metrics.emplace_back(r.name + "_abs_magnetisation", r.abs_magnetisation);
+    metrics.emplace_back(r.name + "_seconds_per_step", r.seconds_per_step);
   }
   on_root_for_all(comm, "write the study", [&] {
     io::write_atomically(options.run_dir / kStudyFile, [&](io::H5File& file) {
@@ -203,14 +219,19 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
         for (const auto& r : results) values.push_back(r.*field);
         return torch::tensor(values, torch::kFloat64);
       };
-      // Rows: local, disconnected, then the connected scheme at each noise time (NaN: no time).
-      std::vector<double> times{NAN, NAN};
+      // Rows: local, wolff, disconnected, then the connected scheme at each noise time (NaN: none).
+      std::vector<double> times{NAN, NAN, NAN};
       times.insert(times.end(), config.noise_times.begin(), config.noise_times.end());
       file.write("/noise_time", torch::tensor(times, torch::kFloat64));
       file.write("/acceptance", column(&SchemeResult::acceptance));
       file.write("/tau_energy", column(&SchemeResult::tau_energy));
       file.write("/tau_abs_magnetisation", column(&SchemeResult::tau_abs_m));
       file.write("/energy_per_site", column(&SchemeResult::energy_per_site));
+      file.write("/energy_per_site_std_error", column(&SchemeResult::energy_std_error));
+      file.write("/seconds_per_step", column(&SchemeResult::seconds_per_step));
+      std::string names;
+      for (const auto& r : results) names += r.name + "\n";
+      file.write_string("/schemes", names);
       file.write_string("/config", resolved);
     });
     io::write_text_atomically(options.run_dir / run_files::kEval, metrics_json(metrics) + "\n");

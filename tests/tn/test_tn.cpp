@@ -333,6 +333,29 @@ TEST(Ising, EnergyCountsEveryBondOnce) {
   EXPECT_EQ(ising_energy(lattice, x).item<double>(), -22.0);
 }
 
+// The transfer matrix's log Z, <E> and entropy against enumeration of 2^16 (4 x 4) and 2^15 (5 x 3)
+// configurations, at high temperature and at beta_c; a single column is its own ring.
+TEST(Ising, TransferMatrixEqualsEnumeration) {
+  for (const IsingCylinder lattice : {IsingCylinder{4, 4, 0.2}, IsingCylinder{4, 4, kIsingCriticalBeta},
+                                      IsingCylinder{5, 3, 0.6}, IsingCylinder{1, 6, 0.5}}) {
+    const at::Tensor energy = ising_energy(lattice, all_configurations(lattice.sites()));
+    const at::Tensor log_weight = -lattice.beta * energy;
+    const double log_z = torch::logsumexp(log_weight, 0).item<double>();
+    const at::Tensor pi = (log_weight - log_z).exp();
+    const double mean_energy = (pi * energy).sum().item<double>(), n = lattice.sites();
+    const IsingThermodynamics exact = exact_thermodynamics(lattice);
+    EXPECT_NEAR(exact.log_z, log_z, 1e-10 * log_z) << lattice.lx << " x " << lattice.ly;
+    EXPECT_NEAR(exact.energy_per_site, mean_energy / n, 1e-10);
+    EXPECT_NEAR(exact.entropy_per_site, (log_z + lattice.beta * mean_energy) / n, 1e-10);
+  }
+  // Beyond enumeration: at beta = 0 every state counts, S / N = log 2 and <E> = 0.
+  const IsingThermodynamics free = exact_thermodynamics({12, 16, 0.0});
+  EXPECT_NEAR(free.entropy_per_site, std::log(2.0), 1e-12);
+  EXPECT_NEAR(free.energy_per_site, 0.0, 1e-12);
+  EXPECT_THROW(exact_thermodynamics({4, 2, 0.4}), Error);
+  EXPECT_THROW(exact_thermodynamics({4, 22, 0.4}), Error);
+}
+
 // pi is kept: 20000 chains started from exact samples take 40 steps of each scheme and their states'
 // energies and magnetisations still fit pi's (chi-square; one state per independent chain). The
 // MPS proposal is a product favouring up spins (P(up) = 0.7 a site), far from pi (symmetric in m):
@@ -347,6 +370,13 @@ TEST(MonteCarlo, EverySchemeKeepsTheExactBoltzmannDistribution) {
   expect_chi_square_fits(exact.energy_test(x), "local Metropolis energy");
   expect_chi_square_fits(exact.magnetisation_test(x), "local Metropolis magnetisation");
   EXPECT_GT(static_cast<double>(local.accepted) / static_cast<double>(local.proposed), 0.2);
+  x = start.clone();
+  const ChainTrace clusters = wolff(exact.lattice, x, 40, rng, 500, 0);
+  expect_chi_square_fits(exact.energy_test(x), "Wolff energy");
+  expect_chi_square_fits(exact.magnetisation_test(x), "Wolff magnetisation");
+  // Every cluster holds its seed: at least 1/16 of the lattice flips a step.
+  EXPECT_GE(static_cast<double>(clusters.accepted) / static_cast<double>(clusters.proposed), 1.0 / 16);
+  EXPECT_EQ(clusters.proposed, 40 * chains * 16);
   const at::Tensor up_biased = torch::tensor({0.3, 0.7}, torch::kFloat64).view({1, 2, 1});
   const Mps biased(std::vector<at::Tensor>(16, up_biased));
   for (const std::optional<double> t : {std::optional<double>(), std::optional<double>(0.3)}) {
@@ -363,6 +393,11 @@ TEST(MonteCarlo, EverySchemeKeepsTheExactBoltzmannDistribution) {
   at::Tensor all = start.clone(), part = start.narrow(0, 100, 50).clone();
   mps_metropolis_hastings(exact.lattice, biased, all, 5, 0.3, rng, 7, 0);
   mps_metropolis_hastings(exact.lattice, biased, part, 5, 0.3, rng, 7, 100);
+  EXPECT_TRUE(torch::equal(all.narrow(0, 100, 50), part));
+  all = start.clone();
+  part = start.narrow(0, 100, 50).clone();
+  wolff(exact.lattice, all, 5, rng, 7, 0);
+  wolff(exact.lattice, part, 5, rng, 7, 100);
   EXPECT_TRUE(torch::equal(all.narrow(0, 100, 50), part));
 }
 
