@@ -74,6 +74,26 @@ def write_run(run_dir: Path, seed: int = 0, eval_metrics: dict = None, dimension
     return run_dir
 
 
+STUDY_SCHEMES = ["local", "wolff", "disconnected", "connected_t0.1", "connected_t1"]
+
+
+def write_tn_study(run_dir: Path, schemes: list = None) -> Path:
+    """study.h5 as a tensor-network run writes it: the scheme names (a newline-joined string) and one value
+    per scheme of each column (noise_time NaN for local, wolff and disconnected)."""
+    schemes = STUDY_SCHEMES if schemes is None else schemes
+    count = len(schemes)
+    with h5py.File(run_dir / "study.h5", "w") as file:
+        file["schemes"] = np.bytes_("".join(name + "\n" for name in schemes))
+        file["noise_time"] = np.array([np.nan, np.nan, np.nan, 0.1, 1.0][:count])
+        file["acceptance"] = np.linspace(0.9, 0.3, count)
+        file["tau_energy"] = np.linspace(2.0, 20.0, count)
+        file["tau_abs_magnetisation"] = np.linspace(3.0, 30.0, count)
+        file["energy_per_site"] = np.full(count, -1.2)
+        file["energy_per_site_std_error"] = np.full(count, 0.01)
+        file["seconds_per_step"] = np.linspace(1e-3, 1e-2, count)
+    return run_dir
+
+
 def write_sweep(sweep_dir: Path, keys: list, rows: list, name: str = "test_sweep") -> Path:
     """A sweep directory. Each of `rows` is a dict with `params` (key -> YAML text), `status` (the status
     file's object, or None for none), `eval` (eval.json's object, or None) and `run` (whether the run

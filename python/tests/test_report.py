@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 
 from fixtures import (
-    EVAL_METRIC_NAMES, FINISHED, LR_SWEEP_EVAL, REWARD_AXIS_FIGURE, assert_nonblank_png, covarying_eval,
-    write_covarying_sweep, write_lr_sweep, write_run, write_sweep,
+    EVAL_METRIC_NAMES, FINISHED, LR_SWEEP_EVAL, REWARD_AXIS_FIGURE, STUDY_SCHEMES, assert_nonblank_png,
+    covarying_eval, write_covarying_sweep, write_lr_sweep, write_run, write_sweep, write_tn_study,
 )
 from tilt_analysis import InputError, load_sweep, summarize, write_report
+from tilt_analysis.run import read_study
 from tilt_analysis.sweep import MAIN_METRICS
 
 
@@ -212,6 +213,35 @@ class ReportVariantsTest(unittest.TestCase):
         assert_nonblank_png(self, out_dir / "samples.png")
         summary = pd.read_csv(out_dir / "summary.csv")
         self.assertEqual(list(summary["metric"]), ["mode_tv", "log_z_error", "iw_log_z"])
+
+    def test_tensor_network_run_report_draws_the_monte_carlo_study(self):
+        run_dir = write_tn_study(write_run(self.root / "run", eval_metrics={"mps_kl_estimate": 1.5}))
+
+        written = write_report(run_dir)
+
+        self.assertEqual([p.name for p in written][-1], "tn_study.png")
+        assert_nonblank_png(self, run_dir / "report" / "tn_study.png")
+        self.assertIn("tn_study.png", linked_images(run_dir / "report" / "report.md"))
+        study = read_study(run_dir / "study.h5")
+        self.assertEqual(list(study["scheme"]), STUDY_SCHEMES)
+        self.assertTrue(study["noise_time"].iloc[:3].isna().all())
+
+    def test_study_with_a_missing_value_is_refused(self):
+        run_dir = write_tn_study(write_run(self.root / "run"), schemes=STUDY_SCHEMES + ["connected_t2"])
+        with self.assertRaisesRegex(InputError, "one value per scheme"):
+            read_study(run_dir / "study.h5")
+
+    def test_sweep_report_draws_every_finished_rows_study_in_one_figure(self):
+        sweep_dir = write_lr_sweep(self.root / "sweep")
+        for index in LR_SWEEP_EVAL:
+            write_tn_study(sweep_dir / f"rows/{index:03d}")
+
+        written = write_report(sweep_dir)
+
+        self.assertIn("tn_study.png", [path.name for path in written])
+        assert_nonblank_png(self, sweep_dir / "report" / "tn_study.png")
+        markdown = (sweep_dir / "report" / "report.md").read_text()
+        self.assertIn("tn_study.png", section(markdown, "Monte Carlo schemes"))
 
     def test_unfinished_run_report(self):
         run_dir = write_run(self.root / "run", samples=False)

@@ -228,6 +228,47 @@ def plot_metrics_vs_axis(
     return figure
 
 
+def plot_tn_study(studies: list, title: str) -> Figure:
+    """A tensor-network Monte Carlo study (run.read_study frames; `studies` holds (label, frame) pairs, one
+    line colour each): the connected scheme's acceptance, integrated autocorrelation time of |m| and cost
+    of an independent sample (tau x seconds per step) against the noise time gamma t, each beside the
+    schemes without a noise time as horizontal lines (dashed: disconnected, dotted: local Metropolis,
+    dash-dotted: Wolff)."""
+    references = {"disconnected": "--", "local": ":", "wolff": "-."}
+    panels_spec = [
+        ("acceptance", "acceptance", ["disconnected"]),
+        ("tau_abs_magnetisation", "τ_int(|m|) [steps]", list(references)),
+        ("seconds_per_sample", "τ_int(|m|) × seconds per step [s]", list(references)),
+    ]
+    figure = Figure(figsize=(14, 4.4), layout="constrained")
+    panels = figure.subplots(1, len(panels_spec))
+    colours = [f"C{i}" for i in range(10)]
+    for (label, study), colour in zip(studies, colours * (1 + len(studies) // 10)):
+        study = study.assign(seconds_per_sample=study["tau_abs_magnetisation"] * study["seconds_per_step"])
+        connected = study[study["noise_time"].notna()].sort_values("noise_time")
+        for axes, (column, ylabel, shown) in zip(panels, panels_spec):
+            axes.plot(connected["noise_time"], connected[column], "o-", color=colour,
+                      label=f"{label}: connected")
+            for scheme in shown:
+                row = study[study["scheme"] == scheme]
+                if not row.empty:
+                    axes.axhline(float(row[column].iloc[0]), color=colour, linestyle=references[scheme],
+                                 label=f"{label}: {scheme}")
+    for axes, (column, ylabel, _) in zip(panels, panels_spec):
+        axes.set_xscale("log")
+        axes.set_xlabel("noise time γt")
+        axes.set_ylabel(ylabel)
+        axes.set_title(ylabel)
+        axes.grid(True, alpha=0.3)
+        if column != "acceptance":
+            axes.set_yscale("log")
+    handles, labels = panels[1].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0),
+                  ncol=_legend_columns(labels, 110))
+    figure.suptitle(title)
+    return figure
+
+
 def wrap_label(text: str, width: int) -> str:
     """`text` broken into lines of at most `width` characters (where it can be) at its spaces, but never
     inside brackets, so that a value such as [[1, 0.5]] stays on one line."""

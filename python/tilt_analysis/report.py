@@ -9,7 +9,7 @@ import yaml
 
 from . import figures
 from .files import InputError
-from .run import CONFIG_FILE, Run, load_run, read_images
+from .run import CONFIG_FILE, STUDY_FILE, Run, load_run, read_images, read_study
 from .sweep import BASE_CONFIG_VALUE, MAIN_METRICS, STATES, Sweep, is_sweep_dir, load_sweep, summarize
 
 REPORT_FILE = "report.md"
@@ -17,6 +17,7 @@ SUMMARY_FILE = "summary.csv"
 RUN_TRAINING_FIGURE = "training.png"
 RUN_SAMPLES_FIGURE = "samples.png"
 SWEEP_TRAINING_FIGURE = "training_curves.png"
+STUDY_FIGURE = "tn_study.png"
 # Shown in place of a statistic that does not exist (no finished seed, metric not finite).
 MISSING = "–"
 # The id of the i-th grid point (from 1, in grid order), heading its column in the "All metrics" table.
@@ -59,6 +60,10 @@ def draw_run_figures(run: Run, out_dir: Path) -> list:
         title = f"Run {run.name}: samples" + (" over the exact target" if exact is not None else "")
         figure = figures.plot_samples(samples, exact, title=title)
         drawn.append(figures.save(figure, out_dir / RUN_SAMPLES_FIGURE))
+    study = read_study(run.path / STUDY_FILE)
+    if study is not None:
+        figure = figures.plot_tn_study([(run.name, study)], title=f"Run {run.name}: Monte Carlo schemes")
+        drawn.append(figures.save(figure, out_dir / STUDY_FIGURE))
     return drawn
 
 
@@ -86,6 +91,8 @@ def write_run_report(run: Run, out_dir: Path) -> list:
         lines.append(_image(RUN_SAMPLES_FIGURE, "samples"))
     else:
         lines.append("No samples.h5 yet.")
+    if STUDY_FIGURE in drawn_names:
+        lines += ["", "## Monte Carlo schemes", "", _image(STUDY_FIGURE, "Monte Carlo schemes")]
     lines += ["", "## Config", "", "```yaml", (run.path / "config.yaml").read_text().rstrip(), "```"]
     return _write_markdown(out_dir, lines) + [out_dir / SUMMARY_FILE] + drawn
 
@@ -120,6 +127,11 @@ def write_sweep_report(sweep: Sweep, out_dir: Path) -> list:
     section, key_figures = _metric_vs_axis_section(sweep, summary, out_dir)
     lines += section
     drawn += key_figures
+
+    study_figure = _draw_sweep_study(sweep, out_dir)
+    if study_figure is not None:
+        lines += ["", "## Monte Carlo schemes", "", _image(study_figure.name, "Monte Carlo schemes")]
+        drawn.append(study_figure)
 
     lines += ["", "## Training curves", ""]
     training_figure = _draw_sweep_training(sweep, out_dir)
@@ -216,6 +228,20 @@ def _metric_vs_axis_section(sweep: Sweep, summary: pd.DataFrame, out_dir: Path) 
     if constant:
         lines.append(f"Not drawn (one value in every grid point): {', '.join(constant)}.")
     return lines, drawn
+
+
+def _draw_sweep_study(sweep: Sweep, out_dir: Path):
+    """The finished rows' tensor-network studies in one figure, a line colour per row (None without any)."""
+    studies = []
+    for _, row in sweep.finished_rows.iterrows():
+        study = read_study(Path(row["run_dir"]) / STUDY_FILE)
+        if study is not None:
+            label = ", ".join(f"{axis.label}={axis.value(row)}" for axis in sweep.axes) or f"row {row['index']}"
+            studies.append((label, study))
+    if not studies:
+        return None
+    figure = figures.plot_tn_study(studies, title=f"Sweep {sweep.name}: Monte Carlo schemes")
+    return figures.save(figure, out_dir / STUDY_FIGURE)
 
 
 def _draw_sweep_training(sweep: Sweep, out_dir: Path):

@@ -17,6 +17,12 @@ PROVENANCE_FILE = "provenance.yaml"
 METRICS_FILE = "metrics.csv"
 EVAL_FILE = "eval.json"
 SAMPLES_FILE = "samples.h5"
+STUDY_FILE = "study.h5"
+# study.h5's per-scheme columns (one value per scheme, in /schemes' order).
+STUDY_COLUMNS = (
+    "noise_time", "acceptance", "tau_energy", "tau_abs_magnetisation", "energy_per_site",
+    "energy_per_site_std_error", "seconds_per_step",
+)
 
 
 @dataclass
@@ -62,6 +68,23 @@ class Run:
         if samples.ndim == 1:
             samples = samples[:, np.newaxis]
         return samples, exact
+
+
+def read_study(path: Path) -> Optional[pd.DataFrame]:
+    """A tensor-network run's Monte Carlo study (study.h5) as one row per scheme: `scheme` (local, wolff,
+    disconnected, connected_t<T>) and STUDY_COLUMNS (noise_time NaN for the schemes without one); None
+    when the file does not exist."""
+    if not path.exists():
+        return None
+    try:
+        with h5py.File(path, "r") as file:
+            names = bytes(read_checked(file, "schemes")).decode().split()
+            columns = {column: read_checked(file, column) for column in STUDY_COLUMNS}
+    except (OSError, KeyError) as error:
+        raise InputError(f"cannot read {path}: {error}") from error
+    if any(len(values) != len(names) for values in columns.values()):
+        raise InputError(f"{path}: the study's columns do not have one value per scheme ({len(names)})")
+    return pd.DataFrame({"scheme": names, **columns})
 
 
 def read_images(path: Path) -> Optional[np.ndarray]:
