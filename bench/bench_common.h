@@ -1,6 +1,6 @@
 // What tilt's iteration benchmarks share: their command line, and the ceiling they print their FLOP
 // floor against (the best of a few runs of C = A B through LibTorch's BLAS, in GFLOP/s on this
-// rank's threads).
+// rank's threads; float32 unless asked).
 #pragma once
 
 #include <torch/torch.h>
@@ -35,8 +35,8 @@ inline Arguments parse_arguments(int argc, char** argv, std::string default_conf
   return out;
 }
 
-inline double gemm_rate(int64_t m, int64_t k, int64_t n) {
-  const at::Tensor a = torch::randn({m, k}), b = torch::randn({k, n});
+inline double gemm_rate(int64_t m, int64_t k, int64_t n, at::ScalarType dtype = at::kFloat) {
+  const at::Tensor a = torch::randn({m, k}, dtype), b = torch::randn({k, n}, dtype);
   at::Tensor c = torch::mm(a, b);
   double best = 0;
   for (int repeat = 0; repeat < 5; ++repeat) {

@@ -29,10 +29,15 @@ at::Tensor fine_uniforms(const CounterRng& rng, uint32_t draw, int64_t row_begin
   return ((high * scale).round().clamp(1, scale) - 1 + low) / scale;
 }
 
-// rows [B, chi_left] times the site's matrices A^{x_b} -> [B, chi_right].
-at::Tensor step_right(const at::Tensor& rows, const at::Tensor& tensor, const at::Tensor& states) {
-  const at::Tensor matrices = tensor.index_select(1, states).permute({1, 0, 2});
-  return torch::bmm(rows.unsqueeze(1), matrices).squeeze(1);
+// rows [B, chi_left] times every matrix A^a of the site -> [B, q, chi_right]: one GEMM for the
+// batch (q times the work of the chosen matrices alone, but a dense GEMM, not B gathered ones).
+at::Tensor times_every_state(const at::Tensor& rows, const at::Tensor& tensor) {
+  return rows.matmul(tensor.reshape({tensor.size(0), -1})).view({rows.size(0), tensor.size(1), tensor.size(2)});
+}
+
+// The slice [B, chi_right] of row b's state states[b] from times_every_state's [B, q, chi_right].
+at::Tensor chosen(const at::Tensor& per_state, const at::Tensor& states) {
+  return per_state.gather(1, states.view({-1, 1, 1}).expand({per_state.size(0), 1, per_state.size(2)})).squeeze(1);
 }
 
 }  // namespace
@@ -76,7 +81,7 @@ at::Tensor Mps::log_weight(const at::Tensor& x) const {
   at::Tensor row = torch::ones({batch, 1}, torch::kFloat64),
              log_scale = torch::zeros({batch}, torch::kFloat64);
   for (int i = 0; i < sites(); ++i) {
-    auto [next, log] = rescaled(step_right(row, tensors_[i], x.select(1, i)));
+    auto [next, log] = rescaled(chosen(times_every_state(row, tensors_[i]), x.select(1, i)));
     row = next;
     log_scale = log_scale + log;
   }
@@ -118,9 +123,11 @@ at::Tensor Mps::sample(const CounterRng& rng, uint32_t draw, int64_t row_begin, 
   at::Tensor left = torch::ones({count, 1}, torch::kFloat64);
   for (int i = 0; i < n; ++i) {
     const at::Tensor& t = tensors_[i];
-    // scores[b, a] = left_b A^a right_b
-    at::Tensor scores = left.matmul(t.reshape({t.size(0), -1})).view({count, q, t.size(2)});
-    scores = (scores * right[i + 1].expand({count, t.size(2)}).unsqueeze(1)).sum(2);
+    // scores[b, a] = left_b A^a right_b; the chosen state's left_b A^a is the next left.
+    const at::Tensor left_times_a = times_every_state(left, t);
+    at::Tensor scores =
+        conditioned ? torch::bmm(left_times_a, right[i + 1].unsqueeze(2)).squeeze(2)
+                    : left_times_a.view({-1, t.size(2)}).matmul(right[i + 1].squeeze(0)).view({count, q});
     if (conditioned) scores = scores * site_weights.select(1, i);
     const at::Tensor cumulative = scores.cumsum(1);
     const at::Tensor total = cumulative.select(1, q - 1);
@@ -131,7 +138,7 @@ at::Tensor Mps::sample(const CounterRng& rng, uint32_t draw, int64_t row_begin, 
     const at::Tensor threshold = uniforms.select(1, i) * total;
     const at::Tensor state = (cumulative < threshold.unsqueeze(1)).sum(1).clamp_max(q - 1);
     x.select(1, i).copy_(state);
-    left = rescaled(step_right(left, t, state)).first;
+    left = rescaled(chosen(left_times_a, state)).first;
   }
   return x;
 }

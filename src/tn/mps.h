@@ -6,7 +6,8 @@
 // right or right to left rescaled at every site (the scales' logs summed), so that N in the
 // thousands neither underflows nor overflows.
 //   log_norm        log Z, O(N q chi^2)
-//   log_weight      log of the unnormalised P(x) for a batch of configurations, O(N chi^2) each
+//   log_weight      log of the unnormalised P(x) for a batch of configurations, O(N q chi^2) each
+//                   (every state's matrix in one GEMM a site, the chosen slices gathered)
 //   sample          exact autoregressive samples, O(N q chi^2) each, optionally conditioned on
 //                   per-site weights w_i(a) (a noised observation's kernel: exact denoising)
 //   bond_marginals  P(bond i's index = h) where the bond index means something (a height)

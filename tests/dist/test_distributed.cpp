@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,6 +25,7 @@
 #include "source/replay.h"
 #include "tb_iteration/tb_iteration_cpu.h"
 #include "testing/gmm25.h"
+#include "tn/train_tn.h"
 #include "train/job.h"
 
 namespace tilt {
@@ -386,6 +390,36 @@ TEST(Distributed, MdmImageStepsAndBitsPerDimOnTwoRanksEqualOneRank) {
   ASSERT_EQ(sharded.size(), whole.size());
   for (size_t i = 0; i < whole.size(); ++i)
     EXPECT_NEAR(sharded[i], whole[i], 1e-5 * (1 + std::abs(whole[i]))) << "value " << i;
+}
+
+// The tensor-network job: the training chains (each rank its share, gathered), the MPS's data-parallel
+// Adam steps and every scheme's chains (each rank its share, merged by global chain) give one rank's
+// metrics — acceptance, autocorrelation times, energies, the MPS's likelihood and exact KL — to
+// rounding (only the wall times differ).
+TEST(Distributed, TnJobOnTwoRanksEqualsOneRank) {
+  const tn::TnConfig config = tn::parse_tn_config(
+      "method: tn\n", {"model.lx=4", "model.ly=4", "mps.bond=4", "mps.iterations=6", "mps.batch=30",
+                       "mps.training_chains=61", "mps.burn_in_sweeps=20", "mps.log_every=3",
+                       "mps.checkpoint_every=3", "chains.count=9", "chains.burn_in=2", "chains.steps=40",
+                       "chains.noise_times=[0.3]"});
+  int64_t pid = ::getpid();
+  g_world->broadcast(&pid, sizeof(pid), 0);
+  const std::filesystem::path root = std::filesystem::temp_directory_path() / ("tilt_tn_" + std::to_string(pid));
+  TrainOptions options{root / "two_ranks", StartMode::kFresh, true};
+  const TrainResult sharded = tn::train_tn(config, options, *g_world);
+  LocalCommunicator alone;
+  options.run_dir = root / ("alone_" + std::to_string(g_world->rank()));
+  const TrainResult whole = tn::train_tn(config, options, alone);
+  ASSERT_EQ(sharded.metrics.size(), whole.metrics.size());
+  for (size_t i = 0; i < whole.metrics.size(); ++i) {
+    const auto& [name, value] = whole.metrics[i];
+    EXPECT_EQ(sharded.metrics[i].first, name);
+    if (name.find("seconds_per_step") == std::string::npos) {
+      EXPECT_NEAR(sharded.metrics[i].second, value, 1e-9 * (1 + std::abs(value))) << name;
+    }
+  }
+  g_world->barrier();
+  if (g_world->is_root()) std::filesystem::remove_all(root);
 }
 
 // The replay buffer is replicated: 2 ranks hold the same buffer and local-search buffer as one rank
