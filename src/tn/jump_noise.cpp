@@ -41,6 +41,15 @@ at::Tensor denoise(const Mps& clean, const at::Tensor& y, const at::Tensor& kern
   return clean.sample(rng, draw, row_begin, y.size(0), weights);
 }
 
+at::Tensor denoise_to(const Mps& clean, const at::Tensor& y, double gamma_t, double gamma_t_earlier,
+                      const CounterRng& rng, uint32_t draw, int64_t row_begin) {
+  if (!(gamma_t_earlier >= 0 && gamma_t_earlier < gamma_t))
+    throw Error("jump noise: denoising goes back in time, 0 <= t' < t");
+  const int64_t q = clean.states();
+  const Mps earlier = gamma_t_earlier > 0 ? clean.map_sites(uniform_jump_kernel(q, gamma_t_earlier)) : clean;
+  return denoise(earlier, y, uniform_jump_kernel(q, gamma_t - gamma_t_earlier), rng, draw, row_begin);
+}
+
 at::Tensor denoise_log_prob(const Mps& clean, const at::Tensor& x, const at::Tensor& y,
                             const at::Tensor& kernel) {
   return clean.log_prob(x) + torch::log(site_likelihoods(kernel, y, x)).sum(1) -

@@ -25,7 +25,7 @@ Mps LearnedMps::mps() const {
   return Mps(std::move(tensors));
 }
 
-double LearnedMps::train_step(const at::Tensor& x, int64_t global_rows, Communicator& comm) {
+double LearnedMps::train_step(const at::Tensor& x, int64_t global_rows, Communicator& comm, double lr_scale) {
   const Mps current = mps();
   const at::Tensor loss =
       -current.log_weight(x).sum() / static_cast<double>(global_rows) +
@@ -33,7 +33,7 @@ double LearnedMps::train_step(const at::Tensor& x, int64_t global_rows, Communic
   adam_->zero_grad();
   loss.backward();
   sync_.all_reduce(theta_, comm);
-  adam_->step();
+  adam_->step(lr_scale);
   double value = loss.item<double>();
   comm.all_reduce_sum(&value, 1);
   return value;

@@ -25,9 +25,10 @@ class LearnedMps {
   LearnedMps(int sites, int64_t states, int64_t bond, double lr, uint64_t seed);
 
   Mps mps() const;  // exp(theta), differentiable
-  // One Adam step on the mean negative log-likelihood of the global batch of `global_rows` rows, this
-  // rank's rows x int64 [n, N]; returns that mean (nats, every rank).
-  double train_step(const at::Tensor& x, int64_t global_rows, Communicator& comm);
+  // One Adam step (its learning rate times lr_scale: a schedule's factor) on the mean negative
+  // log-likelihood of the global batch of `global_rows` rows, this rank's rows x int64 [n, N];
+  // returns that mean (nats, every rank).
+  double train_step(const at::Tensor& x, int64_t global_rows, Communicator& comm, double lr_scale = 1.0);
   std::vector<NamedTensor> parameters() const;  // "theta/<site>"
   void save(io::H5File& file) const;
   void load(const io::H5File& file);

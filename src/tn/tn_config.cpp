@@ -1,5 +1,7 @@
 #include "tn/tn_config.h"
 
+#include <algorithm>
+
 #include "core/config.h"
 #include "core/config_section.h"
 #include "core/error.h"
@@ -32,6 +34,7 @@ TnConfig parse_tn_config(const std::string& yaml_text, const std::vector<std::st
     c.iterations = mps.get("iterations", c.iterations);
     c.batch = mps.get("batch", c.batch);
     c.lr = mps.get("lr", c.lr);
+    c.lr_final_fraction = mps.get("lr_final_fraction", c.lr_final_fraction);
     c.training_chains = mps.get("training_chains", c.training_chains);
     c.burn_in_sweeps = mps.get("burn_in_sweeps", c.burn_in_sweeps);
     c.log_every = mps.get("log_every", c.log_every);
@@ -40,6 +43,8 @@ TnConfig parse_tn_config(const std::string& yaml_text, const std::vector<std::st
     require_at_least(c.iterations, 0, mps.key_path("iterations"));
     require_at_least(c.batch, int64_t{1}, mps.key_path("batch"));
     require_positive(c.lr, mps.key_path("lr"));
+    if (!(c.lr_final_fraction > 0 && c.lr_final_fraction <= 1))
+      config_fail(mps.key_path("lr_final_fraction"), "must be in (0, 1]");
     require_at_least(c.training_chains, c.batch, mps.key_path("training_chains"));
     require_at_least(c.burn_in_sweeps, 0, mps.key_path("burn_in_sweeps"));
     require_at_least(c.log_every, 1, mps.key_path("log_every"));
@@ -73,6 +78,11 @@ TnConfig parse_tn_config(const std::string& yaml_text, const std::vector<std::st
   return c;
 }
 
+double TnConfig::lr_scale(int iteration) const {
+  const double progress = iterations > 1 ? std::min(1.0, static_cast<double>(iteration) / (iterations - 1)) : 0.0;
+  return 1.0 - progress * (1.0 - lr_final_fraction);
+}
+
 TnConfig load_tn_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
   return parse_config_file(path, [&](const std::string& text) { return parse_tn_config(text, overrides); });
 }
@@ -89,6 +99,7 @@ std::string to_yaml(const TnConfig& c) {
   root["mps"]["iterations"] = c.iterations;
   root["mps"]["batch"] = c.batch;
   root["mps"]["lr"] = yaml_number(c.lr);
+  root["mps"]["lr_final_fraction"] = yaml_number(c.lr_final_fraction);
   root["mps"]["training_chains"] = c.training_chains;
   root["mps"]["burn_in_sweeps"] = c.burn_in_sweeps;
   root["mps"]["log_every"] = c.log_every;

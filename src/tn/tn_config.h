@@ -1,7 +1,8 @@
 // A tensor-network Monte Carlo run's config (`method: tn`; configs/tn/, docs/tn.md), read and
 // validated like every tilt config (unknown keys, types, ranges; defaults written back):
 //   seed; model {kind: ising, lx, ly (even, >= 4: around the cylinder), beta}; mps {bond,
-//   iterations, batch, lr, training_chains, burn_in_sweeps, log_every, checkpoint_every};
+//   iterations, batch, lr, lr_final_fraction, training_chains, burn_in_sweeps, log_every,
+//   checkpoint_every};
 //   chains {count, burn_in, steps, noise_times (the connected scheme's gamma t values)}.
 #pragma once
 
@@ -20,6 +21,10 @@ struct TnConfig {
   int iterations = 300;
   int64_t batch = 512;
   double lr = 0.05;
+  // The learning rate falls linearly from lr to lr x lr_final_fraction at the last iteration (1:
+  // constant): late steps average the minibatch noise instead of riding it.
+  double lr_final_fraction = 1.0;
+  double lr_scale(int iteration) const;
   int64_t training_chains = 2048;
   int burn_in_sweeps = 1000;
   int log_every = 50;

@@ -148,7 +148,8 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
       start, {config.iterations, config.log_every, config.checkpoint_every}, "negative_log_likelihood",
       tables, options.run_dir, verbose, comm,
       [&](int step) {
-        return model.train_step(training.index_select(0, loader.indices(step)), config.batch, comm);
+        return model.train_step(training.index_select(0, loader.indices(step)), config.batch, comm,
+                                config.lr_scale(step));
       },
       save);
   if (outcome != TrainOutcome::kFinished) return {outcome, {}};

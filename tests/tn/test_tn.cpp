@@ -219,6 +219,13 @@ TEST(JumpNoise, DenoisingIsExact) {
   const at::Tensor log_q = denoise_log_prob(mps, x, y.expand({x.size(0), n}), k);
   EXPECT_LT((log_q.masked_select(valid) - exact.masked_select(valid).log()).abs().max().item<double>(),
             1e-10);
+  // Three exact reverse steps t = 0.3 -> 0.2 -> 0.1 -> 0 sample the same posterior as one.
+  at::Tensor stepped = many;
+  const double times[] = {0.3, 0.2, 0.1, 0.0};
+  for (int s = 0; s < 3; ++s) stepped = denoise_to(mps, stepped, times[s], times[s + 1], rng, 10 + s, 0);
+  EXPECT_TRUE(is_dyck_path(stepped).all().item<bool>());
+  expect_chi_square_fits(chi_square(row_index(stepped), exact), "posterior in three steps");
+  EXPECT_THROW(denoise_to(mps, y, 0.1, 0.2, rng, 0, 0), Error);
   // Many noised rows at once, each from its own Dyck path: still every sample valid.
   const at::Tensor ys = add_noise(mps.sample(rng, 2, 0, 5000), k, rng, 2, 0);
   EXPECT_TRUE(is_dyck_path(denoise(mps, ys, k, rng, 3, 0)).all().item<bool>());
@@ -439,7 +446,7 @@ TEST(MonteCarlo, AutocorrelationTimeOfAnAr1Process) {
 TEST(TnConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
   for (const char* bad :
        {"model.kind=potts", "model.ly=5", "model.ly=2", "model.beta=0", "model.lx=1000", "mps.bond=0",
-        "mps.lr=0", "mps.training_chains=10", "chains.steps=1", "chains.noise_times=[0.1, -1]",
+        "mps.lr=0", "mps.lr_final_fraction=0", "mps.lr_final_fraction=1.5", "mps.training_chains=10", "chains.steps=1", "chains.noise_times=[0.1, -1]",
         "chains.noise_times=[0.1, 0.1]", "chains.count=5000", "chains.steps=2000000", "chains.speed=3"}) {
     try {
       parse_tn_config("method: tn\n", {bad});
@@ -450,8 +457,13 @@ TEST(TnConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
       EXPECT_NE(message.find(key.substr(key.find('.') + 1)), std::string::npos) << bad << ": " << message;
     }
   }
-  const TnConfig parsed = parse_tn_config("method: tn\n", {"model.lx=6", "chains.noise_times=[0.3]"});
+  const TnConfig parsed = parse_tn_config(
+      "method: tn\n", {"model.lx=6", "chains.noise_times=[0.3]", "mps.iterations=11", "mps.lr_final_fraction=0.1"});
   EXPECT_EQ(to_yaml(parse_tn_config(to_yaml(parsed))), to_yaml(parsed));
+  // The learning rate's factor: 1 at the first step, linear, the final fraction at the last.
+  EXPECT_DOUBLE_EQ(parsed.lr_scale(0), 1.0);
+  EXPECT_DOUBLE_EQ(parsed.lr_scale(5), 0.55);
+  EXPECT_DOUBLE_EQ(parsed.lr_scale(10), 0.1);
 }
 
 }  // namespace
