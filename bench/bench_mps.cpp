@@ -129,13 +129,14 @@ int main(int argc, char** argv) {
       const auto start = std::chrono::steady_clock::now();
       for (int it = 0; it < options.iterations; ++it) op.run(static_cast<uint32_t>(1 + it));
       comm->barrier();
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / options.iterations;
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+                             options.iterations;
       const double flops = op.flops_per_row * static_cast<double>(options.batch);
       if (comm->is_root())
         std::printf("%-9s %14.0f %-14s %10.2f %10.2f ms %10.2f ms %9.2fx\n", op.name,
                     static_cast<double>(options.batch) / seconds, op.unit, flops / seconds / 1e9,
-                    1e3 * flops / (peak * 1e9), 1e3 * flops / (shaped * 1e9), seconds / (flops / (shaped * 1e9)));
+                    1e3 * flops / (peak * 1e9), 1e3 * flops / (shaped * 1e9),
+                    seconds / (flops / (shaped * 1e9)));
     }
   } catch (const std::exception& error) {
     std::fprintf(stderr, "bench_mps: %s\n", error.what());

@@ -94,6 +94,25 @@ def write_tn_study(run_dir: Path, schemes: list = None) -> Path:
     return run_dir
 
 
+def write_fredkin_study(run_dir: Path, bonds: int = 11, times: int = 3, denoised_rows: int = None) -> Path:
+    """fredkin_study.h5 as a Fredkin run writes it; denoised_rows (default: times) sets the rows of
+    /denoised_height, to make a malformed file."""
+    profile = np.minimum(np.arange(1, bonds + 1), np.arange(bonds, 0, -1)).astype(float)
+    with h5py.File(run_dir / "fredkin_study.h5", "w") as file:
+        file["exact_height"] = profile
+        file["sampled_height"] = profile + 0.01
+        file["sampled_height_std_error"] = np.full(bonds, 0.02)
+        file["noise_time"] = np.geomspace(0.01, 1.0, times)
+        file["noised_dyck_fraction"] = np.linspace(0.6, 0.01, times)
+        file["denoised_dyck_fraction"] = np.ones(times)
+        file["multistep_dyck_fraction"] = np.ones(times)
+        file["overlap"] = np.linspace(0.98, 0.55, times)
+        file["height_max_z"] = np.full(times, 2.0)
+        file["multistep_height_max_z"] = np.full(times, 2.5)
+        file["denoised_height"] = np.tile(profile, (times if denoised_rows is None else denoised_rows, 1))
+    return run_dir
+
+
 def write_sweep(sweep_dir: Path, keys: list, rows: list, name: str = "test_sweep") -> Path:
     """A sweep directory. Each of `rows` is a dict with `params` (key -> YAML text), `status` (the status
     file's object, or None for none), `eval` (eval.json's object, or None) and `run` (whether the run

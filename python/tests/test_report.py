@@ -8,10 +8,11 @@ import pandas as pd
 
 from fixtures import (
     EVAL_METRIC_NAMES, FINISHED, LR_SWEEP_EVAL, REWARD_AXIS_FIGURE, STUDY_SCHEMES, assert_nonblank_png,
-    covarying_eval, write_covarying_sweep, write_lr_sweep, write_run, write_sweep, write_tn_study,
+    covarying_eval, write_covarying_sweep, write_fredkin_study, write_lr_sweep, write_run, write_sweep,
+    write_tn_study,
 )
 from tilt_analysis import InputError, load_sweep, summarize, write_report
-from tilt_analysis.run import read_study
+from tilt_analysis.run import read_fredkin_study, read_study
 from tilt_analysis.sweep import MAIN_METRICS
 
 
@@ -225,6 +226,23 @@ class ReportVariantsTest(unittest.TestCase):
         study = read_study(run_dir / "study.h5")
         self.assertEqual(list(study["scheme"]), STUDY_SCHEMES)
         self.assertTrue(study["noise_time"].iloc[:3].isna().all())
+
+    def test_fredkin_run_report_draws_the_denoising_study(self):
+        run_dir = write_fredkin_study(write_run(self.root / "run", eval_metrics={"log_z": 3.0}, samples=False))
+
+        written = write_report(run_dir)
+
+        self.assertEqual([p.name for p in written][-1], "fredkin_study.png")
+        assert_nonblank_png(self, run_dir / "report" / "fredkin_study.png")
+        self.assertIn("fredkin_study.png", linked_images(run_dir / "report" / "report.md"))
+        study = read_fredkin_study(run_dir / "fredkin_study.h5")
+        self.assertEqual(list(study["profiles"]["bond"]), list(range(1, 12)))
+        self.assertEqual(len(study["curves"]), 3)
+
+    def test_fredkin_study_of_mismatched_lengths_is_refused(self):
+        run_dir = write_fredkin_study(write_run(self.root / "run"), denoised_rows=2)
+        with self.assertRaisesRegex(InputError, "disagree in length"):
+            read_fredkin_study(run_dir / "fredkin_study.h5")
 
     def test_study_with_a_missing_value_is_refused(self):
         run_dir = write_tn_study(write_run(self.root / "run"), schemes=STUDY_SCHEMES + ["connected_t2"])

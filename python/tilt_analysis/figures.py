@@ -269,6 +269,48 @@ def plot_tn_study(studies: list, title: str) -> Figure:
     return figure
 
 
+def plot_fredkin_study(study: dict, title: str) -> Figure:
+    """A Fredkin denoising study (run.read_fredkin_study): the height profile (exact, exact samples ±
+    2 s.e., and the one-step denoised samples at the smallest and largest noise time); the share of Dyck
+    paths after noising and after exact denoising (one step and several) and the overlap with the clean
+    samples against the noise time; the height profiles' max |z| against the exact one."""
+    profiles, curves = study["profiles"], study["curves"]
+    figure = Figure(figsize=(14, 4.4), layout="constrained")
+    heights, shares, errors = figure.subplots(1, 3)
+    heights.plot(profiles["bond"], profiles["exact_height"], "k-", label="exact (bond marginals)")
+    heights.errorbar(profiles["bond"], profiles["sampled_height"], yerr=2 * profiles["sampled_height_std_error"],
+                     fmt=".", color="C0", label="exact samples ± 2 s.e.")
+    for row, marker in ((0, "x"), (len(curves) - 1, "+")):
+        heights.plot(profiles["bond"], study["denoised_height"][row], marker, linestyle="none",
+                     label=f"denoised from γt = {curves['noise_time'].iloc[row]:g}")
+    heights.set_xlabel("bond (after site i)")
+    heights.set_ylabel("mean height ⟨h_i⟩")
+    heights.set_title("height profile")
+    heights.legend()
+    for column, label, style in (
+        ("noised_dyck_fraction", "noised: Dyck paths", "o-"),
+        ("denoised_dyck_fraction", "denoised (1 step): Dyck paths", "s-"),
+        ("multistep_dyck_fraction", "denoised (several steps): Dyck paths", "^--"),
+        ("overlap", "overlap with the clean sample", "d-"),
+    ):
+        shares.plot(curves["noise_time"], curves[column], style, label=label)
+    shares.set_ylabel("share")
+    shares.set_title("noising and exact denoising")
+    shares.legend()
+    for column, label, style in (("height_max_z", "1 step", "s-"), ("multistep_height_max_z", "several steps", "^--")):
+        errors.plot(curves["noise_time"], curves[column], style, label=label)
+    errors.set_ylabel("max over bonds of |⟨h⟩ − exact| / s.e.")
+    errors.set_title("denoised height profile vs exact")
+    errors.legend()
+    for axes in (shares, errors):
+        axes.set_xscale("log")
+        axes.set_xlabel("noise time γt")
+    for axes in (heights, shares, errors):
+        axes.grid(True, alpha=0.3)
+    figure.suptitle(title)
+    return figure
+
+
 def wrap_label(text: str, width: int) -> str:
     """`text` broken into lines of at most `width` characters (where it can be) at its spaces, but never
     inside brackets, so that a value such as [[1, 0.5]] stays on one line."""

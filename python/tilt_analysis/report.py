@@ -9,7 +9,9 @@ import yaml
 
 from . import figures
 from .files import InputError
-from .run import CONFIG_FILE, STUDY_FILE, Run, load_run, read_images, read_study
+from .run import (
+    CONFIG_FILE, FREDKIN_STUDY_FILE, STUDY_FILE, Run, load_run, read_fredkin_study, read_images, read_study,
+)
 from .sweep import BASE_CONFIG_VALUE, MAIN_METRICS, STATES, Sweep, is_sweep_dir, load_sweep, summarize
 
 REPORT_FILE = "report.md"
@@ -18,6 +20,7 @@ RUN_TRAINING_FIGURE = "training.png"
 RUN_SAMPLES_FIGURE = "samples.png"
 SWEEP_TRAINING_FIGURE = "training_curves.png"
 STUDY_FIGURE = "tn_study.png"
+FREDKIN_FIGURE = "fredkin_study.png"
 # Shown in place of a statistic that does not exist (no finished seed, metric not finite).
 MISSING = "–"
 # The id of the i-th grid point (from 1, in grid order), heading its column in the "All metrics" table.
@@ -64,6 +67,10 @@ def draw_run_figures(run: Run, out_dir: Path) -> list:
     if study is not None:
         figure = figures.plot_tn_study([(run.name, study)], title=f"Run {run.name}: Monte Carlo schemes")
         drawn.append(figures.save(figure, out_dir / STUDY_FIGURE))
+    fredkin = read_fredkin_study(run.path / FREDKIN_STUDY_FILE)
+    if fredkin is not None:
+        figure = figures.plot_fredkin_study(fredkin, title=f"Run {run.name}: Fredkin chain, exact denoising")
+        drawn.append(figures.save(figure, out_dir / FREDKIN_FIGURE))
     return drawn
 
 
@@ -93,6 +100,8 @@ def write_run_report(run: Run, out_dir: Path) -> list:
         lines.append("No samples.h5 yet.")
     if STUDY_FIGURE in drawn_names:
         lines += ["", "## Monte Carlo schemes", "", _image(STUDY_FIGURE, "Monte Carlo schemes")]
+    if FREDKIN_FIGURE in drawn_names:
+        lines += ["", "## Exact denoising", "", _image(FREDKIN_FIGURE, "Fredkin denoising study")]
     lines += ["", "## Config", "", "```yaml", (run.path / "config.yaml").read_text().rstrip(), "```"]
     return _write_markdown(out_dir, lines) + [out_dir / SUMMARY_FILE] + drawn
 

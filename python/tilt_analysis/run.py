@@ -87,6 +87,40 @@ def read_study(path: Path) -> Optional[pd.DataFrame]:
     return pd.DataFrame({"scheme": names, **columns})
 
 
+FREDKIN_STUDY_FILE = "fredkin_study.h5"
+# fredkin_study.h5: per bond (1..N-1) and per noise time.
+FREDKIN_PROFILES = ("exact_height", "sampled_height", "sampled_height_std_error")
+FREDKIN_CURVES = (
+    "noise_time", "noised_dyck_fraction", "denoised_dyck_fraction", "multistep_dyck_fraction", "overlap",
+    "height_max_z", "multistep_height_max_z",
+)
+
+
+def read_fredkin_study(path: Path) -> Optional[dict]:
+    """A Fredkin denoising study (fredkin_study.h5) as {"profiles": frame (one row per bond: `bond` and
+    FREDKIN_PROFILES), "curves": frame (one row per noise time: FREDKIN_CURVES), "denoised_height": array
+    [noise times, bonds]}; None when the file does not exist."""
+    if not path.exists():
+        return None
+    try:
+        with h5py.File(path, "r") as file:
+            profiles = {name: read_checked(file, name) for name in FREDKIN_PROFILES}
+            curves = {name: read_checked(file, name) for name in FREDKIN_CURVES}
+            denoised = read_checked(file, "denoised_height")
+    except (OSError, KeyError) as error:
+        raise InputError(f"cannot read {path}: {error}") from error
+    bonds = len(profiles["exact_height"])
+    times = len(curves["noise_time"])
+    if any(len(v) != bonds for v in profiles.values()) or any(len(v) != times for v in curves.values()) \
+            or denoised.shape != (times, bonds):
+        raise InputError(f"{path}: the study's datasets disagree in length ({bonds} bonds, {times} noise times)")
+    return {
+        "profiles": pd.DataFrame({"bond": np.arange(1, bonds + 1), **profiles}),
+        "curves": pd.DataFrame(curves),
+        "denoised_height": denoised,
+    }
+
+
 def read_images(path: Path) -> Optional[np.ndarray]:
     """The N x H x W uint8 images an image run's samples file holds (/images), or None without them."""
     try:

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <optional>
 
 #include "core/cpu_setup.h"
 #include "core/error.h"
@@ -20,9 +19,9 @@
 #include "io/run_files.h"
 #include "train/adam.h"
 #include "train/checkpoint.h"
+#include "train/method_loop.h"
 #include "train/progress.h"
 #include "train/run_control.h"
-#include "train/run_directory.h"
 
 namespace tilt::dxmi {
 namespace {
@@ -71,22 +70,15 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
   const CounterRng rng(config.seed);
   // The data first: an unreadable data set stops the run before its directory is made.
   const std::unique_ptr<DxmiData> data = make_dxmi_data(config, comm, verbose);
-  bool resuming = false;
-  std::optional<RunDirectoryLock> lock;
-  on_root_for_all(comm, "prepare the run directory", [&] {
-    lock.emplace(options.run_dir);
-    resuming =
-        prepare_run_directory(options.run_dir, options.start, resolved,
-                              [&](const std::filesystem::path& c) { check_dxmi_resumable(c, config); });
-  });
-  comm.broadcast(&resuming, sizeof(resuming), 0);
+  const PreparedRunDirectory run_directory(
+      options, resolved, comm, [&](const std::filesystem::path& c) { check_dxmi_resumable(c, config); });
 
   torch::manual_seed(config.seed);  // the networks' initial weights: the same on every rank and every run
   Dxmi dxmi(config.options, data->dim(), config.steps, config.network);
   Adam prior_adam({{dxmi.sampler().network_parameters(), config.prior_lr}});
   TrainingTables tables{{metric_columns(), {}}, {{"step", "iterations_per_s", "elapsed_s"}, {}}};
   int start = 0;
-  if (resuming) {
+  if (run_directory.resuming()) {
     start = load_method_checkpoint(options.run_dir, tables, [&](const io::H5File& file) {
       dxmi.load(file);
       prior_adam.load(file, "/optimizer/prior");

@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <optional>
 
 #include "core/cpu_setup.h"
 #include "dist/gradient_sync.h"
@@ -16,7 +15,6 @@
 #include "train/checkpoint.h"
 #include "train/method_loop.h"
 #include "train/run_control.h"
-#include "train/run_directory.h"
 
 namespace tilt::mdm {
 namespace {
@@ -42,21 +40,15 @@ TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Comm
   const std::string resolved = to_yaml(config);
   const bool verbose = comm.is_root() && !options.quiet;
   const CounterRng rng(config.seed);
-  bool resuming = false;
-  std::optional<RunDirectoryLock> lock;
-  on_root_for_all(comm, "prepare the run directory", [&] {
-    lock.emplace(options.run_dir);
-    resuming = prepare_run_directory(options.run_dir, options.start, resolved,
-                                     [&](const std::filesystem::path& c) { check_resumable(c, config); });
-  });
-  comm.broadcast(&resuming, sizeof(resuming), 0);
+  const PreparedRunDirectory run_directory(
+      options, resolved, comm, [&](const std::filesystem::path& c) { check_resumable(c, config); });
 
   torch::manual_seed(config.seed);  // the network's initial weights: the same on every rank and every run
   const std::unique_ptr<MdmData> data = make_mdm_data(config, comm, verbose);
   MdmModel model(config.options, data->dim(), config.seed);
   TrainingTables tables{{{"step", "negative_elbo"}, {}}, {{"step", "iterations_per_s", "elapsed_s"}, {}}};
   int start = 0;
-  if (resuming)
+  if (run_directory.resuming())
     start =
         load_method_checkpoint(options.run_dir, tables, [&](const io::H5File& file) { model.load(file); });
   broadcast_parameters(tensors_of(model.parameters()), comm);

@@ -63,10 +63,10 @@ IsingThermodynamics exact_thermodynamics(const IsingCylinder& lattice) {
   torch::AutoGradMode grad(true);
   const at::Tensor beta = torch::tensor(lattice.beta, torch::dtype(torch::kFloat64).requires_grad(true));
   // Column state r: spin j is bit j of r.
-  const at::Tensor bits =
-      torch::bitwise_and(torch::bitwise_right_shift(torch::arange(int64_t{1} << ly, torch::kInt64).unsqueeze(1),
-                                                    torch::arange(ly, torch::kInt64).unsqueeze(0)),
-                         1);
+  const at::Tensor bits = torch::bitwise_and(
+      torch::bitwise_right_shift(torch::arange(int64_t{1} << ly, torch::kInt64).unsqueeze(1),
+                                 torch::arange(ly, torch::kInt64).unsqueeze(0)),
+      1);
   const at::Tensor s = (2 * bits - 1).to(torch::kFloat64);
   const at::Tensor column_weight = torch::exp(beta * (s * s.roll(1, 1)).sum(1));  // e^{-beta E_column}
   const at::Tensor same = torch::exp(beta), flipped = torch::exp(-beta);
@@ -78,7 +78,8 @@ IsingThermodynamics exact_thermodynamics(const IsingCylinder& lattice) {
     v = v / scale;
     // sum_r prod_j e^{beta s_j(r) s_j(r')} v(r): the 2 x 2 bond kernel along each spin's axis.
     for (int j = 0; j < ly; ++j)
-      v = torch::einsum("ab,xbz->xaz", {bond_kernel, v.view({int64_t{1} << (ly - 1 - j), 2, int64_t{1} << j})})
+      v = torch::einsum("ab,xbz->xaz",
+                        {bond_kernel, v.view({int64_t{1} << (ly - 1 - j), 2, int64_t{1} << j})})
               .reshape({-1});
     v = v * column_weight;
   }

@@ -80,8 +80,8 @@ ChainTrace wolff(const IsingCylinder& lattice, at::Tensor& x, int steps, const C
   std::vector<int64_t> stack;
   std::vector<char> in_cluster(static_cast<size_t>(n));
   for (int step = 0; step < steps; ++step) {
-    const at::Tensor u = rng.uniform(RngStream::kTensorNetwork, draw + static_cast<uint32_t>(step), kWolffStep,
-                                     row_begin, chains, 1 + 2 * n);
+    const at::Tensor u = rng.uniform(RngStream::kTensorNetwork, draw + static_cast<uint32_t>(step),
+                                     kWolffStep, row_begin, chains, 1 + 2 * n);
     const auto uniforms = u.accessor<float, 2>();
     for (int64_t c = 0; c < chains; ++c) {
       std::fill(in_cluster.begin(), in_cluster.end(), 0);
@@ -97,7 +97,8 @@ ChainTrace wolff(const IsingCylinder& lattice, at::Tensor& x, int steps, const C
         ++size;
         const int64_t column = i / lattice.ly, row = i % lattice.ly;
         const auto try_join = [&](int64_t j, int64_t bond) {
-          if (in_cluster[static_cast<size_t>(j)] || spins[c][j] != spin || uniforms[c][1 + bond] > join) return;
+          if (in_cluster[static_cast<size_t>(j)] || spins[c][j] != spin || uniforms[c][1 + bond] > join)
+            return;
           in_cluster[static_cast<size_t>(j)] = 1;
           stack.push_back(j);
         };

@@ -32,12 +32,14 @@ at::Tensor fine_uniforms(const CounterRng& rng, uint32_t draw, int64_t row_begin
 // rows [B, chi_left] times every matrix A^a of the site -> [B, q, chi_right]: one GEMM for the
 // batch (q times the work of the chosen matrices alone, but a dense GEMM, not B gathered ones).
 at::Tensor times_every_state(const at::Tensor& rows, const at::Tensor& tensor) {
-  return rows.matmul(tensor.reshape({tensor.size(0), -1})).view({rows.size(0), tensor.size(1), tensor.size(2)});
+  return rows.matmul(tensor.reshape({tensor.size(0), -1}))
+      .view({rows.size(0), tensor.size(1), tensor.size(2)});
 }
 
 // The slice [B, chi_right] of row b's state states[b] from times_every_state's [B, q, chi_right].
 at::Tensor chosen(const at::Tensor& per_state, const at::Tensor& states) {
-  return per_state.gather(1, states.view({-1, 1, 1}).expand({per_state.size(0), 1, per_state.size(2)})).squeeze(1);
+  return per_state.gather(1, states.view({-1, 1, 1}).expand({per_state.size(0), 1, per_state.size(2)}))
+      .squeeze(1);
 }
 
 }  // namespace

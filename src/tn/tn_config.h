@@ -3,10 +3,13 @@
 //   seed; model {kind: ising, lx, ly (even, >= 4: around the cylinder), beta}; mps {bond,
 //   iterations, batch, lr, lr_final_fraction, training_chains, burn_in_sweeps, log_every,
 //   checkpoint_every};
-//   chains {count, burn_in, steps, noise_times (the connected scheme's gamma t values)}.
+//   chains {count, burn_in, steps, noise_times (the connected scheme's gamma t values)};
+// or, with model {kind: fredkin, sites, c}, the exact Fredkin MPS's denoising study:
+//   denoising {samples, noise_times, reverse_steps} (and no mps or chains section).
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,8 +17,19 @@
 
 namespace tilt::tn {
 
+// The Fredkin chain's exact MPS sampled, noised for each noise time and denoised exactly in one step
+// and in `reverse_steps` steps (tn/fredkin_study.h).
+struct FredkinStudy {
+  int sites = 64;
+  double c = 0.5;
+  int64_t samples = 4096;
+  std::vector<double> noise_times = {0.02, 0.05, 0.1, 0.2, 0.5, 1.0};
+  int reverse_steps = 4;
+};
+
 struct TnConfig {
   uint64_t seed = 0;
+  std::optional<FredkinStudy> fredkin;  // set: the run is the Fredkin study, the Ising fields unused
   IsingCylinder lattice;
   int64_t bond = 16;
   int iterations = 300;

@@ -16,12 +16,12 @@
 #include "io/hdf5_file.h"
 #include "io/metrics_table.h"
 #include "io/run_files.h"
+#include "tn/fredkin_study.h"
 #include "tn/learned_mps.h"
 #include "tn/monte_carlo.h"
 #include "train/checkpoint.h"
 #include "train/method_loop.h"
 #include "train/run_control.h"
-#include "train/run_directory.h"
 
 namespace tilt::tn {
 namespace {
@@ -107,19 +107,14 @@ Metrics exact_reference(const IsingCylinder& lattice, const Mps& mps) {
 }  // namespace
 
 TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Communicator& comm) {
+  if (config.fredkin) return run_fredkin_study(config, options, comm);
   const StopSignals stop_signals;
   configure_threads(cores_per_rank(comm));
   const std::string resolved = to_yaml(config);
   const bool verbose = comm.is_root() && !options.quiet;
   const CounterRng rng(config.seed);
-  bool resuming = false;
-  std::optional<RunDirectoryLock> lock;
-  on_root_for_all(comm, "prepare the run directory", [&] {
-    lock.emplace(options.run_dir);
-    resuming = prepare_run_directory(options.run_dir, options.start, resolved,
-                                     [&](const std::filesystem::path& c) { check_resumable(c, config); });
-  });
-  comm.broadcast(&resuming, sizeof(resuming), 0);
+  const PreparedRunDirectory run_directory(
+      options, resolved, comm, [&](const std::filesystem::path& c) { check_resumable(c, config); });
   const IsingCylinder& lattice = config.lattice;
   if (verbose)
     std::printf(
@@ -134,7 +129,7 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
   TrainingTables tables{{{"step", "negative_log_likelihood"}, {}},
                         {{"step", "iterations_per_s", "elapsed_s"}, {}}};
   int start = 0;
-  if (resuming)
+  if (run_directory.resuming())
     start =
         load_method_checkpoint(options.run_dir, tables, [&](const io::H5File& file) { model.load(file); });
   const data::ShardedLoader loader(training.size(0), config.batch, config.seed, comm.rank(), comm.size());
@@ -163,7 +158,8 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
     metrics.emplace_back("exact_energy_per_site", exact.energy_per_site);
     metrics.emplace_back("exact_entropy_per_site", exact.entropy_per_site);
     // KL(pi || P_theta) = E_pi[-log P_theta] - H(pi), E_pi over the training chains' states.
-    metrics.emplace_back("mps_kl_estimate", negative_log_likelihood - exact.entropy_per_site * lattice.sites());
+    metrics.emplace_back("mps_kl_estimate",
+                         negative_log_likelihood - exact.entropy_per_site * lattice.sites());
   }
   if (lattice.sites() <= kExactEnumerationSites)
     for (const auto& metric : exact_reference(lattice, proposal)) metrics.push_back(metric);
@@ -175,10 +171,14 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
   using Scheme = std::function<ChainTrace(at::Tensor&, uint32_t)>;
   std::vector<std::pair<std::string, Scheme>> schemes{
       {"local",
-       [&](at::Tensor& x, uint32_t draw) { return local_metropolis(lattice, x, total_steps, rng, draw, shard.begin); }},
-      {"wolff", [&](at::Tensor& x, uint32_t draw) { return wolff(lattice, x, total_steps, rng, draw, shard.begin); }},
+       [&](at::Tensor& x, uint32_t draw) {
+         return local_metropolis(lattice, x, total_steps, rng, draw, shard.begin);
+       }},
+      {"wolff",
+       [&](at::Tensor& x, uint32_t draw) { return wolff(lattice, x, total_steps, rng, draw, shard.begin); }},
       {"disconnected", [&](at::Tensor& x, uint32_t draw) {
-         return mps_metropolis_hastings(lattice, proposal, x, total_steps, std::nullopt, rng, draw, shard.begin);
+         return mps_metropolis_hastings(lattice, proposal, x, total_steps, std::nullopt, rng, draw,
+                                        shard.begin);
        }}};
   for (const double t : config.noise_times) {
     std::ostringstream name;
@@ -193,7 +193,9 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
     const auto started = std::chrono::steady_clock::now();
     const ChainTrace trace = schemes[s].second(x, kSamplingDraws + (static_cast<uint32_t>(s) << 20));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const auto kept = [&](const at::Tensor& t) { return t.narrow(0, config.chain_burn_in, config.chain_steps); };
+    const auto kept = [&](const at::Tensor& t) {
+      return t.narrow(0, config.chain_burn_in, config.chain_steps);
+    };
     results.push_back(summarise(
         schemes[s].first,
         {kept(trace.energy_per_site), kept(trace.abs_magnetisation), trace.accepted, trace.proposed}, comm));

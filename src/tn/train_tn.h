@@ -1,4 +1,5 @@
-// `tilt train` for `method: tn`: tensor-network Monte Carlo on the Ising cylinder (docs/tn.md).
+// `tilt train` for `method: tn`: tensor-network Monte Carlo on the Ising cylinder (docs/tn.md); with
+// `model.kind: fredkin`, the Fredkin chain's exact denoising study instead (tn/fredkin_study.h).
 //   1. The training set: `training_chains` local Metropolis chains from random spins after
 //      `burn_in_sweeps` sweeps (each rank its share of the chains, gathered on every rank).
 //   2. A learned MPS (tn/learned_mps.h) fitted by its negative log-likelihood, data-parallel, on

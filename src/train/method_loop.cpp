@@ -10,6 +10,16 @@
 
 namespace tilt {
 
+PreparedRunDirectory::PreparedRunDirectory(
+    const TrainOptions& options, const std::string& resolved_config, Communicator& comm,
+    const std::function<void(const std::filesystem::path& checkpoint)>& check_resumable) {
+  on_root_for_all(comm, "prepare the run directory", [&] {
+    lock_.emplace(options.run_dir);
+    resuming_ = prepare_run_directory(options.run_dir, options.start, resolved_config, check_resumable);
+  });
+  comm.broadcast(&resuming_, sizeof(resuming_), 0);
+}
+
 TrainOutcome run_iterations(int start, const IterationSchedule& schedule, const std::string& loss_name,
                             TrainingTables& tables, const std::filesystem::path& run_dir, bool verbose,
                             Communicator& comm, const std::function<double(int)>& step,

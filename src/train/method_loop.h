@@ -1,19 +1,35 @@
-// The iteration loop shared by the methods with their own training loops (multivariate diffusions,
-// tensor networks): a stop signal agreed by every rank before each iteration, progress on rank 0,
-// a metrics row (the loss under its name) and a timing row every log_every iterations and at the
-// end, a checkpoint every checkpoint_every iterations, at the end and on a stop, and one at step 0
-// for a run of no iterations (so that it can be resumed to more).
+// What the methods with their own training loops (DxMI, multivariate diffusions, tensor networks)
+// share: the run directory's preparation, and the iteration loop: a stop signal agreed by every rank before
+// each iteration, progress on rank 0, a metrics row (the loss under its name) and a timing row every
+// log_every iterations and at the end, a checkpoint every checkpoint_every iterations, at the end and on a
+// stop, and one at step 0 for a run of no iterations (so that it can be resumed to more).
 #pragma once
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "dist/communicator.h"
 #include "train/checkpoint.h"
+#include "train/run_directory.h"
 #include "train/trainer.h"
 
 namespace tilt {
+
+// A method run's directory: rank 0 locks it (held while this lives) and prepares it
+// (prepare_run_directory with the resolved config and the method's resume check), and every rank
+// learns whether the run resumes from a checkpoint.
+class PreparedRunDirectory {
+ public:
+  PreparedRunDirectory(const TrainOptions& options, const std::string& resolved_config, Communicator& comm,
+                       const std::function<void(const std::filesystem::path& checkpoint)>& check_resumable);
+  bool resuming() const { return resuming_; }
+
+ private:
+  std::optional<RunDirectoryLock> lock_;
+  bool resuming_ = false;
+};
 
 struct IterationSchedule {
   int iterations = 0, log_every = 1, checkpoint_every = 1;

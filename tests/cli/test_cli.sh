@@ -71,6 +71,8 @@ for relative in "${configs[@]}"; do
     sizes=(--set mps.iterations=3 --set mps.batch=16 --set mps.training_chains=32 --set mps.burn_in_sweeps=5
            --set chains.count=4 --set chains.burn_in=2 --set chains.steps=10 --set mps.checkpoint_every=2
            --set mps.log_every=1 --quiet)
+  # The Fredkin study (no training, no chains): a few samples.
+  grep -q "kind: fredkin" "$source_dir/$relative" && sizes=(--set denoising.samples=64 --quiet)
   # Image configs: the first 512 training images; DxMI's feature classifier trains on them (once), and
   # its prior's many-step reading takes 20 steps.
   grep -q "name: fashion_mnist" "$source_dir/$relative" && sizes+=(--set data.limit=512)
@@ -80,6 +82,19 @@ for relative in "${configs[@]}"; do
   "${mpirun[@]}" "$tilt" train "$source_dir/$relative" --out "$work/$name" "${sizes[@]}" "${extra[@]}"
   [[ -s "$work/$name/eval.json" ]] || fail "$relative produced no eval.json"
 done
+
+# Tensor networks: the Ising study holds every scheme (Wolff too) and the transfer matrix's exact
+# energy; exact Fredkin denoising leaves only Dyck paths.
+ising="$work/configs_tn_ising_cylinder_l8.yaml"
+grep -q '"exact_energy_per_site"' "$ising/eval.json" || fail "tn eval.json lacks the exact energy: $(cat "$ising/eval.json")"
+/usr/bin/python3 - "$ising/study.h5" <<'PY' || fail "tn study.h5 lacks the schemes"
+import sys, h5py
+with h5py.File(sys.argv[1]) as f:
+    schemes = bytes(f["schemes"][()]).decode().split()
+    assert schemes[:3] == ["local", "wolff", "disconnected"] and len(f["acceptance"]) == len(schemes), schemes
+PY
+grep -Eq '"denoised_dyck_fraction_t1":1(\.0)?[,}]' "$work/configs_tn_fredkin_n64.yaml/eval.json" ||
+  fail "Fredkin denoising left a non-Dyck path: $(cat "$work/configs_tn_fredkin_n64.yaml/eval.json")"
 
 # A multivariate diffusion on images reports bits per dimension and writes sample images for grids.
 mdm_images="$work/configs_mdm_fashion_mnist_cld.yaml"

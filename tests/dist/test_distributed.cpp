@@ -398,13 +398,14 @@ TEST(Distributed, MdmImageStepsAndBitsPerDimOnTwoRanksEqualOneRank) {
 // rounding (only the wall times differ).
 TEST(Distributed, TnJobOnTwoRanksEqualsOneRank) {
   const tn::TnConfig config = tn::parse_tn_config(
-      "method: tn\n", {"model.lx=4", "model.ly=4", "mps.bond=4", "mps.iterations=6", "mps.batch=30",
-                       "mps.training_chains=61", "mps.burn_in_sweeps=20", "mps.log_every=3",
-                       "mps.checkpoint_every=3", "chains.count=9", "chains.burn_in=2", "chains.steps=40",
-                       "chains.noise_times=[0.3]"});
+      "method: tn\n",
+      {"model.lx=4", "model.ly=4", "mps.bond=4", "mps.iterations=6", "mps.batch=30", "mps.training_chains=61",
+       "mps.burn_in_sweeps=20", "mps.log_every=3", "mps.checkpoint_every=3", "chains.count=9",
+       "chains.burn_in=2", "chains.steps=40", "chains.noise_times=[0.3]"});
   int64_t pid = ::getpid();
   g_world->broadcast(&pid, sizeof(pid), 0);
-  const std::filesystem::path root = std::filesystem::temp_directory_path() / ("tilt_tn_" + std::to_string(pid));
+  const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / ("tilt_tn_" + std::to_string(pid));
   TrainOptions options{root / "two_ranks", StartMode::kFresh, true};
   const TrainResult sharded = tn::train_tn(config, options, *g_world);
   LocalCommunicator alone;

@@ -9,7 +9,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <vector>
@@ -17,6 +20,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "dist/communicator.h"
+#include "test_helpers.h"
 #include "tn/fredkin.h"
 #include "tn/ising.h"
 #include "tn/jump_noise.h"
@@ -24,6 +28,7 @@
 #include "tn/monte_carlo.h"
 #include "tn/mps.h"
 #include "tn/tn_config.h"
+#include "tn/train_tn.h"
 
 namespace tilt::tn {
 namespace {
@@ -35,11 +40,15 @@ at::Tensor all_configurations(int sites) {
   return torch::bitwise_and(torch::bitwise_right_shift(r, shifts), 1);
 }
 
-// The Fredkin equilibrium by its definition: q^{area / 2} on Dyck paths, normalised, float64 [2^N].
-at::Tensor fredkin_exact(int sites, double c) {
+// The Fredkin weights by their definition: q^{area / 2} on Dyck paths, float64 [2^N]; normalised: the
+// equilibrium.
+at::Tensor fredkin_weights(int sites, double c) {
   const at::Tensor x = all_configurations(sites);
-  const at::Tensor weight = torch::pow(c / (1 - c), heights(x).sum(1).to(torch::kFloat64) / 2) *
-                            is_dyck_path(x).to(torch::kFloat64);
+  return torch::pow(c / (1 - c), heights(x).sum(1).to(torch::kFloat64) / 2) *
+         is_dyck_path(x).to(torch::kFloat64);
+}
+at::Tensor fredkin_exact(int sites, double c) {
+  const at::Tensor weight = fredkin_weights(sites, c);
   return weight / weight.sum();
 }
 
@@ -443,11 +452,39 @@ TEST(MonteCarlo, AutocorrelationTimeOfAnAr1Process) {
   EXPECT_EQ(integrated_autocorrelation_time(torch::ones({100, 3}, torch::kFloat64)), 1.0);
 }
 
+// The Fredkin study end to end (one rank; tests/dist runs the job on two): exact denoising leaves
+// only Dyck paths at every noise time, in one step and in three, with the exact height profile (max
+// |z| over 11 correlated bonds below 5: an exact sampler exceeds it with probability ~1e-5), while the
+// noise itself leaves the Dyck paths and moves samples further as t grows.
+TEST(FredkinStudy, ExactDenoisingRestoresTheDyckPathsAndTheHeightProfile) {
+  const TnConfig config = parse_tn_config(
+      "method: tn\nmodel: {kind: fredkin, sites: 12, c: 0.7}\n"
+      "denoising: {samples: 4000, noise_times: [0.1, 1.0], reverse_steps: 3}\n");
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("tilt_fredkin_" + std::to_string(::getpid()));
+  LocalCommunicator alone;
+  const TrainResult result = train_tn(config, {dir, StartMode::kFresh, true}, alone);
+  std::filesystem::remove_all(dir);
+  std::map<std::string, double> metric(result.metrics.begin(), result.metrics.end());
+  EXPECT_NEAR(metric.at("log_z"), torch::log(fredkin_weights(12, 0.7).sum()).item<double>(), 1e-10);
+  EXPECT_LT(metric.at("sampled_height_max_z"), 5.0);
+  for (const char* t : {"_t0.1", "_t1"}) {
+    EXPECT_EQ(metric.at(std::string("denoised_dyck_fraction") + t), 1.0) << t;
+    EXPECT_EQ(metric.at(std::string("multistep_dyck_fraction") + t), 1.0) << t;
+    EXPECT_LT(metric.at(std::string("height_max_z") + t), 5.0) << t;
+    EXPECT_LT(metric.at(std::string("multistep_height_max_z") + t), 5.0) << t;
+    EXPECT_LT(metric.at(std::string("noised_dyck_fraction") + t), 0.9) << t;
+  }
+  EXPECT_GT(metric.at("overlap_t0.1"), metric.at("overlap_t1"));
+  EXPECT_GT(metric.at("noised_dyck_fraction_t0.1"), metric.at("noised_dyck_fraction_t1"));
+}
+
 TEST(TnConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
   for (const char* bad :
        {"model.kind=potts", "model.ly=5", "model.ly=2", "model.beta=0", "model.lx=1000", "mps.bond=0",
-        "mps.lr=0", "mps.lr_final_fraction=0", "mps.lr_final_fraction=1.5", "mps.training_chains=10", "chains.steps=1", "chains.noise_times=[0.1, -1]",
-        "chains.noise_times=[0.1, 0.1]", "chains.count=5000", "chains.steps=2000000", "chains.speed=3"}) {
+        "mps.lr=0", "mps.lr_final_fraction=0", "mps.lr_final_fraction=1.5", "mps.training_chains=10",
+        "chains.steps=1", "chains.noise_times=[0.1, -1]", "chains.noise_times=[0.1, 0.1]",
+        "chains.count=5000", "chains.steps=2000000", "chains.speed=3"}) {
     try {
       parse_tn_config("method: tn\n", {bad});
       ADD_FAILURE() << bad << " was accepted";
@@ -457,8 +494,28 @@ TEST(TnConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
       EXPECT_NE(message.find(key.substr(key.find('.') + 1)), std::string::npos) << bad << ": " << message;
     }
   }
-  const TnConfig parsed = parse_tn_config(
-      "method: tn\n", {"model.lx=6", "chains.noise_times=[0.3]", "mps.iterations=11", "mps.lr_final_fraction=0.1"});
+  // The Fredkin study: its own keys, and no Ising sections (nor an Ising run a denoising one).
+  EXPECT_NE(test_support::error_message([] {
+              parse_tn_config("method: tn\n", {"denoising.samples=10"});
+            }).find("denoising"),
+            std::string::npos);
+  for (const char* bad :
+       {"model.sites=13", "model.sites=1000", "model.c=1", "model.lx=4", "denoising.samples=1",
+        "denoising.reverse_steps=0", "denoising.noise_times=[0.2, 0.2]", "mps.bond=4", "chains.count=4"}) {
+    try {
+      parse_tn_config("method: tn\nmodel: {kind: fredkin}\n", {bad});
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      const std::string message = e.what(), key = std::string(bad).substr(0, std::string(bad).find('='));
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+      EXPECT_NE(message.find(key.substr(0, key.find('.'))), std::string::npos) << bad << ": " << message;
+    }
+  }
+  const TnConfig fredkin = parse_tn_config("method: tn\nmodel: {kind: fredkin, sites: 20, c: 0.3}\n");
+  EXPECT_EQ(to_yaml(parse_tn_config(to_yaml(fredkin))), to_yaml(fredkin));
+  EXPECT_EQ(fredkin.fredkin->sites, 20);
+  const TnConfig parsed = parse_tn_config("method: tn\n", {"model.lx=6", "chains.noise_times=[0.3]",
+                                                           "mps.iterations=11", "mps.lr_final_fraction=0.1"});
   EXPECT_EQ(to_yaml(parse_tn_config(to_yaml(parsed))), to_yaml(parsed));
   // The learning rate's factor: 1 at the first step, linear, the final fraction at the last.
   EXPECT_DOUBLE_EQ(parsed.lr_scale(0), 1.0);
