@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "data/data_sets.h"
 #include "dxmi/dxmi.h"
 #include "dxmi/networks.h"
 
@@ -48,7 +49,7 @@ struct DxmiConfig {
   int reference_steps = 100;
 
   int total_iterations() const { return prior_iterations + iterations; }
-  bool is_image_data() const { return data == "fashion_mnist"; }
+  bool is_image_data() const { return data::is_image_data_set(data); }
 };
 
 DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std::string>& overrides = {});

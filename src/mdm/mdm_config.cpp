@@ -2,6 +2,7 @@
 
 #include "core/config_section.h"
 #include "core/error.h"
+#include "data/data_sets.h"
 #include "data/image_set.h"
 #include "dxmi/architecture_config.h"
 
@@ -15,11 +16,7 @@ MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::
   {
     ConfigSection data = top.section("data");
     c.data = data.get<std::string>("name", c.data);
-    if (c.data != "8gaussians" && c.data != "checkerboard" && c.data != "2spirals" &&
-        c.data != "fashion_mnist")
-      config_fail(
-          data.key_path("name"),
-          "unknown data set '" + c.data + "' (choose 8gaussians, checkerboard, 2spirals or fashion_mnist)");
+    data::require_known_data_set(c.data, data.key_path("name"));
     if (c.is_image_data()) {
       c.data_path = data.get<std::string>("path", c.data_path);
       data::require_image_directory(c.data_path, data.key_path("path"));

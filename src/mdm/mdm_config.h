@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "data/data_sets.h"
 #include "mdm/mdm_model.h"
 
 namespace tilt::mdm {
@@ -31,7 +32,7 @@ struct MdmConfig {
   int64_t eval_samples = 5000;
   int sampler_steps = 500;
 
-  bool is_image_data() const { return data == "fashion_mnist"; }
+  bool is_image_data() const { return data::is_image_data_set(data); }
 };
 
 MdmConfig parse_mdm_config(const std::string& yaml_text, const std::vector<std::string>& overrides = {});

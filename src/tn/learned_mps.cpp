@@ -8,13 +8,21 @@
 #include "train/checkpoint.h"
 
 namespace tilt::tn {
+namespace {
+
+// theta's initial standard deviation: A = exp(theta) starting near all ones leaves the bond channels
+// nearly symmetric, and Adam spends its first hundreds of steps breaking the symmetry (on the 8 x 8
+// cylinder at beta_c, bond 32, 1500 steps: held-out KL 1.7 nats from 0.01 against ~0.6 from 2).
+constexpr double kInitialStd = 2.0;
+
+}  // namespace
 
 LearnedMps::LearnedMps(int sites, int64_t states, int64_t bond, double lr, uint64_t seed) {
   const at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   for (int i = 0; i < sites; ++i) {
     const int64_t left = i == 0 ? 1 : bond, right = i == sites - 1 ? 1 : bond;
     theta_.push_back(
-        (0.01 * torch::randn({left, states, right}, generator, torch::kFloat64)).requires_grad_(true));
+        (kInitialStd * torch::randn({left, states, right}, generator, torch::kFloat64)).requires_grad_(true));
   }
   adam_ = std::make_unique<Adam>(std::vector<Adam::Group>{{parameters(), lr}});
 }

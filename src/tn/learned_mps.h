@@ -21,7 +21,7 @@ namespace tilt::tn {
 
 class LearnedMps {
  public:
-  // theta starts at 0.01 N(0, 1) from the seed (the same on every rank).
+  // theta starts at kInitialStd N(0, 1) from the seed (the same on every rank; learned_mps.cpp).
   LearnedMps(int sites, int64_t states, int64_t bond, double lr, uint64_t seed);
 
   Mps mps() const;  // exp(theta), differentiable

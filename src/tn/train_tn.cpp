@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,12 +29,15 @@ namespace {
 
 using Metrics = std::vector<std::pair<std::string, double>>;
 
-// Draws: the training chains' sweeps use [0, burn_in_sweeps) (their random start: kStartDraw);
+// Draws: the training and held-out chains' sweeps use [0, burn_in_sweeps) (their random start:
+// kStartDraw), by global chain (the held-out chains after the training chains);
 // scheme s's chains use kSamplingDraws + s 2^20 onwards.
 constexpr uint32_t kStartDraw = kExactSampleDraws;
 constexpr uint32_t kStartStep = 6;
 // 2^16 configurations contracted at once ([2^16, chi, chi] a site): exact up to the 4 x 4 cylinder.
 constexpr int kExactEnumerationSites = 16;
+// The held-out chains: a quarter as many as the training chains.
+constexpr int64_t kHeldOutShare = 4;
 // The transfer matrix's 2^ly column states (exact energy and entropy): 2^16 doubles a spin row.
 constexpr int kTransferMatrixRows = 16;
 const char* const kStudyFile = "study.h5";
@@ -52,13 +56,16 @@ void check_resumable(const std::filesystem::path& checkpoint, const TnConfig& co
                       "mps.iterations, mps.log_every, mps.checkpoint_every and chains");
 }
 
-// Local Metropolis chains from uniformly random spins, this rank's share, gathered: int64 [count, N].
-at::Tensor training_set(const TnConfig& config, const CounterRng& rng, Communicator& comm) {
-  const BatchShard shard = shard_batch(config.training_chains, comm.rank(), comm.size());
-  at::Tensor x = (rng.uniform(RngStream::kTensorNetwork, kStartDraw, kStartStep, shard.begin, shard.count,
+// Local Metropolis chains from uniformly random spins, the global chains [first, first + count), this
+// rank's share, gathered: int64 [count, N].
+at::Tensor metropolis_states(const TnConfig& config, int64_t first, int64_t count, const CounterRng& rng,
+                             Communicator& comm) {
+  const BatchShard shard = shard_batch(count, comm.rank(), comm.size());
+  const int64_t row = first + shard.begin;
+  at::Tensor x = (rng.uniform(RngStream::kTensorNetwork, kStartDraw, kStartStep, row, shard.count,
                               config.lattice.sites()) <= 0.5)
                      .to(torch::kInt64);
-  metropolis_sweeps(config.lattice, x, config.burn_in_sweeps, rng, 0, shard.begin);
+  metropolis_sweeps(config.lattice, x, config.burn_in_sweeps, rng, 0, row);
   return all_gather_rows(x.to(torch::kFloat32).contiguous(), comm).to(torch::kInt64);
 }
 
@@ -123,7 +130,11 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
         lattice.lx, lattice.ly, lattice.beta, comm.size(), static_cast<long long>(config.training_chains),
         config.burn_in_sweeps, static_cast<long long>(config.bond), config.iterations,
         options.run_dir.c_str());
-  const at::Tensor training = training_set(config, rng, comm);
+  const at::Tensor training = metropolis_states(config, 0, config.training_chains, rng, comm);
+  // Held out (chains after the training set's): the MPS's likelihood on states it was not fitted to.
+  const at::Tensor held_out =
+      metropolis_states(config, config.training_chains,
+                        std::max<int64_t>(1, config.training_chains / kHeldOutShare), rng, comm);
 
   LearnedMps model(lattice.sites(), 2, config.bond, config.lr, config.seed);
   TrainingTables tables{{{"step", "negative_log_likelihood"}, {}},
@@ -151,15 +162,15 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
 
   torch::NoGradGuard no_grad;
   const Mps proposal = model.mps();
-  const double negative_log_likelihood = -proposal.log_prob(training).mean().item<double>();
-  Metrics metrics{{"mps_negative_log_likelihood", negative_log_likelihood}};
+  const double held_out_nll = -proposal.log_prob(held_out).mean().item<double>();
+  Metrics metrics{{"mps_negative_log_likelihood", -proposal.log_prob(training).mean().item<double>()},
+                  {"mps_held_out_negative_log_likelihood", held_out_nll}};
   if (lattice.ly <= kTransferMatrixRows) {
     const IsingThermodynamics exact = exact_thermodynamics(lattice);
     metrics.emplace_back("exact_energy_per_site", exact.energy_per_site);
     metrics.emplace_back("exact_entropy_per_site", exact.entropy_per_site);
-    // KL(pi || P_theta) = E_pi[-log P_theta] - H(pi), E_pi over the training chains' states.
-    metrics.emplace_back("mps_kl_estimate",
-                         negative_log_likelihood - exact.entropy_per_site * lattice.sites());
+    // KL(pi || P_theta) = E_pi[-log P_theta] - H(pi), E_pi over the held-out states.
+    metrics.emplace_back("mps_kl_estimate", held_out_nll - exact.entropy_per_site * lattice.sites());
   }
   if (lattice.sites() <= kExactEnumerationSites)
     for (const auto& metric : exact_reference(lattice, proposal)) metrics.push_back(metric);
