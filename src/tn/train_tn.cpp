@@ -38,6 +38,9 @@ constexpr uint32_t kStartStep = 6;
 constexpr int kExactEnumerationSites = 16;
 // The held-out chains: a quarter as many as the training chains.
 constexpr int64_t kHeldOutShare = 4;
+// Samples of the MPS itself for its energy and |m| distributions (the proposal's bias), and their draw.
+constexpr int64_t kProposalSamples = 16384;
+constexpr uint32_t kProposalDraw = kExactSampleDraws + 1;
 // The transfer matrix's 2^ly column states (exact energy and entropy): 2^16 doubles a spin row.
 constexpr int kTransferMatrixRows = 16;
 const char* const kStudyFile = "study.h5";
@@ -69,14 +72,44 @@ at::Tensor metropolis_states(const TnConfig& config, int64_t first, int64_t coun
   return all_gather_rows(x.to(torch::kFloat32).contiguous(), comm).to(torch::kInt64);
 }
 
+// The distributions of the energy and of |m| over the lattice's levels, float64 probabilities:
+// E = -B + 2k with k of the B bonds broken (B + 1 levels), N |m| = 2j (N / 2 + 1 levels; N even).
+struct Histograms {
+  at::Tensor energy, abs_m;
+};
+
+int64_t bonds(const IsingCylinder& lattice) { return (2 * int64_t{lattice.lx} - 1) * lattice.ly; }
+
+// Counts over the levels of states seen on this rank (energy per site and |m| of the same shape).
+Histograms level_counts(const IsingCylinder& lattice, const at::Tensor& energy_per_site,
+                        const at::Tensor& abs_m) {
+  const double n = lattice.sites();
+  const at::Tensor k = ((energy_per_site.reshape(-1) * n + static_cast<double>(bonds(lattice))) / 2).round();
+  const at::Tensor j = (abs_m.reshape(-1) * n / 2).round();
+  return {torch::bincount(k.to(torch::kInt64), {}, bonds(lattice) + 1).to(torch::kFloat64),
+          torch::bincount(j.to(torch::kInt64), {}, lattice.sites() / 2 + 1).to(torch::kFloat64)};
+}
+
+// Counts summed over ranks, normalised.
+Histograms merged_distribution(Histograms counts, Communicator& comm) {
+  for (at::Tensor* t : {&counts.energy, &counts.abs_m}) {
+    *t = t->contiguous();
+    comm.all_reduce_sum(t->data_ptr<double>(), t->numel());
+    *t = *t / t->sum();
+  }
+  return counts;
+}
+
 struct SchemeResult {
   std::string name;
   double acceptance, tau_energy, tau_abs_m, energy_per_site, energy_std_error, abs_magnetisation;
+  Histograms distribution;
   double seconds_per_step = 0;  // rank 0's wall time a step over its chains
 };
 
 // A scheme's traces over this rank's chains, merged over ranks (every chain's trace, in global order).
-SchemeResult summarise(const std::string& name, const ChainTrace& trace, Communicator& comm) {
+SchemeResult summarise(const IsingCylinder& lattice, const std::string& name, const ChainTrace& trace,
+                       Communicator& comm) {
   double counts[2] = {static_cast<double>(trace.accepted), static_cast<double>(trace.proposed)};
   comm.all_reduce_sum(counts, 2);
   // [steps, C] per rank -> [C_total, steps] -> [steps, C_total]
@@ -94,7 +127,8 @@ SchemeResult summarise(const std::string& name, const ChainTrace& trace, Communi
           integrated_autocorrelation_time(abs_m),
           energy.mean().item<double>(),
           std::sqrt(energy.var().item<double>() * tau_energy / samples),
-          abs_m.mean().item<double>()};
+          abs_m.mean().item<double>(),
+          merged_distribution(level_counts(lattice, trace.energy_per_site, trace.abs_magnetisation), comm)};
 }
 
 // The exact <|m|> and the MPS's exact KL divergence by enumerating every configuration.
@@ -162,7 +196,8 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
 
   torch::NoGradGuard no_grad;
   const Mps proposal = model.mps();
-  const double held_out_nll = -proposal.log_prob(held_out).mean().item<double>();
+  const at::Tensor held_out_log_q = proposal.log_prob(held_out);
+  const double held_out_nll = -held_out_log_q.mean().item<double>();
   Metrics metrics{{"mps_negative_log_likelihood", -proposal.log_prob(training).mean().item<double>()},
                   {"mps_held_out_negative_log_likelihood", held_out_nll}};
   if (lattice.ly <= kTransferMatrixRows) {
@@ -171,9 +206,24 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
     metrics.emplace_back("exact_entropy_per_site", exact.entropy_per_site);
     // KL(pi || P_theta) = E_pi[-log P_theta] - H(pi), E_pi over the held-out states.
     metrics.emplace_back("mps_kl_estimate", held_out_nll - exact.entropy_per_site * lattice.sites());
+    metrics.emplace_back("mps_kl_estimate_std_error",
+                         std::sqrt(held_out_log_q.var().item<double>() / static_cast<double>(held_out.size(0))));
   }
   if (lattice.sites() <= kExactEnumerationSites)
     for (const auto& metric : exact_reference(lattice, proposal)) metrics.push_back(metric);
+
+  // Reference distributions: pi's by the held-out chains (independent states), and the MPS's own.
+  const auto distribution_of = [&](const at::Tensor& states) {
+    return merged_distribution(
+        level_counts(lattice, ising_energy(lattice, states) / lattice.sites(), magnetisation(states).abs()),
+        comm);
+  };
+  const BatchShard held_out_shard = shard_batch(held_out.size(0), comm.rank(), comm.size());
+  const Histograms pi_distribution =
+      distribution_of(held_out.narrow(0, held_out_shard.begin, held_out_shard.count));
+  const BatchShard proposal_shard = shard_batch(kProposalSamples, comm.rank(), comm.size());
+  const Histograms proposal_distribution =
+      distribution_of(proposal.sample(rng, kProposalDraw, proposal_shard.begin, proposal_shard.count));
 
   // Every scheme from the same training-set states, each rank its chains.
   const BatchShard shard = shard_batch(config.chains, comm.rank(), comm.size());
@@ -208,7 +258,7 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
       return t.narrow(0, config.chain_burn_in, config.chain_steps);
     };
     results.push_back(summarise(
-        schemes[s].first,
+        lattice, schemes[s].first,
         {kept(trace.energy_per_site), kept(trace.abs_magnetisation), trace.accepted, trace.proposed}, comm));
     results.back().seconds_per_step = seconds / total_steps;
     const SchemeResult& r = results.back();
@@ -246,6 +296,20 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
       std::string names;
       for (const auto& r : results) names += r.name + "\n";
       file.write_string("/schemes", names);
+      // The distributions: pi by the held-out chains, the MPS's samples, then every scheme's states.
+      file.write_string("/distribution_rows", "held_out\nmps\n" + names);
+      std::vector<at::Tensor> energy{pi_distribution.energy, proposal_distribution.energy},
+          abs_m{pi_distribution.abs_m, proposal_distribution.abs_m};
+      for (const auto& r : results) {
+        energy.push_back(r.distribution.energy);
+        abs_m.push_back(r.distribution.abs_m);
+      }
+      file.write("/energy_level",
+                 (2 * torch::arange(bonds(lattice) + 1, torch::kFloat64) - bonds(lattice)) / lattice.sites());
+      file.write("/abs_m_level",
+                 2 * torch::arange(lattice.sites() / 2 + 1, torch::kFloat64) / lattice.sites());
+      file.write("/energy_distribution", torch::stack(energy));
+      file.write("/abs_m_distribution", torch::stack(abs_m));
       file.write_string("/config", resolved);
     });
     io::write_text_atomically(options.run_dir / run_files::kEval, metrics_json(metrics) + "\n");
