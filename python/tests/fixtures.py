@@ -91,6 +91,13 @@ def write_tn_study(run_dir: Path, schemes: list = None) -> Path:
         file["energy_per_site"] = np.full(count, -1.2)
         file["energy_per_site_std_error"] = np.full(count, 0.01)
         file["seconds_per_step"] = np.linspace(1e-3, 1e-2, count)
+        # 4 x 4 levels: E / N = (2k - 28) / 16 (29 levels), |m| = 2j / 16 (9); rows held_out, mps, schemes.
+        rows = ["held_out", "mps"] + schemes
+        file["distribution_rows"] = np.bytes_("".join(name + "\n" for name in rows))
+        file["energy_level"] = (2 * np.arange(29) - 28) / 16
+        file["abs_m_level"] = 2 * np.arange(9) / 16
+        file["energy_distribution"] = np.full((len(rows), 29), 1 / 29)
+        file["abs_m_distribution"] = np.tile(np.linspace(1, 2, 9) / np.linspace(1, 2, 9).sum(), (len(rows), 1))
     return run_dir
 
 

@@ -12,7 +12,7 @@ from fixtures import (
     write_tn_study,
 )
 from tilt_analysis import InputError, load_sweep, summarize, write_report
-from tilt_analysis.run import read_fredkin_study, read_study
+from tilt_analysis.run import read_fredkin_study, read_study, read_study_distributions
 from tilt_analysis.sweep import MAIN_METRICS
 
 
@@ -220,9 +220,13 @@ class ReportVariantsTest(unittest.TestCase):
 
         written = write_report(run_dir)
 
-        self.assertEqual([p.name for p in written][-1], "tn_study.png")
-        assert_nonblank_png(self, run_dir / "report" / "tn_study.png")
-        self.assertIn("tn_study.png", linked_images(run_dir / "report" / "report.md"))
+        self.assertEqual([p.name for p in written][-2:], ["tn_study.png", "tn_distributions.png"])
+        for name in ("tn_study.png", "tn_distributions.png"):
+            assert_nonblank_png(self, run_dir / "report" / name)
+            self.assertIn(name, linked_images(run_dir / "report" / "report.md"))
+        distributions = read_study_distributions(run_dir / "study.h5")
+        self.assertEqual(distributions["rows"][:3], ["held_out", "mps", "local"])
+        self.assertEqual(distributions["energy"].shape, (len(STUDY_SCHEMES) + 2, 29))
         study = read_study(run_dir / "study.h5")
         self.assertEqual(list(study["scheme"]), STUDY_SCHEMES)
         self.assertTrue(study["noise_time"].iloc[:3].isna().all())
@@ -256,10 +260,11 @@ class ReportVariantsTest(unittest.TestCase):
 
         written = write_report(sweep_dir)
 
-        self.assertIn("tn_study.png", [path.name for path in written])
-        assert_nonblank_png(self, sweep_dir / "report" / "tn_study.png")
         markdown = (sweep_dir / "report" / "report.md").read_text()
-        self.assertIn("tn_study.png", section(markdown, "Monte Carlo schemes"))
+        for name in ("tn_study.png", "tn_distributions.png"):
+            self.assertIn(name, [path.name for path in written])
+            assert_nonblank_png(self, sweep_dir / "report" / name)
+            self.assertIn(name, section(markdown, "Monte Carlo schemes"))
 
     def test_unfinished_run_report(self):
         run_dir = write_run(self.root / "run", samples=False)

@@ -269,6 +269,37 @@ def plot_tn_study(studies: list, title: str) -> Figure:
     return figure
 
 
+def plot_tn_distributions(studies: list, title: str) -> Figure:
+    """The |m| and energy distributions of tensor-network studies (run.read_study_distributions; `studies`
+    holds (label, distributions) pairs, one column each): pi by independent chains (black), the MPS's
+    own samples (its bias, dashed), and the disconnected, the smallest-noise connected, local Metropolis
+    and Wolff chains' states, which Metropolis-Hastings brings back to pi."""
+    shown = {"held_out": ("k-", "π (independent chains)"), "mps": ("--", "MPS samples (proposal)"),
+             "disconnected": ("-", "disconnected MH"), "local": (":", "local Metropolis"),
+             "wolff": ("-.", "Wolff")}
+    figure = Figure(figsize=(4.6 * len(studies), 7.2), layout="constrained")
+    panels = figure.subplots(2, len(studies), squeeze=False)
+    for column, (label, study) in enumerate(studies):
+        rows = list(study["rows"])
+        connected = [name for name in rows if name.startswith("connected_t")]
+        names = [name for name in shown if name in rows] + connected[:1]
+        for row, (kind, xlabel) in enumerate((("abs_m", "|m|"), ("energy", "E / N"))):
+            axes = panels[row][column]
+            levels = study[f"{kind}_level"]
+            occupied = study[kind].sum(axis=0) > 0
+            for name in names:
+                style, legend = shown.get(name, ("-", f"connected, γt = {name[len('connected_t'):]}"))
+                axes.plot(levels[occupied], study[kind][rows.index(name)][occupied], style, label=legend)
+            axes.set_xlabel(xlabel)
+            axes.set_ylabel("probability")
+            axes.set_title(f"{label}: {xlabel}")
+            axes.grid(True, alpha=0.3)
+    handles, labels = panels[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=_legend_columns(labels, 110))
+    figure.suptitle(title)
+    return figure
+
+
 def plot_fredkin_study(study: dict, title: str) -> Figure:
     """A Fredkin denoising study (run.read_fredkin_study): the height profile (exact, exact samples ±
     2 s.e., and the one-step denoised samples at the smallest and largest noise time); the share of Dyck

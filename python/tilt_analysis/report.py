@@ -11,6 +11,7 @@ from . import figures
 from .files import InputError
 from .run import (
     CONFIG_FILE, FREDKIN_STUDY_FILE, STUDY_FILE, Run, load_run, read_fredkin_study, read_images, read_study,
+    read_study_distributions,
 )
 from .sweep import BASE_CONFIG_VALUE, MAIN_METRICS, STATES, Sweep, is_sweep_dir, load_sweep, summarize
 
@@ -20,6 +21,7 @@ RUN_TRAINING_FIGURE = "training.png"
 RUN_SAMPLES_FIGURE = "samples.png"
 SWEEP_TRAINING_FIGURE = "training_curves.png"
 STUDY_FIGURE = "tn_study.png"
+DISTRIBUTIONS_FIGURE = "tn_distributions.png"
 FREDKIN_FIGURE = "fredkin_study.png"
 # Shown in place of a statistic that does not exist (no finished seed, metric not finite).
 MISSING = "–"
@@ -67,6 +69,10 @@ def draw_run_figures(run: Run, out_dir: Path) -> list:
     if study is not None:
         figure = figures.plot_tn_study([(run.name, study)], title=f"Run {run.name}: Monte Carlo schemes")
         drawn.append(figures.save(figure, out_dir / STUDY_FIGURE))
+    distributions = read_study_distributions(run.path / STUDY_FILE)
+    if distributions is not None:
+        figure = figures.plot_tn_distributions([(run.name, distributions)], title=f"Run {run.name}: distributions")
+        drawn.append(figures.save(figure, out_dir / DISTRIBUTIONS_FIGURE))
     fredkin = read_fredkin_study(run.path / FREDKIN_STUDY_FILE)
     if fredkin is not None:
         figure = figures.plot_fredkin_study(fredkin, title=f"Run {run.name}: Fredkin chain, exact denoising")
@@ -100,6 +106,8 @@ def write_run_report(run: Run, out_dir: Path) -> list:
         lines.append("No samples.h5 yet.")
     if STUDY_FIGURE in drawn_names:
         lines += ["", "## Monte Carlo schemes", "", _image(STUDY_FIGURE, "Monte Carlo schemes")]
+    if DISTRIBUTIONS_FIGURE in drawn_names:
+        lines += ["", _image(DISTRIBUTIONS_FIGURE, "energy and |m| distributions")]
     if FREDKIN_FIGURE in drawn_names:
         lines += ["", "## Exact denoising", "", _image(FREDKIN_FIGURE, "Fredkin denoising study")]
     lines += ["", "## Config", "", "```yaml", (run.path / "config.yaml").read_text().rstrip(), "```"]
@@ -137,10 +145,10 @@ def write_sweep_report(sweep: Sweep, out_dir: Path) -> list:
     lines += section
     drawn += key_figures
 
-    study_figure = _draw_sweep_study(sweep, out_dir)
-    if study_figure is not None:
-        lines += ["", "## Monte Carlo schemes", "", _image(study_figure.name, "Monte Carlo schemes")]
-        drawn.append(study_figure)
+    study_figures = _draw_sweep_study(sweep, out_dir)
+    if study_figures:
+        lines += ["", "## Monte Carlo schemes", ""] + [_image(path.name, path.stem) for path in study_figures]
+        drawn += study_figures
 
     lines += ["", "## Training curves", ""]
     training_figure = _draw_sweep_training(sweep, out_dir)
@@ -239,18 +247,28 @@ def _metric_vs_axis_section(sweep: Sweep, summary: pd.DataFrame, out_dir: Path) 
     return lines, drawn
 
 
-def _draw_sweep_study(sweep: Sweep, out_dir: Path):
-    """The finished rows' tensor-network studies in one figure, a line colour per row (None without any)."""
-    studies = []
+def _draw_sweep_study(sweep: Sweep, out_dir: Path) -> list:
+    """The finished rows' tensor-network studies, a line colour (distributions: a column) per row: the
+    figures drawn (none without any study)."""
+    studies, distributions = [], []
     for _, row in sweep.finished_rows.iterrows():
-        study = read_study(Path(row["run_dir"]) / STUDY_FILE)
-        if study is not None:
-            label = ", ".join(f"{axis.label}={axis.value(row)}" for axis in sweep.axes) or f"row {row['index']}"
-            studies.append((label, study))
-    if not studies:
-        return None
-    figure = figures.plot_tn_study(studies, title=f"Sweep {sweep.name}: Monte Carlo schemes")
-    return figures.save(figure, out_dir / STUDY_FIGURE)
+        path = Path(row["run_dir"]) / STUDY_FILE
+        study = read_study(path)
+        if study is None:
+            continue
+        label = ", ".join(f"{axis.label}={axis.value(row)}" for axis in sweep.axes) or f"row {row['index']}"
+        studies.append((label, study))
+        rows_distributions = read_study_distributions(path)
+        if rows_distributions is not None:
+            distributions.append((label, rows_distributions))
+    drawn = []
+    if studies:
+        figure = figures.plot_tn_study(studies, title=f"Sweep {sweep.name}: Monte Carlo schemes")
+        drawn.append(figures.save(figure, out_dir / STUDY_FIGURE))
+    if distributions:
+        figure = figures.plot_tn_distributions(distributions, title=f"Sweep {sweep.name}: distributions")
+        drawn.append(figures.save(figure, out_dir / DISTRIBUTIONS_FIGURE))
+    return drawn
 
 
 def _draw_sweep_training(sweep: Sweep, out_dir: Path):

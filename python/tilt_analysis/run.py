@@ -87,6 +87,30 @@ def read_study(path: Path) -> Optional[pd.DataFrame]:
     return pd.DataFrame({"scheme": names, **columns})
 
 
+def read_study_distributions(path: Path) -> Optional[dict]:
+    """The energy and |m| distributions of a tensor-network study (study.h5): {"rows": names (held_out:
+    pi by independent chains, mps: the proposal's own samples, then every scheme), "energy_level",
+    "abs_m_level": the levels' values (E / N, |m|), "energy", "abs_m": arrays [rows, levels] of
+    probabilities}; None when the file does not exist or predates them."""
+    if not path.exists():
+        return None
+    try:
+        with h5py.File(path, "r") as file:
+            if "distribution_rows" not in file:
+                return None
+            out = {"rows": bytes(read_checked(file, "distribution_rows")).decode().split()}
+            for name in ("energy_level", "abs_m_level"):
+                out[name] = read_checked(file, name)
+            out["energy"] = read_checked(file, "energy_distribution")
+            out["abs_m"] = read_checked(file, "abs_m_distribution")
+    except (OSError, KeyError) as error:
+        raise InputError(f"cannot read {path}: {error}") from error
+    for kind in ("energy", "abs_m"):
+        if out[kind].shape != (len(out["rows"]), len(out[f"{kind}_level"])):
+            raise InputError(f"{path}: the {kind} distributions are not [rows, levels]")
+    return out
+
+
 FREDKIN_STUDY_FILE = "fredkin_study.h5"
 # fredkin_study.h5: per bond (1..N-1) and per noise time.
 FREDKIN_PROFILES = ("exact_height", "sampled_height", "sampled_height_std_error")
