@@ -206,8 +206,8 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
     metrics.emplace_back("exact_entropy_per_site", exact.entropy_per_site);
     // KL(pi || P_theta) = E_pi[-log P_theta] - H(pi), E_pi over the held-out states.
     metrics.emplace_back("mps_kl_estimate", held_out_nll - exact.entropy_per_site * lattice.sites());
-    metrics.emplace_back("mps_kl_estimate_std_error",
-                         std::sqrt(held_out_log_q.var().item<double>() / static_cast<double>(held_out.size(0))));
+    metrics.emplace_back("mps_kl_estimate_std_error", std::sqrt(held_out_log_q.var().item<double>() /
+                                                                static_cast<double>(held_out.size(0))));
   }
   if (lattice.sites() <= kExactEnumerationSites)
     for (const auto& metric : exact_reference(lattice, proposal)) metrics.push_back(metric);
