@@ -288,11 +288,13 @@ def plot_tn_distributions(studies: list, title: str) -> Figure:
             levels = study[f"{kind}_level"]
             occupied = study[kind].sum(axis=0) > 0
             for name in names:
-                style, legend = shown.get(name, ("-", f"connected, γt = {name[len('connected_t'):]}"))
+                # The connected line is each study's smallest noise time (it may differ between columns).
+                style, legend = shown.get(name, ("-", "connected MH, smallest γt"))
                 axes.plot(levels[occupied], study[kind][rows.index(name)][occupied], style, label=legend)
             axes.set_xlabel(xlabel)
             axes.set_ylabel("probability")
-            axes.set_title(f"{label}: {xlabel}")
+            smallest = f", connected at γt = {connected[0][len('connected_t'):]}" if connected else ""
+            axes.set_title(f"{label}: {xlabel}{smallest}")
             axes.grid(True, alpha=0.3)
     handles, labels = panels[0][0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=_legend_columns(labels, 110))

@@ -256,7 +256,8 @@ def _draw_sweep_study(sweep: Sweep, out_dir: Path) -> list:
         study = read_study(path)
         if study is None:
             continue
-        label = ", ".join(f"{axis.label}={axis.value(row)}" for axis in sweep.axes) or f"row {row['index']}"
+        # The first axis names the row (the others, e.g. a row's own budget, would crowd the legend).
+        label = f"{sweep.axes[0].label}={sweep.axes[0].value(row)}" if sweep.axes else f"row {row['index']}"
         studies.append((label, study))
         rows_distributions = read_study_distributions(path)
         if rows_distributions is not None:
