@@ -188,11 +188,7 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
       for (const auto& [name, value] : prior.items())
         written.emplace_back("prior_" + name, value.is_number() ? value.get<double>() : std::nan(""));
     }
-    io::write_text_atomically(options.run_dir / run_files::kEval, metrics_json(written) + "\n");
-    if (verbose) {
-      std::printf("final metrics (%s):\n", (options.run_dir / run_files::kEval).c_str());
-      for (const auto& [name, value] : written) std::printf("  %-36s %.6g\n", name.c_str(), value);
-    }
+    write_final_metrics(options.run_dir, written, verbose);
   });
   return {TrainOutcome::kFinished, final_metrics};
 }

@@ -91,13 +91,8 @@ TrainResult train_mdm(const MdmConfig& config, const TrainOptions& options, Comm
       file.write_string("/config", resolved);
     });
   });
-  on_root_for_all(comm, "write the evaluation", [&] {
-    io::write_text_atomically(options.run_dir / run_files::kEval, metrics_json(final_metrics) + "\n");
-    if (verbose) {
-      std::printf("final metrics (%s):\n", (options.run_dir / run_files::kEval).c_str());
-      for (const auto& [name, value] : final_metrics) std::printf("  %-36s %.6g\n", name.c_str(), value);
-    }
-  });
+  on_root_for_all(comm, "write the evaluation",
+                  [&] { write_final_metrics(options.run_dir, final_metrics, verbose); });
   return {TrainOutcome::kFinished, final_metrics};
 }
 

@@ -312,11 +312,7 @@ TrainResult train_tn(const TnConfig& config, const TrainOptions& options, Commun
       file.write("/abs_m_distribution", torch::stack(abs_m));
       file.write_string("/config", resolved);
     });
-    io::write_text_atomically(options.run_dir / run_files::kEval, metrics_json(metrics) + "\n");
-    if (verbose) {
-      std::printf("final metrics (%s):\n", (options.run_dir / run_files::kEval).c_str());
-      for (const auto& [name, value] : metrics) std::printf("  %-44s %.6g\n", name.c_str(), value);
-    }
+    write_final_metrics(options.run_dir, metrics, verbose);
   });
   return {TrainOutcome::kFinished, metrics};
 }

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <optional>
 
+#include "io/atomic_file.h"
+#include "io/run_files.h"
 #include "train/progress.h"
 #include "train/run_control.h"
 
@@ -18,6 +20,14 @@ PreparedRunDirectory::PreparedRunDirectory(
     resuming_ = prepare_run_directory(options.run_dir, options.start, resolved_config, check_resumable);
   });
   comm.broadcast(&resuming_, sizeof(resuming_), 0);
+}
+
+void write_final_metrics(const std::filesystem::path& run_dir,
+                         const std::vector<std::pair<std::string, double>>& metrics, bool verbose) {
+  io::write_text_atomically(run_dir / run_files::kEval, metrics_json(metrics) + "\n");
+  if (!verbose) return;
+  std::printf("final metrics (%s):\n", (run_dir / run_files::kEval).c_str());
+  for (const auto& [name, value] : metrics) std::printf("  %-44s %.6g\n", name.c_str(), value);
 }
 
 TrainOutcome run_iterations(int start, const IterationSchedule& schedule, const std::string& loss_name,

@@ -9,6 +9,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dist/communicator.h"
 #include "train/checkpoint.h"
@@ -34,6 +36,11 @@ class PreparedRunDirectory {
 struct IterationSchedule {
   int iterations = 0, log_every = 1, checkpoint_every = 1;
 };
+
+// Rank 0's last step of every training loop: eval.json from `metrics` (its presence marks the run
+// finished), and the metrics printed when verbose.
+void write_final_metrics(const std::filesystem::path& run_dir,
+                         const std::vector<std::pair<std::string, double>>& metrics, bool verbose);
 
 // Runs iterations start..iterations - 1: `step(i)` takes iteration i and returns its loss (equal on
 // every rank), `save(done)` writes the checkpoint after `done` iterations (on every rank: it does

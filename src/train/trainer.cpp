@@ -17,6 +17,7 @@
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/job.h"
+#include "train/method_loop.h"
 #include "train/progress.h"
 #include "train/run_control.h"
 
@@ -137,11 +138,7 @@ TrainResult train(const Config& config, const TrainOptions& options, Communicato
   Evaluation evaluation = evaluate(job, comm, config.eval.samples);
   on_root_for_all(comm, "write the evaluation", [&] {
     write_samples(options.run_dir / run_files::kSamples, evaluation.samples, job, provenance);
-    io::write_text_atomically(options.run_dir / run_files::kEval, metrics_json(evaluation.metrics) + "\n");
-    if (verbose) {
-      std::printf("final metrics (%s):\n", (options.run_dir / run_files::kEval).c_str());
-      for (const auto& [name, value] : evaluation.metrics) std::printf("  %-32s %.6g\n", name.c_str(), value);
-    }
+    write_final_metrics(options.run_dir, evaluation.metrics, verbose);
   });
   return {TrainOutcome::kFinished, evaluation.metrics};
 }
