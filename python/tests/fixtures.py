@@ -120,6 +120,31 @@ def write_fredkin_study(run_dir: Path, bonds: int = 11, times: int = 3, denoised
     return run_dir
 
 
+def write_guidance_study(run_dir: Path, dim: int = 1, scales: int = 3, steps: int = 6, mean_rows: int = None) -> Path:
+    """guidance_study.h5 as a guidance run writes it; mean_rows (default: scales) sets the rows of
+    /trajectory_mean, to make a malformed file."""
+    rng = np.random.default_rng(0)
+    with h5py.File(run_dir / "guidance_study.h5", "w") as file:
+        file["scales"] = np.arange(scales, dtype=float) * 2
+        file["time"] = np.geomspace(10, 1e-3, steps)
+        file["class_direction"] = np.ones(dim) / np.sqrt(dim)
+        file["support_projection"] = np.array([1.0, 2.0])
+        file["trajectory_mean"] = np.tile(np.linspace(0, 1.5, steps), (scales if mean_rows is None else mean_rows, 1))
+        file["trajectory_std"] = np.full((scales, steps), 0.3)
+        file["final_samples"] = rng.uniform(1, 2, (scales, 50, dim)).astype(np.float32)
+        file["class_samples"] = rng.uniform(1, 2, (50, dim)).astype(np.float32)
+        file["component_boxes"] = np.stack([np.stack([np.full(dim, -2.0), np.full(dim, -1.0)]),
+                                            np.stack([np.full(dim, 1.0), np.full(dim, 2.0)])])
+        file["component_labels"] = np.array([0.0, 1.0])
+        for name in ("in_support_fraction", "far_edge_fraction", "above_zero_fraction", "beyond_sqrt_w_fraction",
+                     "monotone"):
+            file[name] = np.linspace(1, 0.5, scales)
+        file["pullback"] = np.linspace(0, 0.2, scales)
+        file["diverged_fraction"] = np.zeros(scales)
+        file["prescribed_scale"] = np.array([2.0])
+    return run_dir
+
+
 def write_sweep(sweep_dir: Path, keys: list, rows: list, name: str = "test_sweep") -> Path:
     """A sweep directory. Each of `rows` is a dict with `params` (key -> YAML text), `status` (the status
     file's object, or None for none), `eval` (eval.json's object, or None) and `run` (whether the run

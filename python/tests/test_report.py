@@ -8,11 +8,11 @@ import pandas as pd
 
 from fixtures import (
     EVAL_METRIC_NAMES, FINISHED, LR_SWEEP_EVAL, REWARD_AXIS_FIGURE, STUDY_SCHEMES, assert_nonblank_png,
-    covarying_eval, write_covarying_sweep, write_fredkin_study, write_lr_sweep, write_run, write_sweep,
+    covarying_eval, write_covarying_sweep, write_fredkin_study, write_guidance_study, write_lr_sweep, write_run, write_sweep,
     write_tn_study,
 )
 from tilt_analysis import InputError, load_sweep, summarize, write_report
-from tilt_analysis.run import read_fredkin_study, read_study, read_study_distributions
+from tilt_analysis.run import read_fredkin_study, read_guidance_study, read_study, read_study_distributions
 from tilt_analysis.sweep import MAIN_METRICS
 
 
@@ -242,6 +242,26 @@ class ReportVariantsTest(unittest.TestCase):
         study = read_fredkin_study(run_dir / "fredkin_study.h5")
         self.assertEqual(list(study["profiles"]["bond"]), list(range(1, 12)))
         self.assertEqual(len(study["curves"]), 3)
+
+    def test_guidance_run_report_draws_the_scale_study_in_one_and_two_dimensions(self):
+        for dim in (1, 2):
+            run_dir = write_guidance_study(write_run(self.root / f"run{dim}", eval_metrics={"prescribed_scale": 2.0},
+                                                     samples=False), dim=dim)
+
+            written = write_report(run_dir)
+
+            self.assertEqual([p.name for p in written][-1], "guidance_study.png")
+            assert_nonblank_png(self, run_dir / "report" / "guidance_study.png")
+            self.assertIn("guidance_study.png", linked_images(run_dir / "report" / "report.md"))
+            study = read_guidance_study(run_dir / "guidance_study.h5")
+            self.assertEqual(list(study["shares"]["scale"]), [0.0, 2.0, 4.0])
+            self.assertEqual(study["final_samples"].shape, (3, 50, dim))
+            self.assertEqual(study["prescribed_scale"], 2.0)
+
+    def test_guidance_study_of_mismatched_shapes_is_refused(self):
+        run_dir = write_guidance_study(write_run(self.root / "run"), mean_rows=2)
+        with self.assertRaisesRegex(InputError, "disagree in shape"):
+            read_guidance_study(run_dir / "guidance_study.h5")
 
     def test_fredkin_study_of_mismatched_lengths_is_refused(self):
         run_dir = write_fredkin_study(write_run(self.root / "run"), denoised_rows=2)

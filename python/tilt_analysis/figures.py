@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import NullLocator
 
 from .sweep import BASE_CONFIG_VALUE, Axis
@@ -339,6 +340,83 @@ def plot_fredkin_study(study: dict, title: str) -> Figure:
         axes.set_xscale("log")
         axes.set_xlabel("noise time γt")
     for axes in (heights, shares, errors):
+        axes.grid(True, alpha=0.3)
+    figure.suptitle(title)
+    return figure
+
+
+def plot_guidance_study(study: dict, title: str) -> Figure:
+    """A guidance study (run.read_guidance_study). Top: the final samples at every scale w against the
+    guided class's exact samples (1-D: histograms; 2-D: one scatter a scale, over the components' boxes).
+    Bottom: the mean projection onto the class direction over the sampler's time ± 1 std, one line a
+    scale (the support's extent along it shaded); and against w the shares the paper's claims are about
+    (in the class support and at its far edge for compact supports, above 0 and beyond sqrt(w) for
+    Gaussians), with the prescribed scale marked."""
+    shares = study["shares"]
+    scales = shares["scale"].to_numpy()
+    samples, reference = study["final_samples"], study["class_samples"]
+    boxes, labels = study["component_boxes"], study["component_labels"]
+    low, high = study["support_projection"]
+    bounded = np.isfinite(low) and np.isfinite(high)
+    dim = samples.shape[2]
+    figure = Figure(figsize=(15, 8.5), layout="constrained")
+    top, bottom = figure.subfigures(2, 1, height_ratios=[1, 1.1])
+    colors = [f"C{i % 10}" for i in range(len(scales))]
+    if dim == 1:
+        axes = top.subplots(1, 1)
+        finite = np.concatenate([reference[:, 0], *[s[np.isfinite(s[:, 0]), 0] for s in samples]])
+        edges = np.linspace(np.percentile(finite, 0.5) - 0.2, np.percentile(finite, 99.5) + 0.2, 121)
+        axes.hist(reference[:, 0], bins=edges, density=True, color="0.75", label="class samples (exact)")
+        for w, s, color in zip(scales, samples, colors):
+            axes.hist(s[np.isfinite(s[:, 0]), 0], bins=edges, density=True, histtype="step", color=color,
+                      linewidth=1.5, label=f"w = {w:g}")
+        for box, label in zip(boxes, labels):
+            if bounded:
+                axes.axvspan(box[0, 0], box[1, 0], color="C2" if label == labels.max() else "0.5", alpha=0.08)
+        axes.set_xlabel("x")
+        axes.set_ylabel("density")
+        axes.set_title("final samples")
+        axes.legend(ncol=2)
+        axes.grid(True, alpha=0.3)
+    else:
+        panels = np.atleast_1d(top.subplots(1, len(scales) + 1, sharex=True, sharey=True))
+        for axes, w, s, color in zip(panels, [None, *scales], [reference, *samples], ["0.4", *colors]):
+            for box, label in zip(boxes, labels):
+                axes.add_patch(Rectangle(box[0, :2], *(box[1, :2] - box[0, :2]), fill=False,
+                                         edgecolor="C3" if label == labels.max() else "0.4", linewidth=1.2))
+            axes.scatter(s[:, 0], s[:, 1], s=2, color=color, alpha=0.4)
+            axes.set_title("class samples (exact)" if w is None else f"w = {w:g}")
+            axes.set_xlabel("x₁")
+            axes.grid(True, alpha=0.3)
+            axes.set_aspect("equal", adjustable="box")
+        panels[0].set_ylabel("x₂")
+    trajectory, share = bottom.subplots(1, 2)
+    time = study["time"]
+    for w, mean, std, color in zip(scales, study["trajectory_mean"], study["trajectory_std"], colors):
+        trajectory.plot(time, mean, color=color, label=f"w = {w:g}")
+        trajectory.fill_between(time, mean - std, mean + std, color=color, alpha=0.12)
+    if bounded:
+        trajectory.axhspan(low, high, color="C2", alpha=0.1, label="class support along u")
+    trajectory.set_xscale("log")
+    trajectory.invert_xaxis()
+    trajectory.set_xlabel("diffusion time t (sampling runs right)")
+    trajectory.set_ylabel("⟨u, x_t⟩ (u: class direction)")
+    trajectory.set_title("mean projected trajectory ± 1 std")
+    trajectory.legend(ncol=2)
+    columns = (("in_support_fraction", "in class support"), ("far_edge_fraction", "at the far edge (last 10%)")) \
+        if bounded else (("above_zero_fraction", "⟨u, x⟩ ≥ 0"), ("beyond_sqrt_w_fraction", "⟨u, x⟩ ≥ √w"))
+    for (column, label), style in zip(columns, ("o-", "s-")):
+        share.plot(scales, shares[column], style, label=label)
+    share.plot(scales, shares["monotone"], "^:", label="mean trajectory monotone (1 = yes)")
+    if study["prescribed_scale"] >= 0:
+        share.axvline(study["prescribed_scale"], color="k", linestyle="--",
+                      label=f"prescribed w = {study['prescribed_scale']:g}")
+    share.set_xlabel("guidance scale w")
+    share.set_ylabel("share of samples")
+    share.set_ylim(-0.03, 1.03)
+    share.set_title("what guidance does to the samples")
+    share.legend()
+    for axes in (trajectory, share):
         axes.grid(True, alpha=0.3)
     figure.suptitle(title)
     return figure

@@ -10,8 +10,8 @@ import yaml
 from . import figures
 from .files import InputError
 from .run import (
-    CONFIG_FILE, FREDKIN_STUDY_FILE, STUDY_FILE, Run, load_run, read_fredkin_study, read_images, read_study,
-    read_study_distributions,
+    CONFIG_FILE, FREDKIN_STUDY_FILE, GUIDANCE_STUDY_FILE, STUDY_FILE, Run, load_run, read_fredkin_study,
+    read_guidance_study, read_images, read_study, read_study_distributions,
 )
 from .sweep import BASE_CONFIG_VALUE, MAIN_METRICS, STATES, Sweep, is_sweep_dir, load_sweep, summarize
 
@@ -23,6 +23,7 @@ SWEEP_TRAINING_FIGURE = "training_curves.png"
 STUDY_FIGURE = "tn_study.png"
 DISTRIBUTIONS_FIGURE = "tn_distributions.png"
 FREDKIN_FIGURE = "fredkin_study.png"
+GUIDANCE_FIGURE = "guidance_study.png"
 # Shown in place of a statistic that does not exist (no finished seed, metric not finite).
 MISSING = "–"
 # The id of the i-th grid point (from 1, in grid order), heading its column in the "All metrics" table.
@@ -77,6 +78,10 @@ def draw_run_figures(run: Run, out_dir: Path) -> list:
     if fredkin is not None:
         figure = figures.plot_fredkin_study(fredkin, title=f"Run {run.name}: Fredkin chain, exact denoising")
         drawn.append(figures.save(figure, out_dir / FREDKIN_FIGURE))
+    guidance = read_guidance_study(run.path / GUIDANCE_STUDY_FILE)
+    if guidance is not None:
+        figure = figures.plot_guidance_study(guidance, title=f"Run {run.name}: guidance scales")
+        drawn.append(figures.save(figure, out_dir / GUIDANCE_FIGURE))
     return drawn
 
 
@@ -110,6 +115,8 @@ def write_run_report(run: Run, out_dir: Path) -> list:
         lines += ["", _image(DISTRIBUTIONS_FIGURE, "energy and |m| distributions")]
     if FREDKIN_FIGURE in drawn_names:
         lines += ["", "## Exact denoising", "", _image(FREDKIN_FIGURE, "Fredkin denoising study")]
+    if GUIDANCE_FIGURE in drawn_names:
+        lines += ["", "## Guidance scales", "", _image(GUIDANCE_FIGURE, "guidance study")]
     lines += ["", "## Config", "", "```yaml", (run.path / "config.yaml").read_text().rstrip(), "```"]
     return _write_markdown(out_dir, lines) + [out_dir / SUMMARY_FILE] + drawn
 

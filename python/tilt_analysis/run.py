@@ -145,6 +145,46 @@ def read_fredkin_study(path: Path) -> Optional[dict]:
     }
 
 
+GUIDANCE_STUDY_FILE = "guidance_study.h5"
+# guidance_study.h5: per guidance scale (scales [W]), per sampler step (time [S]) and per kept sample.
+GUIDANCE_SHARES = (
+    "in_support_fraction", "far_edge_fraction", "above_zero_fraction", "beyond_sqrt_w_fraction", "pullback",
+    "monotone", "diverged_fraction",
+)
+
+
+def read_guidance_study(path: Path) -> Optional[dict]:
+    """A guidance study (guidance_study.h5) as {"shares": frame (one row per scale: `scale` and
+    GUIDANCE_SHARES), "time": [S], "trajectory_mean"/"trajectory_std": [W, S] (the projection onto the
+    class direction), "final_samples": [W, N, D], "class_samples": [N, D], "component_boxes": [K, 2, D],
+    "component_labels": [K], "class_direction": [D], "support_projection": [2], "prescribed_scale"};
+    None when the file does not exist."""
+    if not path.exists():
+        return None
+    try:
+        with h5py.File(path, "r") as file:
+            scales = read_checked(file, "scales")
+            shares = {name: read_checked(file, name) for name in GUIDANCE_SHARES}
+            out = {name: read_checked(file, name) for name in (
+                "time", "trajectory_mean", "trajectory_std", "final_samples", "class_samples", "component_boxes",
+                "component_labels", "class_direction", "support_projection")}
+            out["prescribed_scale"] = float(read_checked(file, "prescribed_scale")[0])
+    except (OSError, KeyError) as error:
+        raise InputError(f"cannot read {path}: {error}") from error
+    scale_count, steps = len(scales), len(out["time"])
+    dim = len(out["class_direction"])
+    if any(len(v) != scale_count for v in shares.values()) \
+            or out["trajectory_mean"].shape != (scale_count, steps) \
+            or out["trajectory_std"].shape != (scale_count, steps) \
+            or out["final_samples"].ndim != 3 or out["final_samples"].shape[0] != scale_count \
+            or out["final_samples"].shape[2] != dim or out["class_samples"].shape[1:] != (dim,) \
+            or out["component_boxes"].shape[1:] != (2, dim):
+        raise InputError(f"{path}: the study's datasets disagree in shape ({scale_count} scales, {steps} times, "
+                         f"dimension {dim})")
+    out["shares"] = pd.DataFrame({"scale": scales, **shares})
+    return out
+
+
 def read_images(path: Path) -> Optional[np.ndarray]:
     """The N x H x W uint8 images an image run's samples file holds (/images), or None without them."""
     try:

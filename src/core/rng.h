@@ -34,7 +34,11 @@ enum class RngStream : uint32_t {
   kMdmElbo = 13,      // multivariate diffusions: the ELBO's t, y_t, y_1 (steps 0-2), offset v_0, z (3, 4),
                       // images' dequantisation (5)
   kMdmSampling = 14,  // multivariate diffusions: the reverse SDE's prior draw and step noise
-  kTensorNetwork = 15,  // tensor networks: autoregressive sampling (steps 0, 1), noising (2), Monte Carlo (3+)
+  // tensor networks: autoregressive sampling (steps 0, 1), noising (2), Monte Carlo (3+)
+  kTensorNetwork = 15,
+  // guidance: iteration 0 the samplers' start (step 0) and reverse-SDE noise (1+), iteration 1 exact
+  // data samples (steps 0-2) and their forward noise (3), 2+ a learned model's training
+  kGuidance = 16,
 };
 
 class CounterRng {

@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 
@@ -83,6 +85,13 @@ ExactMixture::ExactMixture(Kind kind, std::vector<Component> components)
         throw Error(where + "an interval's lower end must be below its upper end");
     }
   }
+  std::vector<at::Tensor> firsts, seconds;
+  for (const Component& c : components_) {
+    firsts.push_back(torch::tensor(c.first, torch::kFloat64));
+    seconds.push_back(torch::tensor(c.second, torch::kFloat64));
+  }
+  first_ = torch::stack(firsts);
+  second_ = torch::stack(seconds);
 }
 
 ExactMixture ExactMixture::symmetric_gaussians() {
@@ -93,63 +102,162 @@ ExactMixture ExactMixture::separated_intervals() {
   return ExactMixture(Kind::kUniform, {{0.5, 0, {-2.0}, {-1.0}}, {0.5, 1, {1.0}, {2.0}}});
 }
 
-std::pair<at::Tensor, at::Tensor> ExactMixture::components_at(const at::Tensor& x, double t,
-                                                              int label) const {
+ExactMixture ExactMixture::corner_squares() {
+  return ExactMixture(Kind::kUniform, {{1.0, 1, {0.5, 0.5}, {1.5, 1.5}},
+                                       {1.0, 0, {-1.5, -1.5}, {-0.5, -0.5}},
+                                       {1.0, 0, {-1.5, 0.5}, {-0.5, 1.5}}});
+}
+
+const std::vector<std::string>& ExactMixture::preset_names() {
+  static const std::vector<std::string> names = {"gaussians_1d", "intervals_1d", "squares_2d"};
+  return names;
+}
+
+ExactMixture ExactMixture::preset(const std::string& name) {
+  if (name == "gaussians_1d") return symmetric_gaussians();
+  if (name == "intervals_1d") return separated_intervals();
+  if (name == "squares_2d") return corner_squares();
+  std::string known;
+  for (const std::string& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
+  throw Error("guidance: unknown mixture '" + name + "' (choose " + known + ")");
+}
+
+std::pair<at::Tensor, at::Tensor> ExactMixture::components_at(const at::Tensor& x, double t) const {
   if (x.dim() != 2 || x.size(1) != dim() || x.scalar_type() != torch::kFloat64)
     throw Error("guidance: points must be float64 [B, " + std::to_string(dim()) + "]");
   const OuCoefficients ou = OuCoefficients::at(t);
   const double sigma = std::sqrt(ou.variance);
-  double total_weight = 0;
-  for (const Component& c : components_)
-    if (label < 0 || c.label == label) total_weight += c.weight;
-  if (total_weight == 0) throw Error("guidance: no component of class " + std::to_string(label));
-  std::vector<at::Tensor> logs, scores;
-  for (const Component& c : components_) {
-    if (label >= 0 && c.label != label) continue;
-    const at::Tensor first = torch::tensor(c.first, torch::kFloat64).unsqueeze(0),
-                     second = torch::tensor(c.second, torch::kFloat64).unsqueeze(0);
-    at::Tensor log_p, score;
-    if (kind_ == Kind::kGaussian) {
-      const at::Tensor variance = ou.mu * ou.mu * second + ou.variance;
-      const at::Tensor centred = x - ou.mu * first;
-      log_p = (-0.5 * centred.square() / variance - 0.5 * torch::log(2 * M_PI * variance)).sum(1);
-      score = -centred / variance;
-    } else {
-      const at::Tensor middle = (x - ou.mu * (first + second) / 2) / sigma;
-      const at::Tensor half_width = (ou.mu * (second - first) / (2 * sigma)).expand_as(middle);
-      const auto [log_mass, ratio] = interval_mass_and_ratio(middle, half_width);
-      log_p = (log_mass - torch::log(ou.mu * (second - first))).sum(1);
-      score = ratio / sigma;
-    }
-    logs.push_back(std::log(c.weight / total_weight) + log_p);
-    scores.push_back(score);
+  const at::Tensor first = first_.unsqueeze(1), second = second_.unsqueeze(1);  // [K, 1, D]
+  const at::Tensor point = x.unsqueeze(0);                                      // [1, B, D]
+  at::Tensor log_p, score;
+  if (kind_ == Kind::kGaussian) {
+    const at::Tensor variance = ou.mu * ou.mu * second + ou.variance;
+    const at::Tensor centred = point - ou.mu * first;
+    log_p = (-0.5 * centred.square() / variance - 0.5 * torch::log(2 * M_PI * variance)).sum(2);
+    score = -centred / variance;
+  } else {
+    const at::Tensor middle = (point - ou.mu * (first + second) / 2) / sigma;
+    const at::Tensor half_width = (ou.mu * (second - first) / (2 * sigma)).expand_as(middle);
+    const auto [log_mass, ratio] = interval_mass_and_ratio(middle, half_width);
+    log_p = (log_mass - torch::log(ou.mu * (second - first))).sum(2);
+    score = ratio / sigma;
   }
-  return {torch::stack(logs, 1), torch::stack(scores)};
+  return {log_p.t(), score};
+}
+
+at::Tensor ExactMixture::log_weights(int label) const {
+  std::vector<double> weights;
+  double total = 0;
+  for (const Component& c : components_) {
+    const bool member = label < 0 || c.label == label;
+    weights.push_back(member ? c.weight : 0.0);
+    total += weights.back();
+  }
+  if (total == 0) throw Error("guidance: no component of class " + std::to_string(label));
+  return torch::log(torch::tensor(weights, torch::kFloat64) / total);
+}
+
+at::Tensor ExactMixture::mixed_score(const at::Tensor& logs, const at::Tensor& scores,
+                                     const at::Tensor& log_weights) {
+  return torch::einsum("bk,kbd->bd", {torch::softmax(logs + log_weights, 1), scores});
 }
 
 at::Tensor ExactMixture::log_density(const at::Tensor& x, double t, int label) const {
-  return torch::logsumexp(components_at(x, t, label).first, 1);
+  return torch::logsumexp(components_at(x, t).first + log_weights(label), 1);
 }
 
 at::Tensor ExactMixture::score(const at::Tensor& x, double t, int label) const {
-  const auto [logs, scores] = components_at(x, t, label);
-  return torch::einsum("bk,kbd->bd", {torch::softmax(logs, 1), scores});
+  const auto [logs, scores] = components_at(x, t);
+  return mixed_score(logs, scores, log_weights(label));
 }
 
 at::Tensor ExactMixture::guided_score(const at::Tensor& x, double t, int label, double w) const {
-  return (w + 1) * score(x, t, label) - w * score(x, t, -1);
+  const auto [logs, scores] = components_at(x, t);
+  return (w + 1) * mixed_score(logs, scores, log_weights(label)) -
+         w * mixed_score(logs, scores, log_weights(-1));
 }
 
-at::Tensor ExactMixture::in_support(const at::Tensor& x, int label) const {
+at::Tensor ExactMixture::in_support(const at::Tensor& x, int label, double margin) const {
   if (kind_ == Kind::kGaussian) return torch::ones({x.size(0)}, torch::kBool);
   at::Tensor inside = torch::zeros({x.size(0)}, torch::kBool);
   for (const Component& c : components_) {
     if (label >= 0 && c.label != label) continue;
     const at::Tensor low = torch::tensor(c.first, torch::kFloat64).unsqueeze(0),
                      high = torch::tensor(c.second, torch::kFloat64).unsqueeze(0);
-    inside = inside.logical_or((x >= low).logical_and(x <= high).all(1));
+    inside = inside.logical_or((x >= low - margin).logical_and(x <= high + margin).all(1));
   }
   return inside;
+}
+
+at::Tensor ExactMixture::far_tail_pull(const at::Tensor& x, double t, int label) const {
+  if (kind_ != Kind::kUniform) throw Error("guidance: the far-tail pull is defined for uniform mixtures");
+  const std::vector<double> direction = class_direction(label);
+  const OuCoefficients ou = OuCoefficients::at(t);
+  const double start =
+      ou.mu * support_projection(direction, label).second + kFarTailStart * std::sqrt(ou.variance);
+  const at::Tensor u = torch::tensor(direction, torch::kFloat64);
+  return (x.matmul(u) - start).clamp_min(0).unsqueeze(1) * u.unsqueeze(0) / ou.variance;
+}
+
+at::Tensor ExactMixture::sample(const CounterRng& rng, RngStream stream, uint32_t iteration,
+                                int64_t row_begin, int64_t rows, int label) const {
+  // Cumulative class weights over every component (a component outside the class adds nothing).
+  const at::Tensor weights = log_weights(label).exp();
+  const at::Tensor bounds = weights.cumsum(0);
+  const at::Tensor pick =
+      rng.uniform(stream, iteration, 0, row_begin, rows, 1).to(torch::kFloat64).squeeze(1);
+  const at::Tensor normal = rng.normal(stream, iteration, 1, row_begin, rows, dim()).to(torch::kFloat64);
+  const at::Tensor uniform = rng.uniform(stream, iteration, 2, row_begin, rows, dim()).to(torch::kFloat64);
+  // The first component whose cumulative weight reaches the draw (uniforms lie in (0, 1]; a
+  // zero-weight component never does, the clamp only absorbs a sum that rounds below 1).
+  const at::Tensor last_member = weights.nonzero().max();
+  const at::Tensor index = torch::min(torch::searchsorted(bounds, pick), last_member);
+  const at::Tensor first = first_.index_select(0, index), second = second_.index_select(0, index);
+  if (kind_ == Kind::kGaussian) return first + second.sqrt() * normal;
+  return first + (second - first) * uniform;
+}
+
+std::vector<double> ExactMixture::mean(int label, bool other_classes) const {
+  std::vector<double> sum(static_cast<size_t>(dim()), 0.0);
+  double total = 0;
+  for (const Component& c : components_) {
+    if (label >= 0 && (c.label == label) == other_classes) continue;
+    total += c.weight;
+    for (size_t d = 0; d < sum.size(); ++d)
+      sum[d] += c.weight * (kind_ == Kind::kGaussian ? c.first[d] : (c.first[d] + c.second[d]) / 2);
+  }
+  if (total == 0)
+    throw Error("guidance: no component " + std::string(other_classes ? "outside" : "of") + " class " +
+                std::to_string(label));
+  for (double& v : sum) v /= total;
+  return sum;
+}
+
+std::vector<double> ExactMixture::class_direction(int label) const {
+  const std::vector<double> inside = mean(label), outside = mean(label, true);
+  std::vector<double> u(inside.size());
+  double norm = 0;
+  for (size_t d = 0; d < u.size(); ++d) norm += (u[d] = inside[d] - outside[d]) * u[d];
+  if (!(norm > 0)) throw Error("guidance: class " + std::to_string(label) + " has the other classes' mean");
+  for (double& v : u) v /= std::sqrt(norm);
+  return u;
+}
+
+std::pair<double, double> ExactMixture::support_projection(const std::vector<double>& u, int label) const {
+  constexpr double kInfinity = std::numeric_limits<double>::infinity();
+  if (kind_ == Kind::kGaussian) return {-kInfinity, kInfinity};
+  double low = kInfinity, high = -kInfinity;
+  for (const Component& c : components_) {
+    if (label >= 0 && c.label != label) continue;
+    double box_low = 0, box_high = 0;
+    for (size_t d = 0; d < u.size(); ++d) {
+      box_low += std::min(u[d] * c.first[d], u[d] * c.second[d]);
+      box_high += std::max(u[d] * c.first[d], u[d] * c.second[d]);
+    }
+    low = std::min(low, box_low);
+    high = std::max(high, box_high);
+  }
+  return {low, high};
 }
 
 }  // namespace tilt::guidance

@@ -13,7 +13,10 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "core/rng.h"
 
 namespace tilt::guidance {
 
@@ -38,6 +41,12 @@ class ExactMixture {
   static ExactMixture symmetric_gaussians();
   // 1/2 U[-2, -1] (class 0) + 1/2 U[1, 2] (class 1) in one dimension: the compactly supported setting.
   static ExactMixture separated_intervals();
+  // Three unit squares in the plane, equally weighted: class 1 on [0.5, 1.5]^2, class 0 on
+  // [-1.5, -0.5]^2 and on [-1.5, -0.5] x [0.5, 1.5] (the class direction is not a coordinate axis).
+  static ExactMixture corner_squares();
+  // By name: gaussians_1d, intervals_1d, squares_2d (an Error names the choices).
+  static ExactMixture preset(const std::string& name);
+  static const std::vector<std::string>& preset_names();
 
   int dim() const { return static_cast<int>(components_.front().first.size()); }
   Kind kind() const { return kind_; }
@@ -49,15 +58,42 @@ class ExactMixture {
   at::Tensor score(const at::Tensor& x, double t, int label = -1) const;
   // The guided score (w + 1) grad log p_t(x | z) - w grad log p_t(x).
   at::Tensor guided_score(const at::Tensor& x, double t, int label, double w) const;
-  // Whether each x [B, D] lies in the support of class z (uniform components; Gaussians: everywhere).
-  at::Tensor in_support(const at::Tensor& x, int label) const;
+  // Whether each x [B, D] lies in the support of class z (uniform components; Gaussians: everywhere),
+  // its boxes widened by `margin` on every side.
+  at::Tensor in_support(const at::Tensor& x, int label, double margin = 0) const;
+  // Uniform mixtures: the pull back toward class z's support that its score exerts far beyond the
+  // support's far edge along the class direction u (class_direction), as a vector along u:
+  //   u (<u, x> - mu p_max - kFarTailStart sigma)_+ / sigma^2,   p_max = max <u, y> over the support,
+  // zero where p_t(. | z) still has mass (within kFarTailStart sigma of the noised far edge), about the
+  // score's magnitude -(<u, x> - mu p_max) / sigma^2 (the noised edge's Gaussian tail) far beyond:
+  // a region that holds ~2% of p_t(. | z) at any t. [B, D]
+  at::Tensor far_tail_pull(const at::Tensor& x, double t, int label) const;
+  static constexpr double kFarTailStart = 2.0;
+
+  // Exact samples of class z (label -1: the mixture), float64 [rows, D], for global rows
+  // [row_begin, row_begin + rows) of the given iteration: the component by a uniform (step 0),
+  // Gaussian coordinates by normals (step 1), uniform ones by uniforms (step 2).
+  at::Tensor sample(const CounterRng& rng, RngStream stream, uint32_t iteration, int64_t row_begin,
+                    int64_t rows, int label = -1) const;
+  // The mean of class z's law, and that of every other class together (label -1: the mixture's).
+  std::vector<double> mean(int label, bool other_classes = false) const;
+  // The unit vector from the other classes' mean to class z's (the one-vs-rest direction).
+  std::vector<double> class_direction(int label) const;
+  // The smallest and largest <u, x> over class z's support (uniform components; Gaussians: +-inf).
+  std::pair<double, double> support_projection(const std::vector<double>& u, int label) const;
 
  private:
-  // Per component: log(weight) + log p_t(x | component) [B, K], and each component's score [K, B, D].
-  std::pair<at::Tensor, at::Tensor> components_at(const at::Tensor& x, double t, int label) const;
+  // Every component's log p_t(x | component) [B, K] and score [K, B, D], all components at once.
+  std::pair<at::Tensor, at::Tensor> components_at(const at::Tensor& x, double t) const;
+  // log(weight / class weight) of each component in class z (label -1: every class), -inf outside. [K]
+  at::Tensor log_weights(int label) const;
+  // The score of class z from components_at's output: the components' scores by responsibility.
+  static at::Tensor mixed_score(const at::Tensor& logs, const at::Tensor& scores,
+                                const at::Tensor& log_weights);
 
   Kind kind_;
   std::vector<Component> components_;
+  at::Tensor first_, second_;  // float64 [K, D]
 };
 
 }  // namespace tilt::guidance

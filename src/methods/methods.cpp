@@ -8,6 +8,8 @@
 #include "core/error.h"
 #include "dxmi/dxmi_config.h"
 #include "dxmi/train_dxmi.h"
+#include "guidance/guidance_config.h"
+#include "guidance/train_guidance.h"
 #include "mdm/mdm_config.h"
 #include "mdm/train_mdm.h"
 #include "tn/tn_config.h"
@@ -37,6 +39,7 @@ Method entry(const std::string& name) {
 const std::vector<Method>& methods() {
   static const std::vector<Method> table = {
       entry<&dxmi::load_dxmi_config, &dxmi::train_dxmi>("dxmi"),
+      entry<&guidance::load_guidance_config, &guidance::train_guidance>("guidance"),
       entry<&mdm::load_mdm_config, &mdm::train_mdm>("mdm"),
       entry<&tn::load_tn_config, &tn::train_tn>("tn"),
   };

@@ -1,6 +1,7 @@
 // The training loops a config file selects by its top-level `method`, registered in one place:
 //   (none)  a sampler job (train/trainer.h: the RTB and trajectory-balance family)
 //   dxmi    DxMI / DxDP (dxmi/train_dxmi.h)
+//   guidance  what guidance does, exact scores (guidance/train_guidance.h)
 //   mdm     multivariate diffusions (mdm/train_mdm.h)
 //   tn      tensor-network Monte Carlo (tn/train_tn.h)
 #pragma once

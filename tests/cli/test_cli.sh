@@ -71,6 +71,9 @@ for relative in "${configs[@]}"; do
     sizes=(--set mps.iterations=3 --set mps.batch=16 --set mps.training_chains=32 --set mps.burn_in_sweeps=5
            --set chains.count=4 --set chains.burn_in=2 --set chains.steps=10 --set mps.checkpoint_every=2
            --set mps.log_every=1 --quiet)
+  # Guidance with exact scores: a few samples on a coarse time grid.
+  grep -q "^method: guidance" "$source_dir/$relative" &&
+    sizes=(--set sampling.samples=512 --set sampling.steps=50 --set sampling.kept_samples=64 --quiet)
   # The Fredkin study (no training, no chains): a few samples.
   grep -q "kind: fredkin" "$source_dir/$relative" && sizes=(--set denoising.samples=64 --quiet)
   # Image configs: the first 512 training images; DxMI's feature classifier trains on them (once), and

@@ -19,6 +19,7 @@
 #include "dist/gradient_sync.h"
 #include "dxmi/dxmi.h"
 #include "dxmi/networks.h"
+#include "guidance/train_guidance.h"
 #include "mdm/mdm_config.h"
 #include "mdm/mdm_data.h"
 #include "mdm/mdm_model.h"
@@ -418,6 +419,33 @@ TEST(Distributed, TnJobOnTwoRanksEqualsOneRank) {
     if (name.find("seconds_per_step") == std::string::npos) {
       EXPECT_NEAR(sharded.metrics[i].second, value, 1e-9 * (1 + std::abs(value))) << name;
     }
+  }
+  g_world->barrier();
+  if (g_world->is_root()) std::filesystem::remove_all(root);
+}
+
+// The guidance study: every rank samples its share of the rows (the same starting draws and SDE noise
+// by global row) and the trajectories' moments, the shares and the kept samples are reduced or
+// gathered, so 2 ranks give one rank's metrics to rounding; 301 rows do not split evenly.
+TEST(Distributed, GuidanceJobOnTwoRanksEqualsOneRank) {
+  const guidance::GuidanceConfig config = guidance::parse_guidance_config(
+      "method: guidance\n",
+      {"data.mixture=squares_2d", "model.score_error=0.05", "sampling.sampler=sde", "sampling.samples=301",
+       "sampling.steps=30", "sampling.kept_samples=200", "sampling.scales=[0, 3, 15]"});
+  int64_t pid = ::getpid();
+  g_world->broadcast(&pid, sizeof(pid), 0);
+  const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / ("tilt_guidance_" + std::to_string(pid));
+  TrainOptions options{root / "two_ranks", StartMode::kFresh, true};
+  const TrainResult sharded = guidance::train_guidance(config, options, *g_world);
+  LocalCommunicator alone;
+  options.run_dir = root / ("alone_" + std::to_string(g_world->rank()));
+  const TrainResult whole = guidance::train_guidance(config, options, alone);
+  ASSERT_EQ(sharded.metrics.size(), whole.metrics.size());
+  for (size_t i = 0; i < whole.metrics.size(); ++i) {
+    const auto& [name, value] = whole.metrics[i];
+    EXPECT_EQ(sharded.metrics[i].first, name);
+    EXPECT_NEAR(sharded.metrics[i].second, value, 1e-9 * (1 + std::abs(value))) << name;
   }
   g_world->barrier();
   if (g_world->is_root()) std::filesystem::remove_all(root);

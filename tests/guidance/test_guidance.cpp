@@ -5,12 +5,20 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
+#include <map>
 
 #include "core/error.h"
+#include "core/rng.h"
+#include "dist/communicator.h"
 #include "guidance/exact_mixture.h"
+#include "guidance/guidance_config.h"
 #include "guidance/samplers.h"
+#include "guidance/train_guidance.h"
+#include "test_helpers.h"
 
 namespace tilt::guidance {
 namespace {
@@ -190,6 +198,146 @@ TEST(GuidedSampling, GuidancePushesTheGaussianClassIntoItsTail) {
   const double guided = beyond(3.0, std::sqrt(3.0));
   EXPECT_GT(guided, 0.75);
   EXPECT_GT(guided, 2 * unguided);
+}
+
+// Exact class samples: the squares' class 0 splits evenly over its two squares and never leaves them;
+// the Gaussian class has the class's mean and variance (4 standard errors).
+TEST(ExactMixture, ClassSamplesFollowTheClassLaw) {
+  const CounterRng rng(3);
+  const int64_t n = 40000;
+  const ExactMixture squares = ExactMixture::corner_squares();
+  const at::Tensor x = squares.sample(rng, RngStream::kGuidance, 1, 0, n, 0);
+  EXPECT_TRUE(squares.in_support(x, 0).all().item<bool>());
+  const double upper = (x.select(1, 1) > 0).to(torch::kFloat64).mean().item<double>();
+  EXPECT_NEAR(upper, 0.5, 4 * 0.5 / std::sqrt(static_cast<double>(n)));
+  const std::vector<double> mean = squares.mean(0);
+  EXPECT_NEAR(mean[0], -1.0, 1e-12);
+  EXPECT_NEAR(mean[1], 0.0, 1e-12);
+  EXPECT_NEAR(x.select(1, 0).mean().item<double>(), -1.0, 4 * std::sqrt(1.0 / 12 / n));
+  const ExactMixture gaussians = ExactMixture::symmetric_gaussians();
+  const at::Tensor g = gaussians.sample(rng, RngStream::kGuidance, 1, 0, n, 1);
+  EXPECT_NEAR(g.mean().item<double>(), 1.0, 4 / std::sqrt(static_cast<double>(n)));
+  EXPECT_NEAR(g.var().item<double>(), 1.0, 4 * std::sqrt(2.0 / n));
+  // Rows are drawn by global index: a slice equals the same rows of the whole.
+  EXPECT_TRUE(torch::equal(squares.sample(rng, RngStream::kGuidance, 1, 100, 50, 0), x.narrow(0, 100, 50)));
+}
+
+// The one-vs-rest direction and the support's extent along it, by hand: class 1 of the squares sits
+// at (1, 1), the rest at (-1, 0), so u = (2, 1) / sqrt 5 and <u, x> runs over [1.5, 4.5] / sqrt 5.
+TEST(ExactMixture, ClassDirectionAndSupportProjection) {
+  const ExactMixture squares = ExactMixture::corner_squares();
+  const std::vector<double> u = squares.class_direction(1);
+  EXPECT_NEAR(u[0], 2 / std::sqrt(5.0), 1e-12);
+  EXPECT_NEAR(u[1], 1 / std::sqrt(5.0), 1e-12);
+  const auto [low, high] = squares.support_projection(u, 1);
+  EXPECT_NEAR(low, 1.5 / std::sqrt(5.0), 1e-12);
+  EXPECT_NEAR(high, 4.5 / std::sqrt(5.0), 1e-12);
+  EXPECT_EQ(ExactMixture::separated_intervals().class_direction(0), std::vector<double>{-1.0});
+  EXPECT_TRUE(std::isinf(ExactMixture::symmetric_gaussians().support_projection({1.0}, 1).second));
+}
+
+// The far-tail pull by hand: zero up to 2 sigma beyond the noised far edge mu p_max, then
+// (<u, x> - mu p_max - 2 sigma) / sigma^2 along u — in 1-D beyond 2 mu + 2 sigma, in the plane along
+// (2, 1) / sqrt 5 beyond mu 4.5 / sqrt 5 + 2 sigma; only mixtures of uniforms have one.
+TEST(ExactMixture, FarTailPullByHand) {
+  const double t = 0.05;
+  const OuCoefficients ou = OuCoefficients::at(t);
+  const double sigma = std::sqrt(ou.variance);
+  const ExactMixture intervals = ExactMixture::separated_intervals();
+  const at::Tensor x = torch::tensor({-3.0, 1.5, 2 * ou.mu + 2 * sigma, 4.0}, torch::kFloat64).unsqueeze(1);
+  const at::Tensor pull = intervals.far_tail_pull(x, t, 1);
+  EXPECT_EQ(pull.narrow(0, 0, 3).abs().max().item<double>(), 0.0);
+  EXPECT_NEAR(pull[3][0].item<double>(), (4.0 - 2 * ou.mu - 2 * sigma) / ou.variance, 1e-12);
+  // Class 0's far edge is at -2, its direction -1.
+  EXPECT_NEAR(intervals.far_tail_pull(x, t, 0)[0][0].item<double>(),
+              -(3.0 - 2 * ou.mu - 2 * sigma) / ou.variance, 1e-12);
+  const ExactMixture squares = ExactMixture::corner_squares();
+  const at::Tensor y = torch::tensor({{3.0, 2.0}}, torch::kFloat64);
+  const double excess = (2 * 3.0 + 2.0) / std::sqrt(5.0) - ou.mu * 4.5 / std::sqrt(5.0) - 2 * sigma;
+  const at::Tensor expected =
+      torch::tensor({{2.0, 1.0}}, torch::kFloat64) / std::sqrt(5.0) * excess / ou.variance;
+  EXPECT_LT((squares.far_tail_pull(y, t, 1) - expected).abs().max().item<double>(), 1e-12);
+  EXPECT_THROW(ExactMixture::symmetric_gaussians().far_tail_pull(x, t, 1), Error);
+}
+
+std::map<std::string, double> run_study(const std::string& yaml, const std::vector<std::string>& overrides) {
+  const GuidanceConfig config = parse_guidance_config(yaml, overrides);
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("tilt_guidance_" + std::to_string(::getpid()));
+  LocalCommunicator alone;
+  const TrainResult result = train_guidance(config, {dir, StartMode::kFresh, true}, alone);
+  EXPECT_TRUE(std::filesystem::exists(dir / "guidance_study.h5"));
+  std::filesystem::remove_all(dir);
+  return {result.metrics.begin(), result.metrics.end()};
+}
+
+// The job on the Gaussian mixture (Theorem 2): w = 0 samples class 1, N(1, 1) (mean and std within 4
+// Monte Carlo standard errors; RK4's error is far below), and w = 3 puts nearly every sample above 0
+// and most beyond sqrt(w), with a monotone mean trajectory (no support to be pulled back into).
+TEST(GuidanceStudy, GaussianMixtureMatchesTheClassAtZeroAndLeavesForTheTail) {
+  const int64_t n = 20000;
+  const auto metric = run_study("method: guidance\ndata: {mixture: gaussians_1d}\n",
+                                {"sampling.samples=20000", "sampling.steps=200", "sampling.scales=[0, 3]",
+                                 "sampling.kept_samples=100", "sampling.t_max=12", "sampling.t_min=0.0001"});
+  EXPECT_NEAR(metric.at("mean_projection_w0"), 1.0, 4 / std::sqrt(static_cast<double>(n)));
+  EXPECT_NEAR(metric.at("std_projection_w0"), 1.0, 4 * std::sqrt(0.5 / n));
+  EXPECT_GT(metric.at("above_zero_fraction_w3"), 0.98);
+  EXPECT_GT(metric.at("beyond_sqrt_w_fraction_w3"), 0.75);
+  EXPECT_EQ(metric.at("monotone_w3"), 1.0);
+  EXPECT_EQ(metric.at("diverged_fraction_w3"), 0.0);
+}
+
+// Theorems 1 and 3 on 1/2 U[-2, -1] + 1/2 U[1, 2]. Exact scores: at w = 0 every sample lies in
+// [1, 2] (widened by 3 sigma(t_min)) and a tenth in its last tenth, as for U[1, 2] (4 s.e.); at w = 15
+// more than 90% sit at the far edge (measured 0.99), after a mean trajectory that overshoots and is
+// pulled back by more than 1 (measured 1.8). With 5% of the far-tail pull removed from the class
+// score (an error of < 1% of its L2 size) w = 0 barely changes, while at w = 15 the error, scaled
+// by w + 1, lets nearly every sample escape the support (measured in-support share 0.002).
+TEST(GuidanceStudy, IntervalsCollapseOntoTheFarEdgeAndAScoreErrorLetsGuidanceLeaveTheSupport) {
+  const int64_t n = 4000;
+  const std::vector<std::string> sizes = {"sampling.samples=4000", "sampling.steps=150",
+                                          "sampling.scales=[0, 15]", "sampling.kept_samples=10"};
+  const auto exact = run_study("method: guidance\n", sizes);
+  EXPECT_GT(exact.at("in_support_fraction_w0"), 0.995);
+  EXPECT_NEAR(exact.at("far_edge_fraction_w0"), 0.1, 4 * std::sqrt(0.09 / n));
+  EXPECT_EQ(exact.at("monotone_w0"), 1.0);
+  EXPECT_GT(exact.at("far_edge_fraction_w15"), 0.9);
+  EXPECT_GT(exact.at("pullback_w15"), 1.0);
+  EXPECT_EQ(exact.at("monotone_w15"), 0.0);
+  EXPECT_EQ(exact.at("prescribed_scale"), 0.0);
+  std::vector<std::string> with_error = sizes;
+  with_error.push_back("model.score_error=0.05");
+  const auto erring = run_study("method: guidance\n", with_error);
+  EXPECT_LT(erring.at("score_error_relative_l2"), 0.01);
+  EXPECT_GT(erring.at("in_support_fraction_w0"), 0.99);
+  EXPECT_LT(erring.at("in_support_fraction_w15"), 0.1);
+}
+
+TEST(GuidanceConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
+  for (const char* bad : {"data.mixture=moons", "data.class=2", "model.kind=mlp", "model.score_error=-0.1",
+                          "model.score_error=2", "sampling.sampler=heun", "sampling.samples=1",
+                          "sampling.steps=0", "sampling.t_min=0", "sampling.t_max=0.0001",
+                          "sampling.scales=[]", "sampling.scales=[1, 1]", "sampling.scales=[-1]",
+                          "sampling.kept_samples=30000", "sampling.min_in_support=1.5", "sampling.speed=2"}) {
+    const std::string message =
+        test_support::error_message([&] { parse_guidance_config("method: guidance\n", {bad}); });
+    EXPECT_NE(message.find("config: '"), std::string::npos) << bad << ": " << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << bad << ": " << message;
+  }
+  EXPECT_NE(
+      test_support::error_message([] {
+        parse_guidance_config("method: guidance\ndata: {mixture: gaussians_1d}\nmodel: {score_error: 0.1}\n");
+      }).find("mixtures of uniforms"),
+      std::string::npos);
+  const GuidanceConfig config = parse_guidance_config(
+      "method: guidance\ndata: {mixture: squares_2d, class: 0}\nmodel: {score_error: 0.02}\n"
+      "sampling: {sampler: sde, scales: [0, 2.5], t_min: 0.00001}\n");
+  const GuidanceConfig again = parse_guidance_config(to_yaml(config));
+  EXPECT_EQ(to_yaml(again), to_yaml(config));
+  EXPECT_EQ(again.sampling.sampler, SamplerKind::kReverseSde);
+  EXPECT_EQ(again.sampling.scales, (std::vector<double>{0, 2.5}));
+  EXPECT_EQ(again.sampling.t_min, 1e-5);
+  EXPECT_EQ(again.guided_class, 0);
 }
 
 }  // namespace

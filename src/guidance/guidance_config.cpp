@@ -1,0 +1,120 @@
+#include "guidance/guidance_config.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/config.h"
+#include "core/config_section.h"
+#include "core/error.h"
+#include "guidance/exact_mixture.h"
+
+namespace tilt::guidance {
+namespace {
+
+const std::map<std::string, SamplerKind> kSamplers = {{"ode", SamplerKind::kProbabilityFlow},
+                                                      {"sde", SamplerKind::kReverseSde}};
+
+SamplingConfig parse_sampling(ConfigSection section) {
+  SamplingConfig s;
+  s.sampler =
+      parse_choice(section.get<std::string>("sampler", "ode"), kSamplers, section.key_path("sampler"));
+  s.samples = section.get("samples", s.samples);
+  s.steps = section.get("steps", s.steps);
+  s.t_max = section.get("t_max", s.t_max);
+  s.t_min = section.get("t_min", s.t_min);
+  s.scales = section.get("scales", s.scales);
+  s.kept_samples = section.get("kept_samples", s.kept_samples);
+  s.min_in_support = section.get("min_in_support", s.min_in_support);
+  require_at_least(s.samples, int64_t{2}, section.key_path("samples"));
+  require_at_least(s.steps, 1, section.key_path("steps"));
+  require_positive(s.t_min, section.key_path("t_min"));
+  if (!(s.t_max > s.t_min)) config_fail(section.key_path("t_max"), "must exceed t_min");
+  if (s.scales.empty()) config_fail(section.key_path("scales"), "needs at least one guidance scale");
+  for (size_t i = 0; i < s.scales.size(); ++i) {
+    if (s.scales[i] < 0) config_fail(section.key_path("scales"), "guidance scales are >= 0");
+    if (i > 0 && !(s.scales[i] > s.scales[i - 1]))
+      config_fail(section.key_path("scales"), "must increase (the prescription scans them in order)");
+  }
+  require_at_least(s.kept_samples, int64_t{0}, section.key_path("kept_samples"));
+  if (s.kept_samples > s.samples) config_fail(section.key_path("kept_samples"), "must be at most samples");
+  require_in_range(s.min_in_support, 0.0, 1.0, section.key_path("min_in_support"));
+  section.finish();
+  return s;
+}
+
+std::string sampler_name(SamplerKind kind) {
+  for (const auto& [name, value] : kSamplers)
+    if (value == kind) return name;
+  return "";
+}
+
+}  // namespace
+
+GuidanceConfig parse_guidance_config(const std::string& yaml_text,
+                                     const std::vector<std::string>& overrides) {
+  ConfigSection top(config_root(yaml_text, overrides), "");
+  GuidanceConfig c;
+  if (top.require<std::string>("method") != "guidance") config_fail("method", "must be guidance here");
+  c.seed = top.get<uint64_t>("seed", c.seed);
+  {
+    ConfigSection data = top.section("data");
+    c.mixture = data.get("mixture", c.mixture);
+    c.guided_class = data.get("class", c.guided_class);
+    const std::vector<std::string>& names = ExactMixture::preset_names();
+    if (std::find(names.begin(), names.end(), c.mixture) == names.end()) {
+      std::string known;
+      for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
+      config_fail(data.key_path("mixture"), "unknown mixture '" + c.mixture + "' (choose " + known + ")");
+    }
+    const ExactMixture mixture = ExactMixture::preset(c.mixture);
+    const auto& components = mixture.components();
+    const bool has_class = std::any_of(components.begin(), components.end(), [&](const auto& component) {
+      return component.label == c.guided_class;
+    });
+    if (!has_class) config_fail(data.key_path("class"), "no component of this mixture has that class");
+    data.finish();
+  }
+  {
+    ConfigSection model = top.section("model");
+    const std::string kind = model.get<std::string>("kind", "exact");
+    if (kind != "exact") config_fail(model.key_path("kind"), "unknown model '" + kind + "' (choose exact)");
+    c.score_error = model.get("score_error", c.score_error);
+    require_in_range(c.score_error, 0.0, 1.0, model.key_path("score_error"));
+    if (c.score_error > 0 && ExactMixture::preset(c.mixture).kind() != ExactMixture::Kind::kUniform)
+      config_fail(model.key_path("score_error"), "applies to mixtures of uniforms (a support to leave)");
+    model.finish();
+  }
+  c.sampling = parse_sampling(top.section("sampling"));
+  top.finish();
+  return c;
+}
+
+GuidanceConfig load_guidance_config(const std::filesystem::path& path,
+                                    const std::vector<std::string>& overrides) {
+  return parse_config_file(path,
+                           [&](const std::string& text) { return parse_guidance_config(text, overrides); });
+}
+
+std::string to_yaml(const GuidanceConfig& c) {
+  YAML::Node root;
+  root["method"] = "guidance";
+  root["seed"] = c.seed;
+  root["data"]["mixture"] = c.mixture;
+  root["data"]["class"] = c.guided_class;
+  root["model"]["kind"] = "exact";
+  root["model"]["score_error"] = yaml_number(c.score_error);
+  const SamplingConfig& s = c.sampling;
+  root["sampling"]["sampler"] = sampler_name(s.sampler);
+  root["sampling"]["samples"] = s.samples;
+  root["sampling"]["steps"] = s.steps;
+  root["sampling"]["t_max"] = yaml_number(s.t_max);
+  root["sampling"]["t_min"] = yaml_number(s.t_min);
+  root["sampling"]["scales"] = yaml_flow(s.scales);
+  root["sampling"]["kept_samples"] = s.kept_samples;
+  root["sampling"]["min_in_support"] = yaml_number(s.min_in_support);
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace tilt::guidance

@@ -1,0 +1,120 @@
+#include "guidance/train_guidance.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/cpu_setup.h"
+#include "guidance/exact_mixture.h"
+#include "guidance/samplers.h"
+#include "guidance/scale_scan.h"
+#include "io/atomic_file.h"
+#include "io/hdf5_file.h"
+#include "train/method_loop.h"
+#include "train/run_control.h"
+
+namespace tilt::guidance {
+namespace {
+
+const char* const kStudyFile = "guidance_study.h5";
+// Rows of the score error's Monte Carlo estimate (every rank its share).
+constexpr int64_t kErrorRows = 8192;
+
+// The score error's size relative to the class score's, both integrated over the sampler's times:
+//   sqrt( int E_{p_t(.|z)} |e(x, t)|^2 dt / int E_{p_t(.|z)} |s(x, t | z)|^2 dt ),
+// by exact class samples noised to each time of the grid (trapezoid rule in t).
+double relative_score_error(const ExactMixture& data, int label, double size, const TimeGrid& grid,
+                            const CounterRng& rng, Communicator& comm) {
+  const BatchShard shard = shard_batch(kErrorRows, comm.rank(), comm.size());
+  const at::Tensor clean = data.sample(rng, RngStream::kGuidance, 1, shard.begin, shard.count, label);
+  const at::Tensor noise =
+      rng.normal(RngStream::kGuidance, 1, 3, shard.begin, shard.count, data.dim()).to(torch::kFloat64);
+  const std::vector<double> t = grid.times();
+  double sums[2] = {0, 0};
+  for (size_t k = 0; k < t.size(); ++k) {
+    const double weight = ((k > 0 ? t[k - 1] - t[k] : 0.0) + (k + 1 < t.size() ? t[k] - t[k + 1] : 0.0)) / 2;
+    const OuCoefficients ou = OuCoefficients::at(t[k]);
+    const at::Tensor x = ou.mu * clean + std::sqrt(ou.variance) * noise;
+    sums[0] += weight * (size * data.far_tail_pull(x, t[k], label)).square().sum().item<double>();
+    sums[1] += weight * data.score(x, t[k], label).square().sum().item<double>();
+  }
+  comm.all_reduce_sum(sums, 2);
+  return std::sqrt(sums[0] / sums[1]);
+}
+
+// The class's components as boxes [K, 2, D] (lower and upper corners; Gaussians: mean -+ 2 sd) and
+// their labels [K], for figures.
+std::pair<at::Tensor, at::Tensor> component_boxes(const ExactMixture& data) {
+  std::vector<at::Tensor> boxes;
+  std::vector<double> labels;
+  for (const auto& c : data.components()) {
+    const at::Tensor first = torch::tensor(c.first, torch::kFloat64),
+                     second = torch::tensor(c.second, torch::kFloat64);
+    boxes.push_back(data.kind() == ExactMixture::Kind::kUniform
+                        ? torch::stack({first, second})
+                        : torch::stack({first - 2 * second.sqrt(), first + 2 * second.sqrt()}));
+    labels.push_back(c.label);
+  }
+  return {torch::stack(boxes), torch::tensor(labels, torch::kFloat64)};
+}
+
+}  // namespace
+
+TrainResult train_guidance(const GuidanceConfig& config, const TrainOptions& options, Communicator& comm) {
+  configure_threads(cores_per_rank(comm));
+  const std::string resolved = to_yaml(config);
+  const bool verbose = comm.is_root() && !options.quiet;
+  const CounterRng rng(config.seed);
+  const PreparedRunDirectory run_directory(options, resolved, comm, [](const std::filesystem::path&) {});
+  const ExactMixture data = ExactMixture::preset(config.mixture);
+  const int label = config.guided_class;
+  const SamplingConfig& sampling = config.sampling;
+  if (verbose)
+    std::printf("tilt: guidance, %s, class %d, %s, %lld samples x %d steps, %zu scales, %d ranks -> %s\n",
+                config.mixture.c_str(), label,
+                sampling.sampler == SamplerKind::kProbabilityFlow ? "probability-flow ODE" : "reverse SDE",
+                static_cast<long long>(sampling.samples), sampling.steps, sampling.scales.size(), comm.size(),
+                options.run_dir.c_str());
+  torch::NoGradGuard no_grad;
+  const double error = config.score_error;
+  const GuidedScore score = [&](const at::Tensor& x, double t, double w) {
+    at::Tensor guided = data.guided_score(x, t, label, w);
+    // The error sits in the class score, which guidance multiplies by w + 1.
+    if (error > 0) guided += (w + 1) * error * data.far_tail_pull(x, t, label);
+    return guided;
+  };
+  ScanResult scan = scan_guidance_scales(data, label, score, sampling, rng, comm, verbose);
+  if (error > 0) {
+    const double relative = relative_score_error(
+        data, label, error, TimeGrid{sampling.t_max, sampling.t_min, sampling.steps}, rng, comm);
+    scan.metrics.emplace_back("score_error_relative_l2", relative);
+    if (verbose)
+      std::printf("tilt: the class score's error: %.4f of its L2 size over the sampler's times\n", relative);
+  }
+  if (verbose) {
+    if (scan.prescribed_scale >= 0)
+      std::printf("tilt: prescribed guidance scale %g (monotone mean trajectory, >= %.2f in support)\n",
+                  scan.prescribed_scale, sampling.min_in_support);
+    else
+      std::printf("tilt: no scale qualifies: even w = %g fails the monotone or in-support test\n",
+                  sampling.scales.front());
+  }
+  const int64_t kept = sampling.kept_samples;
+  const at::Tensor reference = data.sample(rng, RngStream::kGuidance, 1, 0, kept, label).to(torch::kFloat32);
+  on_root_for_all(comm, "write the study", [&] {
+    io::write_atomically(options.run_dir / kStudyFile, [&](io::H5File& file) {
+      for (const auto& [name, tensor] : scan.datasets) file.write(name, tensor);
+      const auto [boxes, labels] = component_boxes(data);
+      file.write("/component_boxes", boxes);
+      file.write("/component_labels", labels);
+      file.write("/class_samples", reference);
+      file.write_string("/config", resolved);
+    });
+    write_final_metrics(options.run_dir, scan.metrics, verbose);
+  });
+  return {TrainOutcome::kFinished, scan.metrics};
+}
+
+}  // namespace tilt::guidance
