@@ -200,7 +200,7 @@ at::Tensor ExactMixture::far_tail_pull(const at::Tensor& x, double t, int label)
 }
 
 at::Tensor ExactMixture::sample(const CounterRng& rng, RngStream stream, uint32_t iteration,
-                                int64_t row_begin, int64_t rows, int label) const {
+                                int64_t row_begin, int64_t rows, int label, at::Tensor* labels) const {
   // Cumulative class weights over every component (a component outside the class adds nothing).
   const at::Tensor weights = log_weights(label).exp();
   const at::Tensor bounds = weights.cumsum(0);
@@ -213,8 +213,19 @@ at::Tensor ExactMixture::sample(const CounterRng& rng, RngStream stream, uint32_
   const at::Tensor last_member = weights.nonzero().max();
   const at::Tensor index = torch::min(torch::searchsorted(bounds, pick), last_member);
   const at::Tensor first = first_.index_select(0, index), second = second_.index_select(0, index);
+  if (labels) {
+    std::vector<int64_t> component_labels;
+    for (const Component& c : components_) component_labels.push_back(c.label);
+    *labels = torch::tensor(component_labels, torch::kInt64).index_select(0, index);
+  }
   if (kind_ == Kind::kGaussian) return first + second.sqrt() * normal;
   return first + (second - first) * uniform;
+}
+
+int ExactMixture::classes() const {
+  int largest = 0;
+  for (const Component& c : components_) largest = std::max(largest, c.label);
+  return largest + 1;
 }
 
 std::vector<double> ExactMixture::mean(int label, bool other_classes) const {

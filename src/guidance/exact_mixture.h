@@ -72,9 +72,12 @@ class ExactMixture {
 
   // Exact samples of class z (label -1: the mixture), float64 [rows, D], for global rows
   // [row_begin, row_begin + rows) of the given iteration: the component by a uniform (step 0),
-  // Gaussian coordinates by normals (step 1), uniform ones by uniforms (step 2).
+  // Gaussian coordinates by normals (step 1), uniform ones by uniforms (step 2). `labels` (optional):
+  // set to each row's class, int64 [rows].
   at::Tensor sample(const CounterRng& rng, RngStream stream, uint32_t iteration, int64_t row_begin,
-                    int64_t rows, int label = -1) const;
+                    int64_t rows, int label = -1, at::Tensor* labels = nullptr) const;
+  // The number of classes: 1 + the largest label.
+  int classes() const;
   // The mean of class z's law, and that of every other class together (label -1: the mixture's).
   std::vector<double> mean(int label, bool other_classes = false) const;
   // The unit vector from the other classes' mean to class z's (the one-vs-rest direction).

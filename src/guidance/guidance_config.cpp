@@ -42,6 +42,35 @@ SamplingConfig parse_sampling(ConfigSection section) {
   return s;
 }
 
+DenoiserConfig parse_learned(ConfigSection& model, ConfigSection training) {
+  DenoiserConfig d;
+  d.hidden = model.get("hidden", d.hidden);
+  d.layers = model.get("layers", d.layers);
+  d.fourier_features = model.get("fourier_features", d.fourier_features);
+  d.label_dropout = model.get("label_dropout", d.label_dropout);
+  require_at_least(d.hidden, 1, model.key_path("hidden"));
+  require_at_least(d.layers, 0, model.key_path("layers"));
+  require_at_least(d.fourier_features, 1, model.key_path("fourier_features"));
+  if (!(d.label_dropout > 0 && d.label_dropout < 1))
+    config_fail(model.key_path("label_dropout"),
+                "must be in (0, 1): the null label must be trained and so must the classes");
+  model.finish();
+  d.iterations = training.get("iterations", d.iterations);
+  d.batch = training.get("batch", d.batch);
+  d.lr = training.get("lr", d.lr);
+  d.log_every = training.get("log_every", d.log_every);
+  d.checkpoint_every = training.get("checkpoint_every", d.checkpoint_every);
+  require_at_least(d.iterations, 0, training.key_path("iterations"));
+  // Iteration i draws from RNG iteration 2 + i.
+  if (d.iterations > (1 << 30) - 2) config_fail(training.key_path("iterations"), "must be below 2^30 - 1");
+  require_at_least(d.batch, int64_t{1}, training.key_path("batch"));
+  require_positive(d.lr, training.key_path("lr"));
+  require_at_least(d.log_every, 1, training.key_path("log_every"));
+  require_at_least(d.checkpoint_every, 1, training.key_path("checkpoint_every"));
+  training.finish();
+  return d;
+}
+
 std::string sampler_name(SamplerKind kind) {
   for (const auto& [name, value] : kSamplers)
     if (value == kind) return name;
@@ -77,12 +106,18 @@ GuidanceConfig parse_guidance_config(const std::string& yaml_text,
   {
     ConfigSection model = top.section("model");
     const std::string kind = model.get<std::string>("kind", "exact");
-    if (kind != "exact") config_fail(model.key_path("kind"), "unknown model '" + kind + "' (choose exact)");
-    c.score_error = model.get("score_error", c.score_error);
-    require_in_range(c.score_error, 0.0, 1.0, model.key_path("score_error"));
-    if (c.score_error > 0 && ExactMixture::preset(c.mixture).kind() != ExactMixture::Kind::kUniform)
-      config_fail(model.key_path("score_error"), "applies to mixtures of uniforms (a support to leave)");
-    model.finish();
+    if (kind == "learned") {
+      c.learned = parse_learned(model, top.section("training"));
+    } else if (kind == "exact") {
+      c.score_error = model.get("score_error", c.score_error);
+      require_in_range(c.score_error, 0.0, 1.0, model.key_path("score_error"));
+      if (c.score_error > 0 && ExactMixture::preset(c.mixture).kind() != ExactMixture::Kind::kUniform)
+        config_fail(model.key_path("score_error"), "applies to mixtures of uniforms (a support to leave)");
+      model.finish();
+      if (top.has("training")) config_fail("training", "only a learned model (model.kind: learned) trains");
+    } else {
+      config_fail(model.key_path("kind"), "unknown model '" + kind + "' (choose exact or learned)");
+    }
   }
   c.sampling = parse_sampling(top.section("sampling"));
   top.finish();
@@ -101,8 +136,22 @@ std::string to_yaml(const GuidanceConfig& c) {
   root["seed"] = c.seed;
   root["data"]["mixture"] = c.mixture;
   root["data"]["class"] = c.guided_class;
-  root["model"]["kind"] = "exact";
-  root["model"]["score_error"] = yaml_number(c.score_error);
+  if (c.learned) {
+    const DenoiserConfig& d = *c.learned;
+    root["model"]["kind"] = "learned";
+    root["model"]["hidden"] = d.hidden;
+    root["model"]["layers"] = d.layers;
+    root["model"]["fourier_features"] = d.fourier_features;
+    root["model"]["label_dropout"] = yaml_number(d.label_dropout);
+    root["training"]["iterations"] = d.iterations;
+    root["training"]["batch"] = d.batch;
+    root["training"]["lr"] = yaml_number(d.lr);
+    root["training"]["log_every"] = d.log_every;
+    root["training"]["checkpoint_every"] = d.checkpoint_every;
+  } else {
+    root["model"]["kind"] = "exact";
+    root["model"]["score_error"] = yaml_number(c.score_error);
+  }
   const SamplingConfig& s = c.sampling;
   root["sampling"]["sampler"] = sampler_name(s.sampler);
   root["sampling"]["samples"] = s.samples;

@@ -2,7 +2,10 @@
 // validated like every tilt config (unknown keys, types, ranges; defaults written back):
 //   seed;
 //   data {mixture (guidance/exact_mixture.h presets), class (the guided class z)};
-//   model {kind: exact, score_error (lambda: that fraction of the class score's far-tail pull removed)};
+//   model {kind: exact, score_error (lambda: that fraction of the class score's far-tail pull removed)}
+//     or {kind: learned, hidden, layers, fourier_features, label_dropout} (classifier-free guidance's
+//     network, guidance/conditional_denoiser.h) with
+//   training {iterations, batch, lr, log_every, checkpoint_every} (learned models only);
 //   sampling {sampler (ode, sde), samples, steps, t_max, t_min, scales (the guidance scales w),
 //             kept_samples (final samples stored for figures), min_in_support (the prescription's
 //             support criterion)}.
@@ -10,8 +13,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "guidance/conditional_denoiser.h"
 
 namespace tilt::guidance {
 
@@ -38,6 +44,8 @@ struct GuidanceConfig {
   // cancels that fraction of the pull back toward the support far beyond its edge, where p_t is
   // small (Theorem 3's setting).
   double score_error = 0.0;
+  // Set: the scores come from a conditional model trained here on the mixture's samples.
+  std::optional<DenoiserConfig> learned;
   SamplingConfig sampling;
 };
 

@@ -7,11 +7,14 @@
 #include <cstdio>
 
 #include "core/cpu_setup.h"
+#include "dist/gradient_sync.h"
+#include "guidance/conditional_denoiser.h"
 #include "guidance/exact_mixture.h"
 #include "guidance/samplers.h"
 #include "guidance/scale_scan.h"
 #include "io/atomic_file.h"
 #include "io/hdf5_file.h"
+#include "train/checkpoint.h"
 #include "train/method_loop.h"
 #include "train/run_control.h"
 
@@ -60,6 +63,82 @@ std::pair<at::Tensor, at::Tensor> component_boxes(const ExactMixture& data) {
   return {torch::stack(boxes), torch::tensor(labels, torch::kFloat64)};
 }
 
+// A learned model's checkpoint continues only under the same data, model and training settings; the
+// iteration count, the logging and checkpoint intervals and the whole sampling section (a rescan of
+// a trained model) may change.
+void check_resumable(const std::filesystem::path& checkpoint, const GuidanceConfig& config) {
+  const io::H5File file = io::H5File::open_read(checkpoint);
+  GuidanceConfig stored = parse_guidance_config(file.read_string("/meta/config"));
+  if (stored.learned && config.learned) {
+    stored.learned->iterations = config.learned->iterations;
+    stored.learned->log_every = config.learned->log_every;
+    stored.learned->checkpoint_every = config.learned->checkpoint_every;
+  }
+  stored.sampling = config.sampling;
+  require_same_config(checkpoint, to_yaml(stored), to_yaml(config),
+                      "training.iterations, training.log_every, training.checkpoint_every and sampling");
+}
+
+// Classifier-free guidance's model trained by denoising score matching on fresh exact samples of the
+// mixture every iteration (RNG iteration 2 + i: the samples and their classes, steps 0-2; label
+// dropout, 3; log-uniform times, 4; noise, 5), data-parallel over ranks, on the shared iteration loop.
+TrainOutcome train_denoiser(ConditionalDenoiser& denoiser, const ExactMixture& data,
+                            const GuidanceConfig& config, const std::string& resolved,
+                            const TrainOptions& options, bool resuming, const CounterRng& rng,
+                            Communicator& comm, bool verbose) {
+  const DenoiserConfig& training = *config.learned;
+  const SamplingConfig& sampling = config.sampling;
+  TrainingTables tables{{{"step", "dsm_loss"}, {}}, {{"step", "iterations_per_s", "elapsed_s"}, {}}};
+  int start = 0;
+  if (resuming)
+    start =
+        load_method_checkpoint(options.run_dir, tables, [&](const io::H5File& file) { denoiser.load(file); });
+  broadcast_parameters(tensors_of(denoiser.parameters()), comm);
+  if (verbose)
+    std::printf(
+        "tilt: training the conditional model (%d x %d, label dropout %.2f): %d iterations at batch %lld\n",
+        training.hidden, training.layers, training.label_dropout, training.iterations,
+        static_cast<long long>(training.batch));
+  GradientSync sync;
+  const std::vector<at::Tensor> parameters = tensors_of(denoiser.parameters());
+  const double log_t_min = std::log(sampling.t_min), log_t_range = std::log(sampling.t_max) - log_t_min;
+  const auto step = [&](int i) {
+    const uint32_t iteration = 2 + static_cast<uint32_t>(i);
+    const BatchShard shard = shard_batch(training.batch, comm.rank(), comm.size());
+    at::Tensor labels;
+    const at::Tensor x0 =
+        data.sample(rng, RngStream::kGuidance, iteration, shard.begin, shard.count, -1, &labels)
+            .to(torch::kFloat32);
+    const at::Tensor dropped =
+        rng.uniform(RngStream::kGuidance, iteration, 3, shard.begin, shard.count, 1).squeeze(1) <=
+        training.label_dropout;
+    labels = torch::where(dropped, torch::full_like(labels, denoiser.null_label()), labels);
+    const at::Tensor t = torch::exp(
+        log_t_min + log_t_range * rng.uniform(RngStream::kGuidance, iteration, 4, shard.begin, shard.count, 1)
+                                      .squeeze(1)
+                                      .to(torch::kFloat64));
+    const at::Tensor noise =
+        rng.normal(RngStream::kGuidance, iteration, 5, shard.begin, shard.count, data.dim());
+    denoiser.optimizer().zero_grad();
+    const at::Tensor loss =
+        denoiser.loss_sum(x0, labels, t.to(torch::kFloat32), noise) / static_cast<double>(training.batch);
+    loss.backward();
+    sync.all_reduce(parameters, comm);
+    denoiser.optimizer().step();
+    double value = loss.item<double>();
+    comm.all_reduce_sum(&value, 1);
+    return value;
+  };
+  const auto save = [&](int done) {
+    on_root_for_all(comm, "write the checkpoint", [&] {
+      save_method_checkpoint(options.run_dir, done, comm.size(), resolved, tables,
+                             [&](io::H5File& file) { denoiser.save(file); });
+    });
+  };
+  return run_iterations(start, {training.iterations, training.log_every, training.checkpoint_every},
+                        "dsm_loss", tables, options.run_dir, verbose, comm, step, save);
+}
+
 }  // namespace
 
 TrainResult train_guidance(const GuidanceConfig& config, const TrainOptions& options, Communicator& comm) {
@@ -67,19 +146,31 @@ TrainResult train_guidance(const GuidanceConfig& config, const TrainOptions& opt
   const std::string resolved = to_yaml(config);
   const bool verbose = comm.is_root() && !options.quiet;
   const CounterRng rng(config.seed);
-  const PreparedRunDirectory run_directory(options, resolved, comm, [](const std::filesystem::path&) {});
+  const PreparedRunDirectory run_directory(
+      options, resolved, comm, [&](const std::filesystem::path& c) { check_resumable(c, config); });
   const ExactMixture data = ExactMixture::preset(config.mixture);
   const int label = config.guided_class;
   const SamplingConfig& sampling = config.sampling;
   if (verbose)
-    std::printf("tilt: guidance, %s, class %d, %s, %lld samples x %d steps, %zu scales, %d ranks -> %s\n",
-                config.mixture.c_str(), label,
-                sampling.sampler == SamplerKind::kProbabilityFlow ? "probability-flow ODE" : "reverse SDE",
-                static_cast<long long>(sampling.samples), sampling.steps, sampling.scales.size(), comm.size(),
-                options.run_dir.c_str());
+    std::printf(
+        "tilt: guidance, %s, class %d, %s scores, %s, %lld samples x %d steps, %zu scales, %d ranks -> %s\n",
+        config.mixture.c_str(), label, config.learned ? "learned" : "exact",
+        sampling.sampler == SamplerKind::kProbabilityFlow ? "probability-flow ODE" : "reverse SDE",
+        static_cast<long long>(sampling.samples), sampling.steps, sampling.scales.size(), comm.size(),
+        options.run_dir.c_str());
+  std::unique_ptr<ConditionalDenoiser> denoiser;
+  if (config.learned) {
+    torch::manual_seed(config.seed);  // the network's initial weights: the same on every rank and every run
+    denoiser = std::make_unique<ConditionalDenoiser>(data.dim(), data.classes(), *config.learned,
+                                                     sampling.t_min, sampling.t_max);
+    const TrainOutcome outcome = train_denoiser(*denoiser, data, config, resolved, options,
+                                                run_directory.resuming(), rng, comm, verbose);
+    if (outcome != TrainOutcome::kFinished) return {outcome, {}};
+  }
   torch::NoGradGuard no_grad;
   const double error = config.score_error;
   const GuidedScore score = [&](const at::Tensor& x, double t, double w) {
+    if (denoiser) return denoiser->guided_score(x, t, label, w);
     at::Tensor guided = data.guided_score(x, t, label, w);
     // The error sits in the class score, which guidance multiplies by w + 1.
     if (error > 0) guided += (w + 1) * error * data.far_tail_pull(x, t, label);

@@ -74,6 +74,9 @@ for relative in "${configs[@]}"; do
   # Guidance with exact scores: a few samples on a coarse time grid.
   grep -q "^method: guidance" "$source_dir/$relative" &&
     sizes=(--set sampling.samples=512 --set sampling.steps=50 --set sampling.kept_samples=64 --quiet)
+  # A learned guidance model: a few training iterations.
+  grep -q "kind: learned" "$source_dir/$relative" &&
+    sizes+=(--set training.iterations=4 --set training.batch=64 --set training.checkpoint_every=2)
   # The Fredkin study (no training, no chains): a few samples.
   grep -q "kind: fredkin" "$source_dir/$relative" && sizes=(--set denoising.samples=64 --quiet)
   # Image configs: the first 512 training images; DxMI's feature classifier trains on them (once), and
@@ -100,6 +103,16 @@ grep -Eq '"denoised_dyck_fraction_t1":1(\.0)?[,}]' "$work/configs_tn_fredkin_n64
   fail "Fredkin denoising left a non-Dyck path: $(cat "$work/configs_tn_fredkin_n64.yaml/eval.json")"
 
 # A multivariate diffusion on images reports bits per dimension and writes sample images for grids.
+# The scale-scan tool: a trained guidance model rescanned at other scales (--resume of the finished
+# run with another sampling section) without training again.
+learned="$work/configs_guidance_squares_2d_learned.yaml"
+"${mpirun[@]}" "$tilt" train "$source_dir/configs/guidance/squares_2d_learned.yaml" --out "$learned" --resume \
+  --set training.iterations=4 --set training.batch=64 --set training.checkpoint_every=2 --set sampling.samples=256 \
+  --set sampling.steps=20 --set sampling.kept_samples=16 --set 'sampling.scales=[0, 2]' > "$work/rescan.log"
+grep -q '"in_support_fraction_w2"' "$learned/eval.json" || fail "the rescan left no w = 2 row: $(cat "$learned/eval.json")"
+grep -q "training the conditional model" "$work/rescan.log" || fail "the rescan did not load the trained model"
+grep -q "^iter " "$work/rescan.log" && fail "the rescan trained again: $(cat "$work/rescan.log")"
+
 mdm_images="$work/configs_mdm_fashion_mnist_cld.yaml"
 grep -q '"test_bpd"' "$mdm_images/eval.json" || fail "image MDM eval.json lacks test_bpd: $(cat "$mdm_images/eval.json")"
 /usr/bin/python3 - "$mdm_images/samples.h5" <<'PY' || fail "image MDM samples.h5 lacks /images [64, 28, 28]"
