@@ -25,6 +25,7 @@ SamplingConfig parse_sampling(ConfigSection section) {
   s.scales = section.get("scales", s.scales);
   s.kept_samples = section.get("kept_samples", s.kept_samples);
   s.min_in_support = section.get("min_in_support", s.min_in_support);
+  s.max_pullback = section.get("max_pullback", s.max_pullback);
   require_at_least(s.samples, int64_t{2}, section.key_path("samples"));
   require_at_least(s.steps, 1, section.key_path("steps"));
   require_positive(s.t_min, section.key_path("t_min"));
@@ -38,6 +39,7 @@ SamplingConfig parse_sampling(ConfigSection section) {
   require_at_least(s.kept_samples, int64_t{0}, section.key_path("kept_samples"));
   if (s.kept_samples > s.samples) config_fail(section.key_path("kept_samples"), "must be at most samples");
   require_in_range(s.min_in_support, 0.0, 1.0, section.key_path("min_in_support"));
+  require_in_range(s.max_pullback, 0.0, 1.0, section.key_path("max_pullback"));
   section.finish();
   return s;
 }
@@ -161,6 +163,7 @@ std::string to_yaml(const GuidanceConfig& c) {
   root["sampling"]["scales"] = yaml_flow(s.scales);
   root["sampling"]["kept_samples"] = s.kept_samples;
   root["sampling"]["min_in_support"] = yaml_number(s.min_in_support);
+  root["sampling"]["max_pullback"] = yaml_number(s.max_pullback);
   YAML::Emitter out;
   out << root;
   return std::string(out.c_str()) + "\n";

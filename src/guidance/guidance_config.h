@@ -7,8 +7,8 @@
 //     network, guidance/conditional_denoiser.h) with
 //   training {iterations, batch, lr, log_every, checkpoint_every} (learned models only);
 //   sampling {sampler (ode, sde), samples, steps, t_max, t_min, scales (the guidance scales w),
-//             kept_samples (final samples stored for figures), min_in_support (the prescription's
-//             support criterion)}.
+//             kept_samples (final samples stored for figures), min_in_support and max_pullback
+//             (the prescription's support and monotonicity criteria)}.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,9 @@ struct SamplingConfig {
   // The prescription's support criterion: a scale qualifies while at least this share of its
   // samples lies in the class support.
   double min_in_support = 0.95;
+  // The prescription's monotonicity criterion: a mean projected trajectory counts as monotone while
+  // its largest fall is within 3 standard errors or at most this fraction of the distance it rose.
+  double max_pullback = 0.1;
 };
 
 struct GuidanceConfig {

@@ -108,8 +108,15 @@ ScanResult scan_guidance_scales(const ExactMixture& data, int label, const Guide
                                      torch::kFloat32));
 
     const double fall = pullback(means[i]);
-    // A fall smaller than three standard errors of the mean is not resolved by these samples.
-    const double tolerance = 3 * stds[i].max().item<double>() / std::sqrt(n);
+    // A fall smaller than three standard errors of the mean is not resolved by these samples (the
+    // reverse SDE's own noise moves the sample mean too, by a martingale of variance at most
+    // 2 (t_max - t_min) / n); one below max_pullback of the distance the mean rose is not an
+    // overshoot the eye would see.
+    const double injected =
+        sampling.sampler == SamplerKind::kReverseSde ? 2 * (sampling.t_max - sampling.t_min) : 0.0;
+    const double resolved = 3 * std::sqrt((stds[i].max().square().item<double>() + injected) / n);
+    const double rise = (means[i].max() - means[i][0]).item<double>();
+    const bool is_monotone = fall <= std::max(resolved, sampling.max_pullback * rise);
     const double in_support = counts[1].item<double>() / n;
     diverged_shares.push_back(counts[0].item<double>() / n);
     in_support_shares.push_back(in_support);
@@ -117,8 +124,8 @@ ScanResult scan_guidance_scales(const ExactMixture& data, int label, const Guide
     above_zero_shares.push_back(counts[3].item<double>() / n);
     beyond_sqrt_shares.push_back(counts[4].item<double>() / n);
     pullbacks.push_back(fall);
-    monotone.push_back(fall <= tolerance ? 1.0 : 0.0);
-    qualifying = qualifying && fall <= tolerance && in_support >= sampling.min_in_support;
+    monotone.push_back(is_monotone ? 1.0 : 0.0);
+    qualifying = qualifying && is_monotone && in_support >= sampling.min_in_support;
     if (qualifying) result.prescribed_scale = w;
 
     const std::string suffix = scale_suffix(w);
@@ -126,6 +133,7 @@ ScanResult scan_guidance_scales(const ExactMixture& data, int label, const Guide
     m.emplace_back("mean_projection" + suffix, means[i][sampling.steps].item<double>());
     m.emplace_back("std_projection" + suffix, stds[i][sampling.steps].item<double>());
     m.emplace_back("pullback" + suffix, fall);
+    m.emplace_back("pullback_fraction" + suffix, rise > 0 ? fall / rise : 0.0);
     m.emplace_back("monotone" + suffix, monotone.back());
     m.emplace_back("diverged_fraction" + suffix, diverged_shares.back());
     if (bounded) {
@@ -138,7 +146,7 @@ ScanResult scan_guidance_scales(const ExactMixture& data, int label, const Guide
     if (verbose)
       std::printf("tilt: w %-5g <u, x> %+.4f ± %.4f  pullback %.4f (%s)  %s %.4f  %s %.4f  diverged %.4f\n",
                   w, means[i][sampling.steps].item<double>(), stds[i][sampling.steps].item<double>(), fall,
-                  fall <= tolerance ? "monotone" : "not monotone", bounded ? "in support" : ">= 0",
+                  is_monotone ? "monotone" : "not monotone", bounded ? "in support" : ">= 0",
                   bounded ? in_support : above_zero_shares.back(), bounded ? "far edge" : ">= sqrt(w)",
                   bounded ? far_edge_shares.back() : beyond_sqrt_shares.back(), diverged_shares.back());
   }

@@ -5,7 +5,9 @@
 //   - the mean and std of the projection <u, x_t> onto the class direction u (class mean minus the
 //     other classes' mean) at every sampler step: the "mean projected trajectory";
 //   - its pullback, the largest fall of that mean below its running maximum (overshoot and pull
-//     back), and whether the trajectory is monotone: pullback within 3 standard errors;
+//     back), and whether the trajectory is monotone: pullback within 3 standard errors of the mean
+//     (for the reverse SDE counting the sample mean's share of its noise) or at most max_pullback
+//     of the distance the mean rose;
 //   - the share of final samples in the class support, at its far edge (the last `kFarEdge` of the
 //     support's extent along u: Theorem 1), above 0 and beyond sqrt(w) along u (Theorem 2), and
 //     the share that diverged (non-finite; left out of the rest). The sampler stops at t_min > 0,

@@ -309,6 +309,7 @@ TEST(GuidanceStudy, IntervalsCollapseOntoTheFarEdgeAndAScoreErrorLetsGuidanceLea
   EXPECT_EQ(exact.at("monotone_w0"), 1.0);
   EXPECT_GT(exact.at("far_edge_fraction_w15"), 0.9);
   EXPECT_GT(exact.at("pullback_w15"), 1.0);
+  EXPECT_GT(exact.at("pullback_fraction_w15"), 0.5);
   EXPECT_EQ(exact.at("monotone_w15"), 0.0);
   EXPECT_EQ(exact.at("prescribed_scale"), 0.0);
   std::vector<std::string> with_error = sizes;
@@ -389,7 +390,7 @@ TEST(GuidanceConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
         "model.score_error=-0.1", "model.score_error=2", "sampling.sampler=heun", "sampling.samples=1",
         "sampling.steps=0", "sampling.t_min=0", "sampling.t_max=0.0001", "sampling.scales=[]",
         "sampling.scales=[1, 1]", "sampling.scales=[-1]", "sampling.kept_samples=30000",
-        "sampling.min_in_support=1.5", "sampling.speed=2"}) {
+        "sampling.min_in_support=1.5", "sampling.max_pullback=-0.1", "sampling.speed=2"}) {
     const std::string message =
         test_support::error_message([&] { parse_guidance_config("method: guidance\n", {bad}); });
     EXPECT_NE(message.find("config: '"), std::string::npos) << bad << ": " << message;
