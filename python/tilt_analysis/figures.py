@@ -364,8 +364,11 @@ def plot_guidance_study(study: dict, title: str) -> Figure:
     colors = [f"C{i % 10}" for i in range(len(scales))]
     if dim == 1:
         axes = top.subplots(1, 1)
-        finite = np.concatenate([reference[:, 0], *[s[np.isfinite(s[:, 0]), 0] for s in samples]])
-        edges = np.linspace(np.percentile(finite, 0.5) - 0.2, np.percentile(finite, 99.5) + 0.2, 121)
+        if bounded:  # samples that left far beyond the boxes (Theorem 3) would flatten every bin
+            edges = np.linspace(boxes[:, 0, 0].min() - 0.5, boxes[:, 1, 0].max() + 1.0, 121)
+        else:
+            finite = np.concatenate([reference[:, 0], *[s[np.isfinite(s[:, 0]), 0] for s in samples]])
+            edges = np.linspace(np.percentile(finite, 0.5) - 0.2, np.percentile(finite, 99.5) + 0.2, 121)
         axes.hist(reference[:, 0], bins=edges, density=True, color="0.75", label="class samples (exact)")
         for w, s, color in zip(scales, samples, colors):
             axes.hist(s[np.isfinite(s[:, 0]), 0], bins=edges, density=True, histtype="step", color=color,
@@ -375,7 +378,7 @@ def plot_guidance_study(study: dict, title: str) -> Figure:
                 axes.axvspan(box[0, 0], box[1, 0], color="C2" if label == labels.max() else "0.5", alpha=0.08)
         axes.set_xlabel("x")
         axes.set_ylabel("density")
-        axes.set_title("final samples")
+        axes.set_title("final samples" + (" (those beyond the axis not drawn)" if bounded else ""))
         axes.legend(ncol=2)
         axes.grid(True, alpha=0.3)
     else:
@@ -389,6 +392,8 @@ def plot_guidance_study(study: dict, title: str) -> Figure:
             axes.set_xlabel("x₁")
             axes.grid(True, alpha=0.3)
             axes.set_aspect("equal", adjustable="box")
+            axes.set_xlim(boxes[:, 0, 0].min() - 1.0, boxes[:, 1, 0].max() + 1.0)
+            axes.set_ylim(boxes[:, 0, 1].min() - 1.0, boxes[:, 1, 1].max() + 1.0)
         panels[0].set_ylabel("x₂")
     trajectory, share = bottom.subplots(1, 2)
     time = study["time"]
@@ -397,6 +402,8 @@ def plot_guidance_study(study: dict, title: str) -> Figure:
         trajectory.fill_between(time, mean - std, mean + std, color=color, alpha=0.12)
     if bounded:
         trajectory.axhspan(low, high, color="C2", alpha=0.1, label="class support along u")
+        # Trajectories that escape (Theorem 3) leave through the top instead of squashing the rest.
+        trajectory.set_ylim(-3.5, high + 3 * (high - low) + 1)
     trajectory.set_xscale("log")
     trajectory.invert_xaxis()
     trajectory.set_xlabel("diffusion time t (sampling runs right)")

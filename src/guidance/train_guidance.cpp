@@ -86,6 +86,9 @@ TrainOutcome train_denoiser(ConditionalDenoiser& denoiser, const ExactMixture& d
                             const GuidanceConfig& config, const std::string& resolved,
                             const TrainOptions& options, bool resuming, const CounterRng& rng,
                             Communicator& comm, bool verbose) {
+  // SIGINT/SIGTERM stop training at the next iteration with a checkpoint; during the scan that
+  // follows (nothing to save: a resumed run scans again) they act as usual.
+  const StopSignals stop_signals;
   const DenoiserConfig& training = *config.learned;
   const SamplingConfig& sampling = config.sampling;
   TrainingTables tables{{{"step", "dsm_loss"}, {}}, {{"step", "iterations_per_s", "elapsed_s"}, {}}};

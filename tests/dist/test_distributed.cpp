@@ -393,6 +393,36 @@ TEST(Distributed, MdmImageStepsAndBitsPerDimOnTwoRanksEqualOneRank) {
     EXPECT_NEAR(sharded[i], whole[i], 1e-5 * (1 + std::abs(whole[i]))) << "value " << i;
 }
 
+// Runs a method's job on every rank of g_world and alone on each rank, in fresh run directories, and
+// compares the metrics name by name: |two ranks - one rank| <= tolerance(name, value), skipped where
+// the tolerance is negative (wall times).
+void expect_two_ranks_equal_one(const std::string& name,
+                                const std::function<TrainResult(const TrainOptions&, Communicator&)>& train,
+                                const std::function<double(const std::string&, double)>& tolerance) {
+  int64_t pid = ::getpid();
+  g_world->broadcast(&pid, sizeof(pid), 0);
+  const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / ("tilt_" + name + "_" + std::to_string(pid));
+  TrainOptions options{root / "two_ranks", StartMode::kFresh, true};
+  const TrainResult sharded = train(options, *g_world);
+  LocalCommunicator alone;
+  options.run_dir = root / ("alone_" + std::to_string(g_world->rank()));
+  const TrainResult whole = train(options, alone);
+  ASSERT_EQ(sharded.metrics.size(), whole.metrics.size());
+  for (size_t i = 0; i < whole.metrics.size(); ++i) {
+    const auto& [metric, value] = whole.metrics[i];
+    EXPECT_EQ(sharded.metrics[i].first, metric);
+    const double allowed = tolerance(metric, value);
+    if (allowed >= 0) {
+      EXPECT_NEAR(sharded.metrics[i].second, value, allowed) << metric;
+    }
+  }
+  g_world->barrier();
+  if (g_world->is_root()) std::filesystem::remove_all(root);
+}
+
+double rounding(const std::string&, double value) { return 1e-9 * (1 + std::abs(value)); }
+
 // The tensor-network job: the training chains (each rank its share, gathered), the MPS's data-parallel
 // Adam steps and every scheme's chains (each rank its share, merged by global chain) give one rank's
 // metrics — acceptance, autocorrelation times, energies, the MPS's likelihood and exact KL — to
@@ -403,25 +433,12 @@ TEST(Distributed, TnJobOnTwoRanksEqualsOneRank) {
       {"model.lx=4", "model.ly=4", "mps.bond=4", "mps.iterations=6", "mps.batch=30", "mps.training_chains=61",
        "mps.burn_in_sweeps=20", "mps.log_every=3", "mps.checkpoint_every=3", "chains.count=9",
        "chains.burn_in=2", "chains.steps=40", "chains.noise_times=[0.3]"});
-  int64_t pid = ::getpid();
-  g_world->broadcast(&pid, sizeof(pid), 0);
-  const std::filesystem::path root =
-      std::filesystem::temp_directory_path() / ("tilt_tn_" + std::to_string(pid));
-  TrainOptions options{root / "two_ranks", StartMode::kFresh, true};
-  const TrainResult sharded = tn::train_tn(config, options, *g_world);
-  LocalCommunicator alone;
-  options.run_dir = root / ("alone_" + std::to_string(g_world->rank()));
-  const TrainResult whole = tn::train_tn(config, options, alone);
-  ASSERT_EQ(sharded.metrics.size(), whole.metrics.size());
-  for (size_t i = 0; i < whole.metrics.size(); ++i) {
-    const auto& [name, value] = whole.metrics[i];
-    EXPECT_EQ(sharded.metrics[i].first, name);
-    if (name.find("seconds_per_step") == std::string::npos) {
-      EXPECT_NEAR(sharded.metrics[i].second, value, 1e-9 * (1 + std::abs(value))) << name;
-    }
-  }
-  g_world->barrier();
-  if (g_world->is_root()) std::filesystem::remove_all(root);
+  expect_two_ranks_equal_one(
+      "tn",
+      [&](const TrainOptions& options, Communicator& comm) { return tn::train_tn(config, options, comm); },
+      [](const std::string& metric, double value) {
+        return metric.find("seconds_per_step") == std::string::npos ? rounding(metric, value) : -1.0;
+      });
 }
 
 // The guidance study: every rank samples its share of the rows (the same starting draws and SDE noise
@@ -432,23 +449,12 @@ TEST(Distributed, GuidanceJobOnTwoRanksEqualsOneRank) {
       "method: guidance\n",
       {"data.mixture=squares_2d", "model.score_error=0.05", "sampling.sampler=sde", "sampling.samples=301",
        "sampling.steps=30", "sampling.kept_samples=200", "sampling.scales=[0, 3, 15]"});
-  int64_t pid = ::getpid();
-  g_world->broadcast(&pid, sizeof(pid), 0);
-  const std::filesystem::path root =
-      std::filesystem::temp_directory_path() / ("tilt_guidance_" + std::to_string(pid));
-  TrainOptions options{root / "two_ranks", StartMode::kFresh, true};
-  const TrainResult sharded = guidance::train_guidance(config, options, *g_world);
-  LocalCommunicator alone;
-  options.run_dir = root / ("alone_" + std::to_string(g_world->rank()));
-  const TrainResult whole = guidance::train_guidance(config, options, alone);
-  ASSERT_EQ(sharded.metrics.size(), whole.metrics.size());
-  for (size_t i = 0; i < whole.metrics.size(); ++i) {
-    const auto& [name, value] = whole.metrics[i];
-    EXPECT_EQ(sharded.metrics[i].first, name);
-    EXPECT_NEAR(sharded.metrics[i].second, value, 1e-9 * (1 + std::abs(value))) << name;
-  }
-  g_world->barrier();
-  if (g_world->is_root()) std::filesystem::remove_all(root);
+  expect_two_ranks_equal_one(
+      "guidance",
+      [&](const TrainOptions& options, Communicator& comm) {
+        return guidance::train_guidance(config, options, comm);
+      },
+      rounding);
 }
 
 // Classifier-free guidance's learned model on 2 ranks: each rank trains on its share of every batch
@@ -461,25 +467,14 @@ TEST(Distributed, LearnedGuidanceJobOnTwoRanksEqualsOneRank) {
       {"data.mixture=squares_2d", "training.iterations=5", "training.batch=77", "training.checkpoint_every=5",
        "sampling.samples=301", "sampling.steps=20", "sampling.t_min=0.001", "sampling.kept_samples=20",
        "sampling.scales=[0, 3]"});
-  int64_t pid = ::getpid();
-  g_world->broadcast(&pid, sizeof(pid), 0);
-  const std::filesystem::path root =
-      std::filesystem::temp_directory_path() / ("tilt_learned_guidance_" + std::to_string(pid));
-  TrainOptions options{root / "two_ranks", StartMode::kFresh, true};
-  const TrainResult sharded = guidance::train_guidance(config, options, *g_world);
-  LocalCommunicator alone;
-  options.run_dir = root / ("alone_" + std::to_string(g_world->rank()));
-  const TrainResult whole = guidance::train_guidance(config, options, alone);
-  ASSERT_EQ(sharded.metrics.size(), whole.metrics.size());
-  for (size_t i = 0; i < whole.metrics.size(); ++i) {
-    const auto& [name, value] = whole.metrics[i];
-    EXPECT_EQ(sharded.metrics[i].first, name);
-    const double tolerance =
-        name.find("fraction") != std::string::npos ? 2.5 / 301 : 1e-4 * (1 + std::abs(value));
-    EXPECT_NEAR(sharded.metrics[i].second, value, tolerance) << name;
-  }
-  g_world->barrier();
-  if (g_world->is_root()) std::filesystem::remove_all(root);
+  expect_two_ranks_equal_one(
+      "learned_guidance",
+      [&](const TrainOptions& options, Communicator& comm) {
+        return guidance::train_guidance(config, options, comm);
+      },
+      [](const std::string& metric, double value) {
+        return metric.find("fraction") != std::string::npos ? 2.5 / 301 : 1e-4 * (1 + std::abs(value));
+      });
 }
 
 // The replay buffer is replicated: 2 ranks hold the same buffer and local-search buffer as one rank
