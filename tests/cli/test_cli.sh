@@ -75,7 +75,7 @@ for relative in "${configs[@]}"; do
   grep -q "^method: guidance" "$source_dir/$relative" &&
     sizes=(--set sampling.samples=512 --set sampling.steps=50 --set sampling.kept_samples=64 --quiet)
   # A learned guidance model: a few training iterations.
-  grep -q "kind: learned" "$source_dir/$relative" &&
+  grep -q "^method: guidance" "$source_dir/$relative" && grep -q "kind: learned" "$source_dir/$relative" &&
     sizes+=(--set training.iterations=4 --set training.batch=64 --set training.checkpoint_every=2)
   # The Fredkin study (no training, no chains): a few samples.
   grep -q "kind: fredkin" "$source_dir/$relative" && sizes=(--set denoising.samples=64 --quiet)
