@@ -106,7 +106,7 @@ grep -Eq '"denoised_dyck_fraction_t1":1(\.0)?[,}]' "$work/configs_tn_fredkin_n64
 # The scale-scan tool: a trained guidance model rescanned at other scales (--resume of the finished
 # run with another sampling section) without training again.
 learned="$work/configs_guidance_squares_2d_learned.yaml"
-"${mpirun[@]}" "$tilt" train "$source_dir/configs/guidance/squares_2d_learned.yaml" --out "$learned" --resume \
+"${mpirun[@]}" "$tilt" train "$source_dir/configs/guidance/squares_2d_learned.yaml" --resume "$learned" \
   --set training.iterations=4 --set training.batch=64 --set training.checkpoint_every=2 --set sampling.samples=256 \
   --set sampling.steps=20 --set sampling.kept_samples=16 --set 'sampling.scales=[0, 2]' > "$work/rescan.log"
 grep -q '"in_support_fraction_w2"' "$learned/eval.json" || fail "the rescan left no w = 2 row: $(cat "$learned/eval.json")"
