@@ -323,14 +323,11 @@ TEST(GuidanceStudy, IntervalsCollapseOntoTheFarEdgeAndAScoreErrorLetsGuidanceLea
 // The classifier-free guided score is -((w + 1) eps(x, t, z) - w eps(x, t, null)) / sigma of the
 // network's own predictions (a network with random weights: the output layer starts at zero).
 TEST(ConditionalDenoiser, GuidedScoreCombinesTheClassAndNullPredictions) {
-  torch::manual_seed(4);
   const ConditionalDenoiser denoiser(2, 2, DenoiserConfig{}, 1e-3, 10.0);
-  {
-    torch::NoGradGuard no_grad;
-    for (const auto& parameter : denoiser.parameters()) parameter.tensor.normal_(0, 0.3);
-  }
+  const at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(4);
   torch::NoGradGuard no_grad;
-  const at::Tensor x = torch::randn({7, 2}, torch::kFloat64);
+  for (const auto& parameter : denoiser.parameters()) parameter.tensor.normal_(0, 0.3, generator);
+  const at::Tensor x = torch::randn({7, 2}, generator, torch::kFloat64);
   const double t = 0.3, w = 2.5, sigma = std::sqrt(-std::expm1(-2 * t));
   const at::Tensor time = torch::full({7}, t, torch::kFloat64);
   const at::Tensor eps_class = denoiser.epsilon(x, time, torch::full({7}, 1, torch::kInt64));
