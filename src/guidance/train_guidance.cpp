@@ -64,8 +64,9 @@ std::pair<at::Tensor, at::Tensor> component_boxes(const ExactMixture& data) {
 }
 
 // A learned model's checkpoint continues only under the same data, model and training settings; the
-// iteration count, the logging and checkpoint intervals and the whole sampling section (a rescan of
-// a trained model) may change.
+// iteration count, the logging and checkpoint intervals and the sampling section (a rescan of a
+// trained model) may change — all but t_min and t_max, which fix the network's time input and the
+// range its training drew times from.
 void check_resumable(const std::filesystem::path& checkpoint, const GuidanceConfig& config) {
   const io::H5File file = io::H5File::open_read(checkpoint);
   GuidanceConfig stored = parse_guidance_config(file.read_string("/meta/config"));
@@ -74,9 +75,15 @@ void check_resumable(const std::filesystem::path& checkpoint, const GuidanceConf
     stored.learned->log_every = config.learned->log_every;
     stored.learned->checkpoint_every = config.learned->checkpoint_every;
   }
+  const double t_min = stored.sampling.t_min, t_max = stored.sampling.t_max;
   stored.sampling = config.sampling;
+  if (stored.learned) {
+    stored.sampling.t_min = t_min;
+    stored.sampling.t_max = t_max;
+  }
   require_same_config(checkpoint, to_yaml(stored), to_yaml(config),
-                      "training.iterations, training.log_every, training.checkpoint_every and sampling");
+                      "training.iterations, training.log_every, training.checkpoint_every and sampling but "
+                      "its t_min and t_max");
 }
 
 // Classifier-free guidance's model trained by denoising score matching on fresh exact samples of the

@@ -379,6 +379,17 @@ TEST(GuidanceStudy, ResumingALearnedRunReproducesTheUninterruptedOne) {
   for (const auto& [name, value] : straight) EXPECT_EQ(resumed.at(name), value) << name;
   EXPECT_NE(run_study(yaml, half, temporary_run("half")).at("mean_projection_w1"),
             straight.at("mean_projection_w1"));
+  // The network's time input is scaled by the sampler's time range: a rescan may not change it.
+  std::vector<std::string> other_range = whole;
+  other_range.push_back("sampling.t_min=0.01");
+  const std::filesystem::path finished = temporary_run("finished");
+  run_study(yaml, whole, finished, StartMode::kFresh, true);
+  LocalCommunicator alone;
+  const std::string message = test_support::error_message([&] {
+    train_guidance(parse_guidance_config(yaml, other_range), {finished, StartMode::kResume, true}, alone);
+  });
+  EXPECT_NE(message.find("t_min"), std::string::npos) << message;
+  std::filesystem::remove_all(finished);
 }
 
 TEST(GuidanceConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
