@@ -120,10 +120,14 @@ def write_fredkin_study(run_dir: Path, bonds: int = 11, times: int = 3, denoised
     return run_dir
 
 
-def write_guidance_study(run_dir: Path, dim: int = 1, scales: int = 3, steps: int = 6, mean_rows: int = None) -> Path:
-    """guidance_study.h5 as a guidance run writes it; mean_rows (default: scales) sets the rows of
+def write_guidance_study(run_dir: Path, dim: int = 1, scales: int = 3, steps: int = 6, mean_rows: int = None,
+                         image_shape: tuple = None) -> Path:
+    """guidance_study.h5 as a guidance run writes it: a mixture's in `dim` dimensions or, with
+    image_shape (height, width), an image set's; mean_rows (default: scales) sets the rows of
     /trajectory_mean, to make a malformed file."""
     rng = np.random.default_rng(0)
+    if image_shape is not None:
+        dim = image_shape[0] * image_shape[1]
     with h5py.File(run_dir / "guidance_study.h5", "w") as file:
         file["scales"] = np.arange(scales, dtype=float) * 2
         file["time"] = np.geomspace(10, 1e-3, steps)
@@ -133,9 +137,12 @@ def write_guidance_study(run_dir: Path, dim: int = 1, scales: int = 3, steps: in
         file["trajectory_std"] = np.full((scales, steps), 0.3)
         file["final_samples"] = rng.uniform(1, 2, (scales, 50, dim)).astype(np.float32)
         file["class_samples"] = rng.uniform(1, 2, (50, dim)).astype(np.float32)
-        file["component_boxes"] = np.stack([np.stack([np.full(dim, -2.0), np.full(dim, -1.0)]),
-                                            np.stack([np.full(dim, 1.0), np.full(dim, 2.0)])])
-        file["component_labels"] = np.array([0.0, 1.0])
+        if image_shape is None:
+            file["component_boxes"] = np.stack([np.stack([np.full(dim, -2.0), np.full(dim, -1.0)]),
+                                                np.stack([np.full(dim, 1.0), np.full(dim, 2.0)])])
+            file["component_labels"] = np.array([0.0, 1.0])
+        else:
+            file["image_shape"] = np.array(image_shape, dtype=float)
         for name in ("in_support_fraction", "far_edge_fraction", "above_zero_fraction", "beyond_sqrt_w_fraction",
                      "monotone"):
             file[name] = np.linspace(1, 0.5, scales)

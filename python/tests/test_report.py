@@ -3,6 +3,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 
@@ -257,6 +258,25 @@ class ReportVariantsTest(unittest.TestCase):
             self.assertEqual(list(study["shares"]["scale"]), [0.0, 2.0, 4.0])
             self.assertEqual(study["final_samples"].shape, (3, 50, dim))
             self.assertEqual(study["prescribed_scale"], 2.0)
+
+    def test_guidance_run_report_draws_an_image_study_as_a_visual_sweep(self):
+        run_dir = write_guidance_study(write_run(self.root / "images", eval_metrics={"prescribed_scale": 2.0},
+                                                 samples=False), image_shape=(4, 4))
+
+        write_report(run_dir)
+
+        assert_nonblank_png(self, run_dir / "report" / "guidance_study.png")
+        study = read_guidance_study(run_dir / "guidance_study.h5")
+        self.assertEqual(study["image_shape"], (4, 4))
+        self.assertEqual(study["component_boxes"].shape, (0, 2, 16))
+
+    def test_guidance_study_of_images_of_the_wrong_size_is_refused(self):
+        run_dir = write_guidance_study(write_run(self.root / "run"), image_shape=(4, 4))
+        with h5py.File(run_dir / "guidance_study.h5", "r+") as file:
+            del file["image_shape"]
+            file["image_shape"] = np.array([3.0, 4.0])
+        with self.assertRaisesRegex(InputError, "disagree in shape"):
+            read_guidance_study(run_dir / "guidance_study.h5")
 
     def test_guidance_study_of_mismatched_shapes_is_refused(self):
         run_dir = write_guidance_study(write_run(self.root / "run"), mean_rows=2)

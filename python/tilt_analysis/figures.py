@@ -345,9 +345,13 @@ def plot_fredkin_study(study: dict, title: str) -> Figure:
     return figure
 
 
+IMAGE_SWEEP_COLUMNS = 12
+
+
 def plot_guidance_study(study: dict, title: str) -> Figure:
     """A guidance study (run.read_guidance_study). Top: the final samples at every scale w against the
-    guided class's exact samples (1-D: histograms; 2-D: one scatter a scale, over the components' boxes).
+    guided class's exact samples (1-D: histograms; 2-D: one scatter a scale, over the components' boxes;
+    images: one row of images a scale under a row of training images of the class, the visual sweep).
     Bottom: the mean projection onto the class direction over the sampler's time ± 1 std, one line a
     scale (the support's extent along it shaded); and against w the shares the paper's claims are about
     (in the class support and at its far edge for compact supports, above 0 and beyond sqrt(w) for
@@ -359,10 +363,21 @@ def plot_guidance_study(study: dict, title: str) -> Figure:
     low, high = study["support_projection"]
     bounded = np.isfinite(low) and np.isfinite(high)
     dim = samples.shape[2]
-    figure = Figure(figsize=(15, 8.5), layout="constrained")
-    top, bottom = figure.subfigures(2, 1, height_ratios=[1, 1.1])
+    images = study["image_shape"]
+    figure = Figure(figsize=(15, 8.5 if images is None else 6 + 1.1 * len(scales)), layout="constrained")
+    top, bottom = figure.subfigures(2, 1, height_ratios=[1, 1.1] if images is None else [1.2 * (len(scales) + 1), 4])
     colors = [f"C{i % 10}" for i in range(len(scales))]
-    if dim == 1:
+    if images is not None:
+        columns = min(IMAGE_SWEEP_COLUMNS, reference.shape[0], samples.shape[1])
+        rows = [("class images", reference), *[(f"w = {w:g}", s) for w, s in zip(scales, samples)]]
+        for axes, (name, row) in zip(np.atleast_1d(top.subplots(len(rows), 1)), rows):
+            strip = np.concatenate([np.clip(image.reshape(images), -1, 1) for image in row[:columns]], axis=1)
+            axes.imshow(strip, cmap="gray", vmin=-1, vmax=1)
+            axes.set_xticks([])
+            axes.set_yticks([])
+            axes.set_ylabel(name, rotation=0, ha="right", va="center")
+        top.suptitle("final samples (pixels clipped to [-1, 1] for display; the support test reads them unclipped)")
+    elif dim == 1:
         axes = top.subplots(1, 1)
         if bounded:  # samples that left far beyond the boxes (Theorem 3) would flatten every bin
             edges = np.linspace(boxes[:, 0, 0].min() - 0.5, boxes[:, 1, 0].max() + 1.0, 121)
@@ -402,6 +417,7 @@ def plot_guidance_study(study: dict, title: str) -> Figure:
         trajectory.fill_between(time, mean - std, mean + std, color=color, alpha=0.12)
     if bounded:
         trajectory.axhspan(low, high, color="C2", alpha=0.1, label="class support along u")
+    if bounded and images is None:
         # Trajectories that escape (Theorem 3) leave through the top instead of squashing the rest.
         trajectory.set_ylim(-3.5, high + 3 * (high - low) + 1)
     trajectory.set_xscale("log")

@@ -156,9 +156,10 @@ GUIDANCE_SHARES = (
 def read_guidance_study(path: Path) -> Optional[dict]:
     """A guidance study (guidance_study.h5) as {"shares": frame (one row per scale: `scale` and
     GUIDANCE_SHARES), "time": [S], "trajectory_mean"/"trajectory_std": [W, S] (the projection onto the
-    class direction), "final_samples": [W, N, D], "class_samples": [N, D], "component_boxes": [K, 2, D],
-    "component_labels": [K], "class_direction": [D], "support_projection": [2], "prescribed_scale"};
-    None when the file does not exist."""
+    class direction), "final_samples": [W, N, D], "class_samples": [N, D], "class_direction": [D],
+    "support_projection": [2], "prescribed_scale"} and what the data adds for figures: a mixture's
+    "component_boxes" [K, 2, D] and "component_labels" [K] (K = 0 for images), an image set's
+    "image_shape" (height, width; None for mixtures). None when the file does not exist."""
     if not path.exists():
         return None
     try:
@@ -166,19 +167,25 @@ def read_guidance_study(path: Path) -> Optional[dict]:
             scales = read_checked(file, "scales")
             shares = {name: read_checked(file, name) for name in GUIDANCE_SHARES}
             out = {name: read_checked(file, name) for name in (
-                "time", "trajectory_mean", "trajectory_std", "final_samples", "class_samples", "component_boxes",
-                "component_labels", "class_direction", "support_projection")}
+                "time", "trajectory_mean", "trajectory_std", "final_samples", "class_samples", "class_direction",
+                "support_projection")}
             out["prescribed_scale"] = float(read_checked(file, "prescribed_scale")[0])
+            dim = len(out["class_direction"])
+            boxes = "component_boxes" in file
+            out["component_boxes"] = read_checked(file, "component_boxes") if boxes else np.zeros((0, 2, dim))
+            out["component_labels"] = read_checked(file, "component_labels") if boxes else np.zeros(0)
+            out["image_shape"] = tuple(int(v) for v in read_checked(file, "image_shape")) \
+                if "image_shape" in file else None
     except (OSError, KeyError) as error:
         raise InputError(f"cannot read {path}: {error}") from error
     scale_count, steps = len(scales), len(out["time"])
-    dim = len(out["class_direction"])
     if any(len(v) != scale_count for v in shares.values()) \
             or out["trajectory_mean"].shape != (scale_count, steps) \
             or out["trajectory_std"].shape != (scale_count, steps) \
             or out["final_samples"].ndim != 3 or out["final_samples"].shape[0] != scale_count \
             or out["final_samples"].shape[2] != dim or out["class_samples"].shape[1:] != (dim,) \
-            or out["component_boxes"].shape[1:] != (2, dim):
+            or out["component_boxes"].shape[1:] != (2, dim) \
+            or (out["image_shape"] is not None and int(np.prod(out["image_shape"])) != dim):
         raise InputError(f"{path}: the study's datasets disagree in shape ({scale_count} scales, {steps} times, "
                          f"dimension {dim})")
     out["shares"] = pd.DataFrame({"scale": scales, **shares})

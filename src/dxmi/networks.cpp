@@ -11,18 +11,38 @@
 namespace tilt::dxmi {
 namespace {
 
+// Labels must come exactly when the network was built for `classes` of them, one per row in range.
+void check_labels(const at::Tensor& labels, int64_t classes, int64_t rows) {
+  if (!labels.defined()) {
+    if (classes > 0) throw Error("a conditional network needs a class label per row");
+    return;
+  }
+  if (classes == 0) throw Error("this network takes no class labels");
+  if (labels.dim() != 1 || labels.size(0) != rows)
+    throw Error("a conditional network needs one class label per row");
+  if (labels.numel() > 0 && (labels.min().item<int64_t>() < 0 || labels.max().item<int64_t>() >= classes))
+    throw Error("class labels must lie in 0.." + std::to_string(classes - 1));
+}
+
 class MlpNetwork final : public StateTimeNetwork {
  public:
-  MlpNetwork(int dim, const NetworkConfig& config, int outputs) : network_(dim, config, outputs) {}
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& t) const override {
-    // FourierMlp takes [K, B, D] at K times: one time broadcast over the rows, or each row at its own.
-    if (t.numel() == 1) return network_->forward(x.unsqueeze(0), t.reshape({1}))[0];
-    return network_->forward(x.unsqueeze(1), t).squeeze(1);
-  }
-  std::vector<NamedTensor> parameters() const override { return named_parameters(*network_); }
+  MlpNetwork(int dim, const NetworkConfig& config, int outputs, int classes)
+      : classes_(classes), network_(dim + classes, config, outputs == 0 && classes > 0 ? dim : outputs) {}
   double flops_per_sample() const override { return network_->flops_per_sample(); }
+  std::vector<NamedTensor> parameters() const override { return named_parameters(*network_); }
+
+ protected:
+  at::Tensor evaluate(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels) const override {
+    check_labels(labels, classes_, x.size(0));
+    const at::Tensor input =
+        classes_ > 0 ? torch::cat({x, torch::one_hot(labels, classes_).to(x.scalar_type())}, 1) : x;
+    // FourierMlp takes [K, B, D] at K times: one time broadcast over the rows, or each row at its own.
+    if (t.numel() == 1) return network_->forward(input.unsqueeze(0), t.reshape({1}))[0];
+    return network_->forward(input.unsqueeze(1), t).squeeze(1);
+  }
 
  private:
+  int classes_;
   mutable FourierMlp network_;
 };
 
@@ -91,11 +111,12 @@ std::pair<at::Tensor, at::Tensor> as_images(const at::Tensor& x, const at::Tenso
 
 class UNetImpl : public torch::nn::Module {
  public:
-  UNetImpl(int side, int64_t c, int64_t image_channels)
-      : side_(side), c_(c), image_channels_(image_channels) {
+  UNetImpl(int side, int64_t c, int64_t image_channels, int64_t classes)
+      : side_(side), c_(c), image_channels_(image_channels), classes_(classes) {
     const int64_t width = 4 * c;
     time1_ = register_module("time1", torch::nn::Linear(c, width));
     time2_ = register_module("time2", torch::nn::Linear(width, width));
+    if (classes > 0) label_ = register_module("label", torch::nn::Embedding(classes, width));
     in_ = register_module("in", torch::nn::Conv2d(torch::nn::Conv2dOptions(image_channels, c, 3).padding(1)));
     down1_ = register_module("down1", ResidualBlock(c, c, width));
     pool1_ = register_module("pool1", downsample(c));
@@ -111,9 +132,11 @@ class UNetImpl : public torch::nn::Module {
     out_->weight.zero_();
     out_->bias.zero_();
   }
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& t) {
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels) {
+    check_labels(labels, classes_, x.size(0));
     const auto [image, times] = as_images(x, t, side_, image_channels_);
-    const at::Tensor embedding = time2_(torch::silu(time1_(sinusoidal(times, c_))));
+    at::Tensor embedding = time2_(torch::silu(time1_(sinusoidal(times, c_))));
+    if (classes_ > 0) embedding = embedding + label_(labels);
     const at::Tensor h1 = down1_(in_(image), embedding);
     const at::Tensor h2 = down2_(pool1_(h1), embedding);
     at::Tensor h = middle_(pool2_(h2), embedding);
@@ -136,8 +159,9 @@ class UNetImpl : public torch::nn::Module {
 
  private:
   int side_;
-  int64_t c_, image_channels_;
+  int64_t c_, image_channels_, classes_;
   torch::nn::Linear time1_{nullptr}, time2_{nullptr};
+  torch::nn::Embedding label_{nullptr};
   torch::nn::Conv2d in_{nullptr}, pool1_{nullptr}, pool2_{nullptr}, out_{nullptr};
   ResidualBlock down1_{nullptr}, down2_{nullptr}, middle_{nullptr}, up2_{nullptr}, up1_{nullptr};
   torch::nn::GroupNorm out_norm_{nullptr};
@@ -162,7 +186,8 @@ class CriticImpl : public torch::nn::Module {
     }
     out_ = register_module("out", torch::nn::Linear(4 * c, 1));
   }
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& t) {
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels) {
+    check_labels(labels, 0, x.size(0));
     const auto [image, times] = as_images(x, t, side_);
     const at::Tensor features = sinusoidal(times, c_);
     at::Tensor h = image;
@@ -191,11 +216,13 @@ class ImageNetwork final : public StateTimeNetwork {
  public:
   template <typename... Arguments>
   explicit ImageNetwork(Arguments... arguments) : network_(arguments...) {}
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& t) const override {
-    return network_->forward(x, t);
-  }
   std::vector<NamedTensor> parameters() const override { return named_parameters(*network_); }
   double flops_per_sample() const override { return network_->flops_per_sample(); }
+
+ protected:
+  at::Tensor evaluate(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels) const override {
+    return network_->forward(x, t, labels);
+  }
 
  private:
   mutable Module network_;
@@ -215,17 +242,17 @@ int image_side(const ArchitectureConfig& config, int dim, int image_channels) {
 }
 
 std::unique_ptr<StateTimeNetwork> make_noise_predictor(const ArchitectureConfig& config, int dim,
-                                                       int image_channels) {
+                                                       int image_channels, int classes) {
   if (config.kind == "unet")
     return std::make_unique<ImageNetwork<UNet>>(image_side(config, dim, image_channels), config.channels,
-                                                image_channels);
-  return std::make_unique<MlpNetwork>(dim, config.mlp, 0);
+                                                image_channels, classes);
+  return std::make_unique<MlpNetwork>(dim, config.mlp, 0, classes);
 }
 
 std::unique_ptr<StateTimeNetwork> make_critic(const ArchitectureConfig& config, int dim) {
   if (config.kind == "unet")
     return std::make_unique<ImageNetwork<Critic>>(image_side(config, dim), config.channels);
-  return std::make_unique<MlpNetwork>(dim, config.mlp, 1);
+  return std::make_unique<MlpNetwork>(dim, config.mlp, 1, 0);
 }
 
 }  // namespace tilt::dxmi

@@ -12,6 +12,9 @@
 // with skip concatenation up (2C at s/2, C at s), and a 3x3 output convolution that starts at zero.
 // Critic: 3x3 convolutions C (s), 2C (s/2, stride 2), 4C (s/4, stride 2), each GroupNorm-SiLU with
 // the time's embedding added, global mean pool, Linear to one value.
+// A conditional noise predictor (classifier-free guidance, guidance/) reads a class label per row as
+// well: the MLP as a one-hot block appended to x, the U-Net as a learned embedding (4C) added to the
+// time's (DDPM's class conditioning).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -43,16 +46,25 @@ class StateTimeNetwork {
  public:
   virtual ~StateTimeNetwork() = default;
   // x [B, D] and t [1] (one time for every row) or [B] (a time per row) -> [B, outputs].
-  virtual at::Tensor forward(const at::Tensor& x, const at::Tensor& t) const = 0;
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t) const { return evaluate(x, t, {}); }
+  // A conditional network's (make_noise_predictor's `classes`) output for per-row labels int64 [B].
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels) const {
+    return evaluate(x, t, labels);
+  }
   virtual std::vector<NamedTensor> parameters() const = 0;
   // FLOPs of one forward pass for one row (time embeddings excluded).
   virtual double flops_per_sample() const = 0;
+
+ protected:
+  // labels undefined: an unconditional evaluation. An Error where labels and the network disagree.
+  virtual at::Tensor evaluate(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels) const = 0;
 };
 
 // eps(x, t): D outputs, zero at initialisation's last layer where the architecture has one; a U-Net
-// reads a row as `image_channels` images of D / image_channels pixels each.
+// reads a row as `image_channels` images of D / image_channels pixels each. classes > 0: eps(x, t, z)
+// for labels z in 0..classes - 1, which every call must then give.
 std::unique_ptr<StateTimeNetwork> make_noise_predictor(const ArchitectureConfig& config, int dim,
-                                                       int image_channels = 1);
+                                                       int image_channels = 1, int classes = 0);
 // V(x, t) and E(x): one output.
 std::unique_ptr<StateTimeNetwork> make_critic(const ArchitectureConfig& config, int dim);
 // The image side an architecture reads a row of `dim` values as (0 for mlp); an Error when `dim` is

@@ -6,36 +6,36 @@
 
 #include "core/config.h"
 #include "guidance/exact_mixture.h"
-#include "model/fourier_mlp.h"
+#include "dxmi/networks.h"
 #include "train/checkpoint.h"
 
 namespace tilt::guidance {
 
-struct ConditionalDenoiser::Network {
-  FourierMlp mlp;
-};
-
 namespace {
 
-NetworkConfig network_config(const DenoiserConfig& config) {
-  NetworkConfig network;
-  network.hidden = config.hidden;
-  network.layers = config.layers;
-  network.fourier_features = config.fourier_features;
-  network.fused = false;  // per-row times in training; the LibTorch path takes every shape
-  return network;
+dxmi::ArchitectureConfig architecture(const DenoiserConfig& config) {
+  dxmi::ArchitectureConfig architecture;
+  architecture.kind = config.architecture;
+  architecture.mlp.hidden = config.hidden;
+  architecture.mlp.layers = config.layers;
+  architecture.mlp.fourier_features = config.fourier_features;
+  architecture.mlp.fused = false;  // per-row times in training; the LibTorch path takes every shape
+  architecture.channels = config.channels;
+  return architecture;
 }
 
 }  // namespace
 
 ConditionalDenoiser::ConditionalDenoiser(int dim, int classes, const DenoiserConfig& config, double t_min,
-                                         double t_max)
+                                         double t_max, const at::Tensor& data_mean,
+                                         const at::Tensor& data_variance)
     : dim_(dim),
       classes_(classes),
       log_t_min_(std::log(t_min)),
       log_t_range_(std::log(t_max) - std::log(t_min)),
-      network_(
-          std::make_unique<Network>(Network{FourierMlp(dim + classes + 1, network_config(config), dim)})) {
+      data_mean_(data_mean.to(torch::kFloat64).reshape({1, dim})),
+      data_variance_(data_variance.to(torch::kFloat64).clamp_min(0).reshape({1, dim})),
+      network_(dxmi::make_noise_predictor(architecture(config), dim, 1, classes + 1)) {
   adam_ = std::make_unique<Adam>(std::vector<Adam::Group>{{parameters(), config.lr}});
 }
 
@@ -43,22 +43,25 @@ ConditionalDenoiser::~ConditionalDenoiser() = default;
 
 at::Tensor ConditionalDenoiser::epsilon(const at::Tensor& x, const at::Tensor& t,
                                         const at::Tensor& labels) const {
-  const at::Tensor input =
-      torch::cat({x.to(torch::kFloat32), torch::one_hot(labels, classes_ + 1).to(torch::kFloat32)}, 1);
   const at::Tensor time = ((t.log() - log_t_min_) / log_t_range_).to(torch::kFloat32);
-  if (time.numel() == 1)  // one time for every row: the time embedding once
-    return network_->mlp->forward(input.unsqueeze(0), time.reshape({1})).squeeze(0).to(x.scalar_type());
-  return network_->mlp->forward(input.unsqueeze(1), time).squeeze(1).to(x.scalar_type());
+  const at::Tensor residual = network_->forward(x.to(torch::kFloat32), time, labels).to(torch::kFloat64);
+  const at::Tensor t_column = t.to(torch::kFloat64).reshape({-1, 1});
+  const at::Tensor mu = torch::exp(-t_column), variance = -torch::expm1(-2 * t_column);
+  const at::Tensor noised_variance = mu.square() * data_variance_ + variance;
+  const at::Tensor gaussian = variance.sqrt() * (x.to(torch::kFloat64) - mu * data_mean_) / noised_variance;
+  const at::Tensor c_out = mu * (data_variance_ / noised_variance).sqrt();
+  return (gaussian + c_out * residual).to(x.scalar_type());
 }
 
 at::Tensor ConditionalDenoiser::guided_score(const at::Tensor& x, double t, int label, double w) const {
   const at::Tensor time = torch::tensor({t}, torch::kFloat64);
   const int64_t rows = x.size(0);
-  const at::Tensor conditional = epsilon(x, time, torch::full({rows}, label, torch::kInt64));
-  const at::Tensor guided =
-      w == 0 ? conditional
-             : (w + 1) * conditional - w * epsilon(x, time, torch::full({rows}, classes_, torch::kInt64));
-  return -guided / std::sqrt(OuCoefficients::at(t).variance);
+  const double sigma = std::sqrt(OuCoefficients::at(t).variance);
+  const at::Tensor class_labels = torch::full({rows}, label, torch::kInt64);
+  if (w == 0) return -epsilon(x, time, class_labels) / sigma;
+  const at::Tensor both = epsilon(torch::cat({x, x}), time,
+                                  torch::cat({class_labels, torch::full({rows}, classes_, torch::kInt64)}));
+  return -((w + 1) * both.narrow(0, 0, rows) - w * both.narrow(0, rows, rows)) / sigma;
 }
 
 at::Tensor ConditionalDenoiser::loss_sum(const at::Tensor& x0, const at::Tensor& labels, const at::Tensor& t,
@@ -69,7 +72,7 @@ at::Tensor ConditionalDenoiser::loss_sum(const at::Tensor& x0, const at::Tensor&
 }
 
 std::vector<NamedTensor> ConditionalDenoiser::parameters() const {
-  return prefixed("denoiser", named_parameters(*network_->mlp));
+  return prefixed("denoiser", network_->parameters());
 }
 
 void ConditionalDenoiser::save(io::H5File& file) const {

@@ -4,14 +4,23 @@
 // the unconditional score:
 //   x_t = mu x_0 + sigma eps,   loss = |eps_theta(x_t, t, z~) - eps|^2,   z~ = null with prob. p,
 //   s(x, t | z) = -eps_theta(x, t, z) / sigma,   guided: -((w + 1) eps(x, t, z) - w eps(x, t, null)) / sigma.
-// The network is tilt's Fourier-feature MLP (model/fourier_mlp.h) on [x, one-hot(z or null)], its time
-// input the position of t on the sampler's log-uniform grid, (log t - log t_min) / (log t_max - log t_min),
-// and training draws t log-uniformly on that range, as the sampler visits it.
+// The network F learns the residual from the noise predictor of Gaussian data with the data's
+// per-coordinate mean m and variance v (EDM-style preconditioning, Karras et al. 2022):
+//   eps_theta = sigma (x - mu m) / (mu^2 v + sigma^2) + c_out F(x, t, z),   c_out = mu sqrt(v / (mu^2 v + sigma^2)),
+// exact for Gaussian data, and c_out -> 0 where x_t is nearly all noise: the probability-flow ODE
+// run backward from t_max multiplies an error in eps by up to e^{t_max}, and c_out ~ mu = e^{-t}
+// cancels that growth, where a plain eps network (an image U-Net above all) sends samples far off.
+// The network is one of dxmi/networks.h's conditional noise predictors: `mlp`, tilt's Fourier-feature
+// MLP on [x, one-hot(z or null)] (2-D data), or `unet`, the small U-Net with a class embedding added to
+// the time's (images). Its time input is the position of t on the sampler's log-uniform grid,
+// (log t - log t_min) / (log t_max - log t_min), and training draws t log-uniformly on that range, as
+// the sampler visits it.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "model/parameters.h"
@@ -21,11 +30,16 @@ namespace tilt {
 namespace io {
 class H5File;
 }
+namespace dxmi {
+class StateTimeNetwork;
+}
 
 namespace guidance {
 
 struct DenoiserConfig {
-  int hidden = 128, layers = 3, fourier_features = 64;
+  std::string architecture = "mlp";  // mlp | unet
+  int hidden = 128, layers = 3, fourier_features = 64;  // mlp
+  int channels = 16;                                    // unet: C (dxmi/networks.h)
   double label_dropout = 0.15;
   int iterations = 4000;
   int64_t batch = 1024;
@@ -35,14 +49,17 @@ struct DenoiserConfig {
 
 class ConditionalDenoiser {
  public:
-  ConditionalDenoiser(int dim, int classes, const DenoiserConfig& config, double t_min, double t_max);
+  // data_mean, data_variance: float64 [dim] (ClassData::moments).
+  ConditionalDenoiser(int dim, int classes, const DenoiserConfig& config, double t_min, double t_max,
+                      const at::Tensor& data_mean, const at::Tensor& data_variance);
   ~ConditionalDenoiser();
 
   int null_label() const { return classes_; }
   // eps_theta(x, t, z) for float64 x [B, D] and per-row labels int64 [B] (null_label(): no class) and
   // times float64 [B]. Float32 inside; [B, D] in x's dtype.
   at::Tensor epsilon(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels) const;
-  // The guided score at one time for every row: -((w + 1) eps(x, t, z) - w eps(x, t, null)) / sigma.
+  // The guided score at one time for every row: -((w + 1) eps(x, t, z) - w eps(x, t, null)) / sigma,
+  // both predictions in one pass over 2B rows.
   at::Tensor guided_score(const at::Tensor& x, double t, int label, double w) const;
   // Denoising score matching on this rank's rows, the sum over them of |eps_theta - eps|^2 / dim
   // (the caller divides by the global batch): x_0 [B, D], labels [B] (dropped ones already null), t and
@@ -56,10 +73,10 @@ class ConditionalDenoiser {
   void load(const io::H5File& file);
 
  private:
-  struct Network;
   int dim_, classes_;
   double log_t_min_, log_t_range_;
-  std::unique_ptr<Network> network_;
+  at::Tensor data_mean_, data_variance_;  // float64 [1, D]
+  std::unique_ptr<dxmi::StateTimeNetwork> network_;
   std::unique_ptr<Adam> adam_;
 };
 

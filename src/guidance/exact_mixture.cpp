@@ -244,6 +244,22 @@ std::vector<double> ExactMixture::mean(int label, bool other_classes) const {
   return sum;
 }
 
+std::pair<at::Tensor, at::Tensor> ExactMixture::moments() const {
+  const at::Tensor weights = torch::tensor(
+      [&] {
+        std::vector<double> w;
+        for (const Component& c : components_) w.push_back(c.weight);
+        return w;
+      }(),
+      torch::kFloat64);
+  const at::Tensor p = (weights / weights.sum()).unsqueeze(1);
+  // Per component: a Gaussian's (first, second); a uniform's ((a + b) / 2, (b - a)^2 / 12).
+  const at::Tensor means = kind_ == Kind::kGaussian ? first_ : (first_ + second_) / 2;
+  const at::Tensor variances = kind_ == Kind::kGaussian ? second_ : (second_ - first_).square() / 12;
+  const at::Tensor mean = (p * means).sum(0);
+  return {mean, (p * (variances + means.square())).sum(0) - mean.square()};
+}
+
 std::vector<double> ExactMixture::class_direction(int label) const {
   const std::vector<double> inside = mean(label), outside = mean(label, true);
   std::vector<double> u(inside.size());
@@ -269,6 +285,21 @@ std::pair<double, double> ExactMixture::support_projection(const std::vector<dou
     high = std::max(high, box_high);
   }
   return {low, high};
+}
+
+std::vector<std::pair<std::string, at::Tensor>> ExactMixture::figure_data(double sigma) const {
+  std::vector<at::Tensor> boxes;
+  std::vector<double> labels;
+  for (const Component& c : components_) {
+    const at::Tensor first = torch::tensor(c.first, torch::kFloat64),
+                     second = torch::tensor(c.second, torch::kFloat64);
+    boxes.push_back(kind_ == Kind::kUniform ? torch::stack({first, second})
+                                            : torch::stack({first - 2 * second.sqrt(), first + 2 * second.sqrt()}));
+    labels.push_back(c.label);
+  }
+  return {{"/component_boxes", torch::stack(boxes)},
+          {"/component_labels", torch::tensor(labels, torch::kFloat64)},
+          {"/support_margin", torch::tensor({kSupportMargin * sigma}, torch::kFloat64)}};
 }
 
 }  // namespace tilt::guidance

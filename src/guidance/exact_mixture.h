@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "guidance/class_data.h"
 
 namespace tilt::guidance {
 
@@ -26,7 +27,7 @@ struct OuCoefficients {
   static OuCoefficients at(double t);
 };
 
-class ExactMixture {
+class ExactMixture final : public ClassData {
  public:
   enum class Kind { kGaussian, kUniform };
   struct Component {
@@ -48,7 +49,8 @@ class ExactMixture {
   static ExactMixture preset(const std::string& name);
   static const std::vector<std::string>& preset_names();
 
-  int dim() const { return static_cast<int>(components_.front().first.size()); }
+  int dim() const override { return static_cast<int>(components_.front().first.size()); }
+  bool bounded() const override { return kind_ == Kind::kUniform; }
   Kind kind() const { return kind_; }
   const std::vector<Component>& components() const { return components_; }
 
@@ -61,6 +63,12 @@ class ExactMixture {
   // Whether each x [B, D] lies in the support of class z (uniform components; Gaussians: everywhere),
   // its boxes widened by `margin` on every side.
   at::Tensor in_support(const at::Tensor& x, int label, double margin = 0) const;
+  // in_support with the boxes widened by kSupportMargin sigma: the class's own law p_{t_min} has
+  // Gaussian edges of width sigma, so exact scores then put ~all samples inside.
+  at::Tensor in_support_at_noise(const at::Tensor& x, int label, double sigma) const override {
+    return in_support(x, label, kSupportMargin * sigma);
+  }
+  static constexpr double kSupportMargin = 3.0;
   // Uniform mixtures: the pull back toward class z's support that its score exerts far beyond the
   // support's far edge along the class direction u (class_direction), as a vector along u:
   //   u (<u, x> - mu p_max - kFarTailStart sigma)_+ / sigma^2,   p_max = max <u, y> over the support,
@@ -75,15 +83,19 @@ class ExactMixture {
   // Gaussian coordinates by normals (step 1), uniform ones by uniforms (step 2). `labels` (optional):
   // set to each row's class, int64 [rows].
   at::Tensor sample(const CounterRng& rng, RngStream stream, uint32_t iteration, int64_t row_begin,
-                    int64_t rows, int label = -1, at::Tensor* labels = nullptr) const;
+                    int64_t rows, int label = -1, at::Tensor* labels = nullptr) const override;
   // The number of classes: 1 + the largest label.
-  int classes() const;
+  int classes() const override;
   // The mean of class z's law, and that of every other class together (label -1: the mixture's).
   std::vector<double> mean(int label, bool other_classes = false) const;
   // The unit vector from the other classes' mean to class z's (the one-vs-rest direction).
-  std::vector<double> class_direction(int label) const;
+  std::vector<double> class_direction(int label) const override;
   // The smallest and largest <u, x> over class z's support (uniform components; Gaussians: +-inf).
-  std::pair<double, double> support_projection(const std::vector<double>& u, int label) const;
+  std::pair<double, double> support_projection(const std::vector<double>& u, int label) const override;
+  std::pair<at::Tensor, at::Tensor> moments() const override;
+  // The components as boxes /component_boxes [K, 2, D] (lower and upper corners; Gaussians: mean -+
+  // 2 sd), their labels /component_labels [K] and the support test's margin /support_margin [1].
+  std::vector<std::pair<std::string, at::Tensor>> figure_data(double sigma) const override;
 
  private:
   // Every component's log p_t(x | component) [B, K] and score [K, B, D], all components at once.

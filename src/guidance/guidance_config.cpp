@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "core/config_section.h"
 #include "core/error.h"
+#include "data/image_set.h"
 #include "guidance/exact_mixture.h"
 
 namespace tilt::guidance {
@@ -44,15 +45,26 @@ SamplingConfig parse_sampling(ConfigSection section) {
   return s;
 }
 
-DenoiserConfig parse_learned(ConfigSection& model, ConfigSection training) {
+DenoiserConfig parse_learned(ConfigSection& model, ConfigSection training, bool images) {
   DenoiserConfig d;
-  d.hidden = model.get("hidden", d.hidden);
-  d.layers = model.get("layers", d.layers);
-  d.fourier_features = model.get("fourier_features", d.fourier_features);
+  d.architecture = model.get("architecture", images ? std::string("unet") : d.architecture);
+  if (d.architecture == "mlp") {
+    if (images)
+      config_fail(model.key_path("architecture"), "images need the U-Net (architecture: unet)");
+    d.hidden = model.get("hidden", d.hidden);
+    d.layers = model.get("layers", d.layers);
+    d.fourier_features = model.get("fourier_features", d.fourier_features);
+    require_at_least(d.hidden, 1, model.key_path("hidden"));
+    require_at_least(d.layers, 0, model.key_path("layers"));
+    require_at_least(d.fourier_features, 1, model.key_path("fourier_features"));
+  } else if (d.architecture == "unet") {
+    if (!images) config_fail(model.key_path("architecture"), "the U-Net reads images (data.images)");
+    d.channels = model.get("channels", d.channels);
+    require_at_least(d.channels, 4, model.key_path("channels"));
+  } else {
+    config_fail(model.key_path("architecture"), "unknown architecture '" + d.architecture + "' (choose mlp or unet)");
+  }
   d.label_dropout = model.get("label_dropout", d.label_dropout);
-  require_at_least(d.hidden, 1, model.key_path("hidden"));
-  require_at_least(d.layers, 0, model.key_path("layers"));
-  require_at_least(d.fourier_features, 1, model.key_path("fourier_features"));
   if (!(d.label_dropout > 0 && d.label_dropout < 1))
     config_fail(model.key_path("label_dropout"),
                 "must be in (0, 1): the null label must be trained and so must the classes");
@@ -89,8 +101,15 @@ GuidanceConfig parse_guidance_config(const std::string& yaml_text,
   c.seed = top.get<uint64_t>("seed", c.seed);
   {
     ConfigSection data = top.section("data");
-    c.mixture = data.get("mixture", c.mixture);
+    c.images = data.get("images", c.images);
     c.guided_class = data.get("class", c.guided_class);
+    if (!c.images.empty()) {
+      if (data.has("mixture")) config_fail(data.key_path("mixture"), "give a mixture or images, not both");
+      data::require_image_directory(c.images, data.key_path("images"));
+      require_in_range(c.guided_class, 0, data::kMnistClasses - 1, data.key_path("class"));
+      data.finish();
+    } else {
+      c.mixture = data.get("mixture", c.mixture);
     const std::vector<std::string>& names = ExactMixture::preset_names();
     if (std::find(names.begin(), names.end(), c.mixture) == names.end()) {
       std::string known;
@@ -104,13 +123,16 @@ GuidanceConfig parse_guidance_config(const std::string& yaml_text,
     });
     if (!has_class) config_fail(data.key_path("class"), "no component of this mixture has that class");
     data.finish();
+    }
   }
   {
     ConfigSection model = top.section("model");
     const std::string kind = model.get<std::string>("kind", "exact");
     if (kind == "learned") {
-      c.learned = parse_learned(model, top.section("training"));
+      c.learned = parse_learned(model, top.section("training"), !c.images.empty());
     } else if (kind == "exact") {
+      if (!c.images.empty())
+        config_fail(model.key_path("kind"), "images have no exact score: learn one (kind: learned)");
       c.score_error = model.get("score_error", c.score_error);
       require_in_range(c.score_error, 0.0, 1.0, model.key_path("score_error"));
       if (c.score_error > 0 && ExactMixture::preset(c.mixture).kind() != ExactMixture::Kind::kUniform)
@@ -136,14 +158,22 @@ std::string to_yaml(const GuidanceConfig& c) {
   YAML::Node root;
   root["method"] = "guidance";
   root["seed"] = c.seed;
-  root["data"]["mixture"] = c.mixture;
+  if (c.images.empty())
+    root["data"]["mixture"] = c.mixture;
+  else
+    root["data"]["images"] = c.images;
   root["data"]["class"] = c.guided_class;
   if (c.learned) {
     const DenoiserConfig& d = *c.learned;
     root["model"]["kind"] = "learned";
-    root["model"]["hidden"] = d.hidden;
-    root["model"]["layers"] = d.layers;
-    root["model"]["fourier_features"] = d.fourier_features;
+    root["model"]["architecture"] = d.architecture;
+    if (d.architecture == "unet") {
+      root["model"]["channels"] = d.channels;
+    } else {
+      root["model"]["hidden"] = d.hidden;
+      root["model"]["layers"] = d.layers;
+      root["model"]["fourier_features"] = d.fourier_features;
+    }
     root["model"]["label_dropout"] = yaml_number(d.label_dropout);
     root["training"]["iterations"] = d.iterations;
     root["training"]["batch"] = d.batch;

@@ -1,10 +1,12 @@
 // A guidance study's config (`method: guidance`; configs/guidance/, docs/guidance.md), read and
 // validated like every tilt config (unknown keys, types, ranges; defaults written back):
 //   seed;
-//   data {mixture (guidance/exact_mixture.h presets), class (the guided class z)};
+//   data {mixture (guidance/exact_mixture.h presets) or images (a directory of Fashion-MNIST's IDX
+//         files: guidance/image_classes.h; learned models only), class (the guided class z)};
 //   model {kind: exact, score_error (lambda: that fraction of the class score's far-tail pull removed)}
-//     or {kind: learned, hidden, layers, fourier_features, label_dropout} (classifier-free guidance's
-//     network, guidance/conditional_denoiser.h) with
+//     or {kind: learned, architecture (mlp: hidden, layers, fourier_features; unet: channels; images
+//     need unet), label_dropout} (classifier-free guidance's network, guidance/conditional_denoiser.h)
+//     with
 //   training {iterations, batch, lr, log_every, checkpoint_every} (learned models only);
 //   sampling {sampler (ode, sde), samples, steps, t_max, t_min, scales (the guidance scales w),
 //             kept_samples (final samples stored for figures), min_in_support and max_pullback
@@ -42,6 +44,8 @@ struct SamplingConfig {
 struct GuidanceConfig {
   uint64_t seed = 0;
   std::string mixture = "intervals_1d";
+  // Set: the data are this directory's labelled images (the training split), not a mixture.
+  std::string images;
   int guided_class = 1;
   // The guided class's score with an error e = score_error x far_tail_pull (exact_mixture.h): it
   // cancels that fraction of the pull back toward the support far beyond its edge, where p_t is

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "dist/gather.h"
+#include "guidance/exact_mixture.h"
 #include "guidance/samplers.h"
 
 namespace tilt::guidance {
@@ -45,19 +46,18 @@ double pullback(const at::Tensor& mean) {
 
 }  // namespace
 
-ScanResult scan_guidance_scales(const ExactMixture& data, int label, const GuidedScore& score,
+ScanResult scan_guidance_scales(const ClassData& data, int label, const GuidedScore& score,
                                 const SamplingConfig& sampling, const CounterRng& rng, Communicator& comm,
                                 bool verbose) {
   const BatchShard shard = shard_batch(sampling.samples, comm.rank(), comm.size());
   const std::vector<double> direction = data.class_direction(label);
   const at::Tensor u = torch::tensor(direction, torch::kFloat64);
   const auto [support_low, support_high] = data.support_projection(direction, label);
-  const bool bounded = data.kind() == ExactMixture::Kind::kUniform;
+  const bool bounded = data.bounded();
   const TimeGrid grid{sampling.t_max, sampling.t_min, sampling.steps};
   const int64_t scales = static_cast<int64_t>(sampling.scales.size()), dim = data.dim();
   const int64_t kept_here = std::clamp<int64_t>(sampling.kept_samples - shard.begin, 0, shard.count);
-  // The sampler stops at t_min, where even the class's own law has Gaussian edges of width sigma.
-  const double margin = kSupportMargin * std::sqrt(OuCoefficients::at(sampling.t_min).variance);
+  const double sigma_end = std::sqrt(OuCoefficients::at(sampling.t_min).variance);
 
   ScanResult result;
   at::Tensor means = torch::empty({scales, sampling.steps + 1}, torch::kFloat64),
@@ -88,7 +88,7 @@ ScanResult scan_guidance_scales(const ExactMixture& data, int label, const Guide
 
     const at::Tensor projection = x.matmul(u);
     const at::Tensor finite = torch::isfinite(x).all(1);
-    const at::Tensor inside = data.in_support(x, label, margin).logical_and(finite);
+    const at::Tensor inside = data.in_support_at_noise(x, label, sigma_end).logical_and(finite);
     const double edge = support_high - kFarEdge * (support_high - support_low);
     at::Tensor counts =
         torch::stack({finite.logical_not().sum(), inside.sum(), inside.logical_and(projection >= edge).sum(),
@@ -158,7 +158,6 @@ ScanResult scan_guidance_scales(const ExactMixture& data, int label, const Guide
                      {"/time", series(grid.times())},
                      {"/class_direction", u},
                      {"/support_projection", series({support_low, support_high})},
-                     {"/support_margin", series({margin})},
                      {"/trajectory_mean", means},
                      {"/trajectory_std", stds},
                      {"/final_samples", kept},

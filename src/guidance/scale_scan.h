@@ -11,9 +11,8 @@
 //   - the share of final samples in the class support, at its far edge (the last `kFarEdge` of the
 //     support's extent along u: Theorem 1), above 0 and beyond sqrt(w) along u (Theorem 2), and
 //     the share that diverged (non-finite; left out of the rest). The sampler stops at t_min > 0,
-//     where the class's own law p_{t_min} has Gaussian edges of width sigma(t_min): "in the support"
-//     means within the class's boxes widened by kSupportMargin sigma(t_min) (at w = 0 exact scores
-//     then put ~all samples inside).
+//     where the class's own law p_{t_min} is the data plus noise sigma(t_min): the data's support
+//     test allows for it (ClassData::in_support_at_noise).
 // The prescription (the paper's): the largest scale, scanning upward, before the first whose mean
 // projected trajectory is not monotone or whose in-support share falls below min_in_support.
 #pragma once
@@ -27,7 +26,7 @@
 
 #include "core/rng.h"
 #include "dist/communicator.h"
-#include "guidance/exact_mixture.h"
+#include "guidance/class_data.h"
 #include "guidance/guidance_config.h"
 
 namespace tilt::guidance {
@@ -36,7 +35,6 @@ namespace tilt::guidance {
 using GuidedScore = std::function<at::Tensor(const at::Tensor& x, double t, double w)>;
 
 inline constexpr double kFarEdge = 0.1;
-inline constexpr double kSupportMargin = 3.0;
 
 struct ScanResult {
   std::vector<std::pair<std::string, double>> metrics;  // per scale, named <metric>_w<scale>
@@ -45,7 +43,7 @@ struct ScanResult {
   std::vector<std::pair<std::string, at::Tensor>> datasets;
 };
 
-ScanResult scan_guidance_scales(const ExactMixture& data, int label, const GuidedScore& score,
+ScanResult scan_guidance_scales(const ClassData& data, int label, const GuidedScore& score,
                                 const SamplingConfig& sampling, const CounterRng& rng, Communicator& comm,
                                 bool verbose);
 

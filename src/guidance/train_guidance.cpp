@@ -9,7 +9,9 @@
 #include "core/cpu_setup.h"
 #include "dist/gradient_sync.h"
 #include "guidance/conditional_denoiser.h"
+#include "data/image_set.h"
 #include "guidance/exact_mixture.h"
+#include "guidance/image_classes.h"
 #include "guidance/samplers.h"
 #include "guidance/scale_scan.h"
 #include "io/atomic_file.h"
@@ -47,20 +49,11 @@ double relative_score_error(const ExactMixture& data, int label, double size, co
   return std::sqrt(sums[0] / sums[1]);
 }
 
-// The class's components as boxes [K, 2, D] (lower and upper corners; Gaussians: mean -+ 2 sd) and
-// their labels [K], for figures.
-std::pair<at::Tensor, at::Tensor> component_boxes(const ExactMixture& data) {
-  std::vector<at::Tensor> boxes;
-  std::vector<double> labels;
-  for (const auto& c : data.components()) {
-    const at::Tensor first = torch::tensor(c.first, torch::kFloat64),
-                     second = torch::tensor(c.second, torch::kFloat64);
-    boxes.push_back(data.kind() == ExactMixture::Kind::kUniform
-                        ? torch::stack({first, second})
-                        : torch::stack({first - 2 * second.sqrt(), first + 2 * second.sqrt()}));
-    labels.push_back(c.label);
-  }
-  return {torch::stack(boxes), torch::tensor(labels, torch::kFloat64)};
+// The data a study samples and judges: an exact mixture or an image set's training split.
+std::unique_ptr<ClassData> load_class_data(const GuidanceConfig& config) {
+  if (!config.images.empty())
+    return std::make_unique<ImageClasses>(data::load_mnist_like(config.images, "train"));
+  return std::make_unique<ExactMixture>(ExactMixture::preset(config.mixture));
 }
 
 // A learned model's checkpoint continues only under the same data, model and training settings; the
@@ -89,7 +82,7 @@ void check_resumable(const std::filesystem::path& checkpoint, const GuidanceConf
 // Classifier-free guidance's model trained by denoising score matching on fresh exact samples of the
 // mixture every iteration (RNG iteration 2 + i: the samples and their classes, steps 0-2; label
 // dropout, 3; log-uniform times, 4; noise, 5), data-parallel over ranks, on the shared iteration loop.
-TrainOutcome train_denoiser(ConditionalDenoiser& denoiser, const ExactMixture& data,
+TrainOutcome train_denoiser(ConditionalDenoiser& denoiser, const ClassData& data,
                             const GuidanceConfig& config, const std::string& resolved,
                             const TrainOptions& options, bool resuming, const CounterRng& rng,
                             Communicator& comm, bool verbose) {
@@ -104,11 +97,14 @@ TrainOutcome train_denoiser(ConditionalDenoiser& denoiser, const ExactMixture& d
     start =
         load_method_checkpoint(options.run_dir, tables, [&](const io::H5File& file) { denoiser.load(file); });
   broadcast_parameters(tensors_of(denoiser.parameters()), comm);
-  if (verbose)
-    std::printf(
-        "tilt: training the conditional model (%d x %d, label dropout %.2f): %d iterations at batch %lld\n",
-        training.hidden, training.layers, training.label_dropout, training.iterations,
-        static_cast<long long>(training.batch));
+  if (verbose) {
+    const std::string network = training.architecture == "unet"
+                                    ? "U-Net C = " + std::to_string(training.channels)
+                                    : "MLP " + std::to_string(training.hidden) + " x " + std::to_string(training.layers);
+    std::printf("tilt: training the conditional model (%s, label dropout %.2f): %d iterations at batch %lld\n",
+                network.c_str(), training.label_dropout, training.iterations,
+                static_cast<long long>(training.batch));
+  }
   GradientSync sync;
   const std::vector<at::Tensor> parameters = tensors_of(denoiser.parameters());
   const double log_t_min = std::log(sampling.t_min), log_t_range = std::log(sampling.t_max) - log_t_min;
@@ -158,38 +154,41 @@ TrainResult train_guidance(const GuidanceConfig& config, const TrainOptions& opt
   const CounterRng rng(config.seed);
   const PreparedRunDirectory run_directory(
       options, resolved, comm, [&](const std::filesystem::path& c) { check_resumable(c, config); });
-  const ExactMixture data = ExactMixture::preset(config.mixture);
+  const std::unique_ptr<ClassData> data = load_class_data(config);
   const int label = config.guided_class;
   const SamplingConfig& sampling = config.sampling;
   if (verbose)
     std::printf(
         "tilt: guidance, %s, class %d, %s scores, %s, %lld samples x %d steps, %zu scales, %d ranks -> %s\n",
-        config.mixture.c_str(), label, config.learned ? "learned" : "exact",
+        config.images.empty() ? config.mixture.c_str() : config.images.c_str(), label, config.learned ? "learned" : "exact",
         sampling.sampler == SamplerKind::kProbabilityFlow ? "probability-flow ODE" : "reverse SDE",
         static_cast<long long>(sampling.samples), sampling.steps, sampling.scales.size(), comm.size(),
         options.run_dir.c_str());
   std::unique_ptr<ConditionalDenoiser> denoiser;
   if (config.learned) {
     torch::manual_seed(config.seed);  // the network's initial weights: the same on every rank and every run
-    denoiser = std::make_unique<ConditionalDenoiser>(data.dim(), data.classes(), *config.learned,
-                                                     sampling.t_min, sampling.t_max);
-    const TrainOutcome outcome = train_denoiser(*denoiser, data, config, resolved, options,
+    const auto [mean, variance] = data->moments();
+    denoiser = std::make_unique<ConditionalDenoiser>(data->dim(), data->classes(), *config.learned,
+                                                     sampling.t_min, sampling.t_max, mean, variance);
+    const TrainOutcome outcome = train_denoiser(*denoiser, *data, config, resolved, options,
                                                 run_directory.resuming(), rng, comm, verbose);
     if (outcome != TrainOutcome::kFinished) return {outcome, {}};
   }
   torch::NoGradGuard no_grad;
   const double error = config.score_error;
+  // Exact scores: the config admits them for mixtures only.
+  const auto* mixture = dynamic_cast<const ExactMixture*>(data.get());
   const GuidedScore score = [&](const at::Tensor& x, double t, double w) {
     if (denoiser) return denoiser->guided_score(x, t, label, w);
-    at::Tensor guided = data.guided_score(x, t, label, w);
+    at::Tensor guided = mixture->guided_score(x, t, label, w);
     // The error sits in the class score, which guidance multiplies by w + 1.
-    if (error > 0) guided += (w + 1) * error * data.far_tail_pull(x, t, label);
+    if (error > 0) guided += (w + 1) * error * mixture->far_tail_pull(x, t, label);
     return guided;
   };
-  ScanResult scan = scan_guidance_scales(data, label, score, sampling, rng, comm, verbose);
+  ScanResult scan = scan_guidance_scales(*data, label, score, sampling, rng, comm, verbose);
   if (error > 0) {
     const double relative = relative_score_error(
-        data, label, error, TimeGrid{sampling.t_max, sampling.t_min, sampling.steps}, rng, comm);
+        *mixture, label, error, TimeGrid{sampling.t_max, sampling.t_min, sampling.steps}, rng, comm);
     scan.metrics.emplace_back("score_error_relative_l2", relative);
     if (verbose)
       std::printf("tilt: the class score's error: %.4f of its L2 size over the sampler's times\n", relative);
@@ -203,13 +202,12 @@ TrainResult train_guidance(const GuidanceConfig& config, const TrainOptions& opt
                   sampling.scales.front());
   }
   const int64_t kept = sampling.kept_samples;
-  const at::Tensor reference = data.sample(rng, RngStream::kGuidance, 1, 0, kept, label).to(torch::kFloat32);
+  const at::Tensor reference = data->sample(rng, RngStream::kGuidance, 1, 0, kept, label).to(torch::kFloat32);
+  const double sigma_end = std::sqrt(OuCoefficients::at(sampling.t_min).variance);
   on_root_for_all(comm, "write the study", [&] {
     io::write_atomically(options.run_dir / kStudyFile, [&](io::H5File& file) {
       for (const auto& [name, tensor] : scan.datasets) file.write(name, tensor);
-      const auto [boxes, labels] = component_boxes(data);
-      file.write("/component_boxes", boxes);
-      file.write("/component_labels", labels);
+      for (const auto& [name, tensor] : data->figure_data(sigma_end)) file.write(name, tensor);
       file.write("/class_samples", reference);
       file.write_string("/config", resolved);
     });

@@ -77,6 +77,10 @@ for relative in "${configs[@]}"; do
   # A learned guidance model: a few training iterations.
   grep -q "^method: guidance" "$source_dir/$relative" && grep -q "kind: learned" "$source_dir/$relative" &&
     sizes+=(--set training.iterations=4 --set training.batch=64 --set training.checkpoint_every=2)
+  # Guidance on images: a small U-Net, a few samples on a very coarse grid.
+  grep -q "^method: guidance" "$source_dir/$relative" && grep -q "^  images:" "$source_dir/$relative" &&
+    sizes+=(--set model.channels=4 --set training.batch=8 --set sampling.samples=8 --set sampling.steps=3
+            --set sampling.kept_samples=4)
   # The Fredkin study (no training, no chains): a few samples.
   grep -q "kind: fredkin" "$source_dir/$relative" && sizes=(--set denoising.samples=64 --quiet)
   # Image configs: the first 512 training images; DxMI's feature classifier trains on them (once), and

@@ -21,6 +21,7 @@
 #include "data/image_set.h"
 #include "data/logit_images.h"
 #include "data/sharded_loader.h"
+#include "test_helpers.h"
 
 namespace tilt::data {
 namespace {
@@ -35,19 +36,7 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
-std::vector<unsigned char> idx_bytes(const std::vector<uint32_t>& shape,
-                                     const std::vector<unsigned char>& values) {
-  std::vector<unsigned char> out{0, 0, 0x08, static_cast<unsigned char>(shape.size())};
-  for (uint32_t d : shape)
-    for (int shift : {24, 16, 8, 0}) out.push_back(static_cast<unsigned char>(d >> shift));
-  out.insert(out.end(), values.begin(), values.end());
-  return out;
-}
-
-void write_plain(const fs::path& path, const std::vector<unsigned char>& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
+using test_support::idx_bytes;
 
 void write_gzip(const fs::path& path, const std::vector<unsigned char>& bytes) {
   gzFile file = gzopen(path.c_str(), "wb");
@@ -76,7 +65,7 @@ void expect_error(const fs::path& path, const std::string& phrase) {
 TEST(IdxFile, ReadsPlainAndGzipFilesWithTheirShapes) {
   TempDir dir;
   const auto bytes = idx_bytes({3, 4, 5}, counting(60));
-  write_plain(dir.path / "a-idx3-ubyte", bytes);
+  test_support::write_bytes(dir.path / "a-idx3-ubyte", bytes);
   write_gzip(dir.path / "b-idx3-ubyte.gz", bytes);
   for (const char* name : {"a-idx3-ubyte", "b-idx3-ubyte.gz"}) {
     const at::Tensor t = read_idx(dir.path / name);
@@ -91,23 +80,23 @@ TEST(IdxFile, BadFilesGiveErrorsNamingThem) {
   expect_error(dir.path / "missing-idx1-ubyte", "cannot be opened");
   auto truncated = idx_bytes({10, 4}, counting(40));
   truncated.resize(truncated.size() - 7);
-  write_plain(dir.path / "truncated", truncated);
+  test_support::write_bytes(dir.path / "truncated", truncated);
   expect_error(dir.path / "truncated", "truncated");
   write_gzip(dir.path / "truncated.gz", truncated);
   expect_error(dir.path / "truncated.gz", "truncated");
-  write_plain(dir.path / "short-header", {0, 0, 8, 3, 0, 0});
+  test_support::write_bytes(dir.path / "short-header", {0, 0, 8, 3, 0, 0});
   expect_error(dir.path / "short-header", "truncated");
   auto magic = idx_bytes({4}, counting(4));
   magic[0] = 0x1f;
   magic[1] = 0x00;
-  write_plain(dir.path / "magic", magic);
+  test_support::write_bytes(dir.path / "magic", magic);
   expect_error(dir.path / "magic", "magic");
   auto floats = idx_bytes({4}, counting(4));
   floats[2] = 0x0d;
-  write_plain(dir.path / "floats", floats);
+  test_support::write_bytes(dir.path / "floats", floats);
   expect_error(dir.path / "floats", "only unsigned bytes");
   auto longer = idx_bytes({4}, counting(5));
-  write_plain(dir.path / "longer", longer);
+  test_support::write_bytes(dir.path / "longer", longer);
   expect_error(dir.path / "longer", "past the 4 values");
   // A gzip stream whose compressed bytes were damaged: zlib's checks refuse it.
   const std::string gz = (dir.path / "corrupt.gz").string();
@@ -123,7 +112,7 @@ TEST(ImageSet, PairsImagesWithLabelsAndRefusesMismatches) {
   TempDir dir;
   write_gzip(dir.path / "train-images-idx3-ubyte.gz",
              idx_bytes({3, 2, 2}, {0, 255, 0, 255, 1, 2, 3, 4, 5, 6, 7, 8}));
-  write_plain(dir.path / "train-labels-idx1-ubyte", idx_bytes({3}, {4, 0, 9}));
+  test_support::write_bytes(dir.path / "train-labels-idx1-ubyte", idx_bytes({3}, {4, 0, 9}));
   const LabelledImages set = load_mnist_like(dir.path, "train");
   ASSERT_EQ(set.images.sizes(), (std::vector<int64_t>{3, 4}));
   EXPECT_FLOAT_EQ(set.images[0][0].item<float>(), -1.0f);
@@ -133,10 +122,10 @@ TEST(ImageSet, PairsImagesWithLabelsAndRefusesMismatches) {
                            torch::tensor({0, 255, 0, 255, 1, 2, 3, 4, 5, 6, 7, 8}).reshape({3, 4})));
   EXPECT_EQ(select_class(set, 0).size(), 1);
 
-  write_plain(dir.path / "t10k-images-idx3-ubyte", idx_bytes({3, 2, 2}, counting(12)));
-  write_plain(dir.path / "t10k-labels-idx1-ubyte", idx_bytes({2}, {1, 2}));
+  test_support::write_bytes(dir.path / "t10k-images-idx3-ubyte", idx_bytes({3, 2, 2}, counting(12)));
+  test_support::write_bytes(dir.path / "t10k-labels-idx1-ubyte", idx_bytes({2}, {1, 2}));
   EXPECT_THROW(load_mnist_like(dir.path, "t10k"), Error);
-  write_plain(dir.path / "t10k-labels-idx1-ubyte", idx_bytes({3}, {1, 2, 10}));
+  test_support::write_bytes(dir.path / "t10k-labels-idx1-ubyte", idx_bytes({3}, {1, 2, 10}));
   EXPECT_THROW(load_mnist_like(dir.path, "t10k"), Error);
   EXPECT_THROW(load_mnist_like(dir.path / "nowhere", "train"), Error);
   EXPECT_THROW(load_mnist_like(dir.path, "valid"), Error);

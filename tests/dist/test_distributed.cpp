@@ -477,6 +477,24 @@ TEST(Distributed, LearnedGuidanceJobOnTwoRanksEqualsOneRank) {
       });
 }
 
+// The same on Fashion-MNIST with the conditional U-Net: the training images drawn by global row, and
+// the class direction and far edge from the whole set on every rank; 9 rows do not split evenly.
+TEST(Distributed, LearnedImageGuidanceJobOnTwoRanksEqualsOneRank) {
+  const guidance::GuidanceConfig config = guidance::parse_guidance_config(
+      "method: guidance\ndata: {images: /usr/share/datasets/fashion-mnist, class: 7}\n"
+      "model: {kind: learned, channels: 4}\n",
+      {"training.iterations=3", "training.batch=10", "training.checkpoint_every=3", "sampling.samples=9",
+       "sampling.steps=4", "sampling.kept_samples=5", "sampling.scales=[0, 3]"});
+  expect_two_ranks_equal_one(
+      "image_guidance",
+      [&](const TrainOptions& options, Communicator& comm) {
+        return guidance::train_guidance(config, options, comm);
+      },
+      [](const std::string& metric, double value) {
+        return metric.find("fraction") != std::string::npos ? 1.5 / 9 : 1e-4 * (1 + std::abs(value));
+      });
+}
+
 // The replay buffer is replicated: 2 ranks hold the same buffer and local-search buffer as one rank
 // and replay exactly the states one rank replays (bitwise: the policy is the zero drift at
 // initialisation, so nothing depends on how a matrix product is split).

@@ -10,13 +10,17 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <random>
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "data/image_set.h"
 #include "dist/communicator.h"
+#include "dxmi/networks.h"
 #include "guidance/conditional_denoiser.h"
 #include "guidance/exact_mixture.h"
 #include "guidance/guidance_config.h"
+#include "guidance/image_classes.h"
 #include "guidance/samplers.h"
 #include "guidance/train_guidance.h"
 #include "test_helpers.h"
@@ -321,25 +325,89 @@ TEST(GuidanceStudy, IntervalsCollapseOntoTheFarEdgeAndAScoreErrorLetsGuidanceLea
 }
 
 // The classifier-free guided score is -((w + 1) eps(x, t, z) - w eps(x, t, null)) / sigma of the
-// network's own predictions (a network with random weights: the output layer starts at zero).
+// network's own predictions (networks with random weights: the output layer starts at zero), for
+// the MLP on 2-D points and the U-Net on 8 x 8 images.
 TEST(ConditionalDenoiser, GuidedScoreCombinesTheClassAndNullPredictions) {
-  const ConditionalDenoiser denoiser(2, 2, DenoiserConfig{}, 1e-3, 10.0);
-  const at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(4);
-  torch::NoGradGuard no_grad;
-  for (const auto& parameter : denoiser.parameters()) parameter.tensor.normal_(0, 0.3, generator);
-  const at::Tensor x = torch::randn({7, 2}, generator, torch::kFloat64);
-  const double t = 0.3, w = 2.5, sigma = std::sqrt(-std::expm1(-2 * t));
-  const at::Tensor time = torch::full({7}, t, torch::kFloat64);
-  const at::Tensor eps_class = denoiser.epsilon(x, time, torch::full({7}, 1, torch::kInt64));
-  const at::Tensor eps_null =
-      denoiser.epsilon(x, time, torch::full({7}, denoiser.null_label(), torch::kInt64));
-  EXPECT_GT((eps_class - eps_null).abs().max().item<double>(), 1e-3);
-  const at::Tensor expected = -((w + 1) * eps_class - w * eps_null) / sigma;
-  // float32 inside: one time for all rows and a time per row round differently (relative 1e-6).
-  const double scale = expected.abs().max().item<double>();
-  EXPECT_LT((denoiser.guided_score(x, t, 1, w) - expected).abs().max().item<double>(), 1e-5 * scale);
-  EXPECT_LT((denoiser.guided_score(x, t, 1, 0) + eps_class / sigma).abs().max().item<double>(),
-            1e-5 * (eps_class / sigma).abs().max().item<double>());
+  DenoiserConfig unet;
+  unet.architecture = "unet";
+  unet.channels = 8;
+  for (const auto& [config, dim] : {std::pair{DenoiserConfig{}, 2}, std::pair{unet, 64}}) {
+    SCOPED_TRACE(config.architecture);
+    const ConditionalDenoiser denoiser(dim, 2, config, 1e-3, 10.0, torch::zeros({dim}), torch::ones({dim}));
+    const at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(4);
+    torch::NoGradGuard no_grad;
+    for (const auto& parameter : denoiser.parameters()) parameter.tensor.normal_(0, 0.3, generator);
+    const at::Tensor x = torch::randn({7, dim}, generator, torch::kFloat64);
+    const double t = 0.3, w = 2.5, sigma = std::sqrt(-std::expm1(-2 * t));
+    const at::Tensor time = torch::full({7}, t, torch::kFloat64);
+    const at::Tensor eps_class = denoiser.epsilon(x, time, torch::full({7}, 1, torch::kInt64));
+    const at::Tensor eps_null =
+        denoiser.epsilon(x, time, torch::full({7}, denoiser.null_label(), torch::kInt64));
+    EXPECT_GT((eps_class - eps_null).abs().max().item<double>(), 1e-3);
+    const at::Tensor expected = -((w + 1) * eps_class - w * eps_null) / sigma;
+    // float32 inside: one time for all rows and a time per row, one batch of 7 rows or of 14, round
+    // differently (relative 1e-6).
+    const double scale = expected.abs().max().item<double>();
+    EXPECT_LT((denoiser.guided_score(x, t, 1, w) - expected).abs().max().item<double>(), 1e-5 * scale);
+    EXPECT_LT((denoiser.guided_score(x, t, 1, 0) + eps_class / sigma).abs().max().item<double>(),
+              1e-5 * (eps_class / sigma).abs().max().item<double>());
+  }
+}
+
+// Before training (the networks' output layers start at zero) the denoiser is the exact noise
+// predictor of Gaussian data with the data's moments: its score -eps / sigma equals the closed-form
+// score of N(mu m, mu^2 v + sigma^2) (an ExactMixture of one Gaussian) at every t, for both networks.
+TEST(ConditionalDenoiser, StartsAsTheExactDenoiserOfGaussianDataWithTheDataMoments) {
+  DenoiserConfig unet;
+  unet.architecture = "unet";
+  unet.channels = 4;
+  const at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(9);
+  for (const auto& [config, dim] : {std::pair{DenoiserConfig{}, 2}, std::pair{unet, 16}}) {
+    SCOPED_TRACE(config.architecture);
+    const at::Tensor mean = torch::randn({dim}, generator, torch::kFloat64),
+                     variance = torch::rand({dim}, generator, torch::kFloat64) + 0.2;
+    const ExactMixture gaussian(
+        ExactMixture::Kind::kGaussian,
+        {{1.0, 0, std::vector<double>(mean.data_ptr<double>(), mean.data_ptr<double>() + dim),
+          std::vector<double>(variance.data_ptr<double>(), variance.data_ptr<double>() + dim)}});
+    const ConditionalDenoiser denoiser(dim, 1, config, 1e-3, 10.0, mean, variance);
+    torch::NoGradGuard no_grad;
+    const at::Tensor x = 2 * torch::randn({5, dim}, generator, torch::kFloat64);
+    for (double t : {0.002, 0.3, 4.0}) {
+      const double sigma = std::sqrt(-std::expm1(-2 * t));
+      const at::Tensor score = -denoiser.epsilon(x, torch::full({1}, t, torch::kFloat64),
+                                                 torch::zeros({5}, torch::kInt64)) / sigma;
+      const at::Tensor exact = gaussian.score(x, t);
+      EXPECT_LT((score - exact).abs().max().item<double>(), 1e-9 * (1 + exact.abs().max().item<double>()))
+          << "t = " << t;
+    }
+  }
+}
+
+// A conditional network needs one label per row, in range; an unconditional one takes none.
+TEST(ConditionalDenoiser, NetworksRefuseMissingOrBadLabels) {
+  dxmi::ArchitectureConfig unet;
+  unet.kind = "unet";
+  unet.channels = 4;
+  for (const dxmi::ArchitectureConfig& architecture : {dxmi::ArchitectureConfig{}, unet}) {
+    SCOPED_TRACE(architecture.kind);
+    const int dim = architecture.kind == "unet" ? 64 : 2;
+    const auto conditional = dxmi::make_noise_predictor(architecture, dim, 1, 3);
+    const auto unconditional = dxmi::make_noise_predictor(architecture, dim);
+    const at::Tensor x = torch::zeros({4, dim}), t = torch::full({1}, 0.5);
+    EXPECT_EQ(conditional->forward(x, t, torch::tensor({0, 1, 2, 0}, torch::kInt64)).sizes(), x.sizes());
+    const auto message = [&](const auto& action) { return test_support::error_message(action); };
+    EXPECT_NE(message([&] { conditional->forward(x, t); }).find("needs a class label"), std::string::npos);
+    EXPECT_NE(message([&] { conditional->forward(x, t, torch::tensor({0, 1, 3, 0}, torch::kInt64)); })
+                  .find("0..2"),
+              std::string::npos);
+    EXPECT_NE(message([&] { conditional->forward(x, t, torch::tensor({0, 1}, torch::kInt64)); })
+                  .find("one class label per row"),
+              std::string::npos);
+    EXPECT_NE(message([&] { unconditional->forward(x, t, torch::zeros({4}, torch::kInt64)); })
+                  .find("takes no class labels"),
+              std::string::npos);
+  }
 }
 
 // Classifier-free guidance learned on 1/2 U[-2, -1] + 1/2 U[1, 2] (DSM with label dropout, 1500
@@ -392,6 +460,100 @@ TEST(GuidanceStudy, ResumingALearnedRunReproducesTheUninterruptedOne) {
   std::filesystem::remove_all(finished);
 }
 
+// Two classes of 8 x 8 images as the training split's IDX files in a fresh directory: class 0 dark
+// everywhere, class 1 bright on its left half, every pixel up to 40 of 255 in from the range's end.
+std::filesystem::path write_two_class_images(const std::string& name, uint32_t per_class = 256) {
+  const std::filesystem::path dir = temporary_run(name);
+  std::filesystem::create_directories(dir);
+  std::mt19937 random(7);
+  std::uniform_int_distribution<int> jitter(0, 40);
+  std::vector<unsigned char> pixels, labels;
+  for (uint32_t i = 0; i < 2 * per_class; ++i) {
+    const unsigned char label = static_cast<unsigned char>(i % 2);
+    labels.push_back(label);
+    for (int pixel = 0; pixel < 64; ++pixel) {
+      const bool bright = label == 1 && pixel % 8 < 4;
+      pixels.push_back(static_cast<unsigned char>(bright ? 255 - jitter(random) : jitter(random)));
+    }
+  }
+  test_support::write_bytes(dir / "train-images-idx3-ubyte", test_support::idx_bytes({2 * per_class, 8, 8}, pixels));
+  test_support::write_bytes(dir / "train-labels-idx1-ubyte", test_support::idx_bytes({2 * per_class}, labels));
+  return dir;
+}
+
+// The image set's ground truth by hand: the class direction is the normalised difference of the
+// class means, the support's extent along it the class images' projections; the support test allows
+// an RMS excess over the pixel range of sigma: pixels at the range's end plus noise sigma' exceed it
+// by sigma' / sqrt(2) in RMS (a half-normal's second moment), so noise sigma stays inside (measured
+// ~all of 2000; 64 pixels: the RMS^2 is 0.5 +- 0.14 sigma^2) and noise 2 sigma does not (2 +- 0.56).
+// Samples are the class's images, the same rows however the rows are split.
+TEST(ImageClasses, DirectionSupportAndSamplesComeFromTheImages) {
+  const std::filesystem::path dir = write_two_class_images("image_set");
+  const data::LabelledImages set = data::load_mnist_like(dir, "train");
+  const ImageClasses images(set);
+  EXPECT_EQ(images.classes(), 2);
+  EXPECT_EQ(images.dim(), 64);
+  EXPECT_TRUE(images.bounded());
+  const at::Tensor x = set.images.to(torch::kFloat64);
+  const at::Tensor difference = x.index({set.labels == 1}).mean(0) - x.index({set.labels == 0}).mean(0);
+  const at::Tensor expected = difference / difference.norm();
+  const std::vector<double> u = images.class_direction(1);
+  EXPECT_LT((torch::tensor(u, torch::kFloat64) - expected).abs().max().item<double>(), 1e-9);
+  const at::Tensor projection = x.index({set.labels == 1}).matmul(expected);
+  const auto [low, high] = images.support_projection(u, 1);
+  EXPECT_NEAR(low, projection.min().item<double>(), 1e-9);
+  EXPECT_NEAR(high, projection.max().item<double>(), 1e-9);
+
+  const double sigma = 0.1;
+  const at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(3);
+  const at::Tensor noise = torch::randn({2000, 64}, generator, torch::kFloat64);
+  const at::Tensor at_the_ends = torch::where(torch::rand({2000, 64}, generator) < 0.5, -1.0, 1.0).to(torch::kFloat64);
+  EXPECT_GT(images.in_support_at_noise(at_the_ends + sigma * noise, 1, sigma).to(torch::kFloat64).mean().item<double>(),
+            0.99);
+  EXPECT_LT(images.in_support_at_noise(at_the_ends + 2 * sigma * noise, 1, sigma).to(torch::kFloat64).mean().item<double>(),
+            0.2);
+  EXPECT_TRUE(images.in_support_at_noise(x, 1, 0).all().item<bool>());
+
+  const CounterRng rng(5);
+  at::Tensor labels;
+  const at::Tensor drawn = images.sample(rng, RngStream::kGuidance, 2, 0, 300, 1, &labels);
+  EXPECT_TRUE((labels == 1).all().item<bool>());
+  EXPECT_GT(drawn.index({torch::indexing::Slice(), 0}).min().item<double>(), 0.6);  // left half bright
+  EXPECT_TRUE(torch::equal(torch::cat({images.sample(rng, RngStream::kGuidance, 2, 0, 100, 1),
+                                       images.sample(rng, RngStream::kGuidance, 2, 100, 200, 1)}),
+                           drawn));
+  images.sample(rng, RngStream::kGuidance, 2, 0, 400, -1, &labels);
+  const double share = labels.to(torch::kFloat64).mean().item<double>();
+  EXPECT_NEAR(share, 0.5, 4 * std::sqrt(0.25 / 400));
+  std::filesystem::remove_all(dir);
+}
+
+// Classifier-free guidance learned on images (the conditional U-Net, DSM with label dropout, 400
+// steps): unguided, class 1's samples stay in the pixel range (measured 0.99) and project onto the
+// class direction inside its images' range (measured 4.81; the range ends at 5.01); w = 3 moves most of them
+// to the far edge (0.24 -> 0.65); w = 15 pushes them past it and out of the pixel range (mean 7.2,
+// none in the range, after a pullback of 11% of the rise) — Theorems 1 and 3 on a trained model.
+// Without the Gaussian preconditioning (conditional_denoiser.h) the unguided samples fly off (0.22 in
+// range, projection ~300): what this test caught.
+TEST(GuidanceStudy, ALearnedImageModelSamplesTheClassAndGuidancePushesItOutOfThePixelRange) {
+  const std::filesystem::path dir = write_two_class_images("learned_images");
+  const ImageClasses images(data::load_mnist_like(dir, "train"));
+  const auto [low, high] = images.support_projection(images.class_direction(1), 1);
+  const auto metric = run_study(
+      "method: guidance\ndata: {images: " + dir.string() + ", class: 1}\nmodel: {kind: learned, channels: 8}\n",
+      {"training.iterations=400", "training.batch=64", "training.lr=0.002", "training.log_every=200",
+       "training.checkpoint_every=400", "sampling.samples=256", "sampling.steps=30", "sampling.t_min=0.001",
+       "sampling.scales=[0, 3, 15]", "sampling.kept_samples=8"},
+      temporary_run("learned_images_run"));
+  EXPECT_GT(metric.at("in_support_fraction_w0"), 0.9);
+  EXPECT_GT(metric.at("mean_projection_w0"), low);
+  EXPECT_LT(metric.at("mean_projection_w0"), high);
+  EXPECT_GT(metric.at("far_edge_fraction_w3"), metric.at("far_edge_fraction_w0") + 0.2);
+  EXPECT_GT(metric.at("mean_projection_w15"), high);
+  EXPECT_LT(metric.at("in_support_fraction_w15"), 0.1);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(GuidanceConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
   for (const char* bad :
        {"data.mixture=moons", "data.class=2", "model.kind=mlp", "training.iterations=5", "model.hidden=8",
@@ -411,7 +573,8 @@ TEST(GuidanceConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
       std::string::npos);
   for (const char* bad :
        {"model.label_dropout=0", "model.label_dropout=1", "model.layers=-1", "training.batch=0",
-        "training.lr=0", "training.iterations=-1", "model.score_error=0.1", "training.epochs=3"}) {
+        "training.lr=0", "training.iterations=-1", "model.score_error=0.1", "training.epochs=3",
+        "model.architecture=unet", "model.architecture=cnn"}) {
     const std::string message = test_support::error_message(
         [&] { parse_guidance_config("method: guidance\nmodel: {kind: learned}\n", {bad}); });
     EXPECT_NE(message.find("config: '"), std::string::npos) << bad << ": " << message;
@@ -423,6 +586,29 @@ TEST(GuidanceConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
   ASSERT_TRUE(learned.learned.has_value());
   EXPECT_EQ(learned.learned->hidden, 32);
   EXPECT_EQ(learned.learned->iterations, 7);
+  // Images: a directory that exists, a class in 0..9, a learned U-Net.
+  const std::filesystem::path dir = temporary_run("config_images");
+  std::filesystem::create_directories(dir);
+  const std::string images = "method: guidance\ndata: {images: " + dir.string() + ", class: 3}\n";
+  for (const auto& [bad, phrase] :
+       std::vector<std::pair<std::string, std::string>>{{"data.images=/nonexistent/fashion-mnist", "not a directory"},
+                                                        {"data.class=10", "data.class"},
+                                                        {"data.mixture=squares_2d", "not both"},
+                                                        {"model.architecture=mlp", "U-Net"},
+                                                        {"model.channels=2", "model.channels"}}) {
+    const std::string message = test_support::error_message(
+        [&] { parse_guidance_config(images + "model: {kind: learned}\n", {bad}); });
+    EXPECT_NE(message.find(phrase), std::string::npos) << bad << ": " << message;
+  }
+  EXPECT_NE(test_support::error_message([&] { parse_guidance_config(images); }).find("no exact score"),
+            std::string::npos);
+  const GuidanceConfig unet = parse_guidance_config(images + "model: {kind: learned, channels: 12}\n");
+  EXPECT_EQ(to_yaml(parse_guidance_config(to_yaml(unet))), to_yaml(unet));
+  ASSERT_TRUE(unet.learned.has_value());
+  EXPECT_EQ(unet.learned->architecture, "unet");
+  EXPECT_EQ(unet.learned->channels, 12);
+  EXPECT_EQ(unet.images, dir.string());
+  std::filesystem::remove_all(dir);
   const GuidanceConfig config = parse_guidance_config(
       "method: guidance\ndata: {mixture: squares_2d, class: 0}\nmodel: {score_error: 0.02}\n"
       "sampling: {sampler: sde, scales: [0, 2.5], t_min: 0.00001}\n");
