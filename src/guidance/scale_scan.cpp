@@ -58,6 +58,8 @@ ScanResult scan_guidance_scales(const ClassData& data, int label, const GuidedSc
   const int64_t scales = static_cast<int64_t>(sampling.scales.size()), dim = data.dim();
   const int64_t kept_here = std::clamp<int64_t>(sampling.kept_samples - shard.begin, 0, shard.count);
   const double sigma_end = std::sqrt(OuCoefficients::at(sampling.t_min).variance);
+  const double edge = support_high - kFarEdge * (support_high - support_low);
+  const double n = static_cast<double>(sampling.samples);
 
   ScanResult result;
   at::Tensor means = torch::empty({scales, sampling.steps + 1}, torch::kFloat64),
@@ -89,7 +91,6 @@ ScanResult scan_guidance_scales(const ClassData& data, int label, const GuidedSc
     const at::Tensor projection = x.matmul(u);
     const at::Tensor finite = torch::isfinite(x).all(1);
     const at::Tensor inside = data.in_support_at_noise(x, label, sigma_end).logical_and(finite);
-    const double edge = support_high - kFarEdge * (support_high - support_low);
     at::Tensor counts =
         torch::stack({finite.logical_not().sum(), inside.sum(), inside.logical_and(projection >= edge).sum(),
                       (projection >= 0).logical_and(finite).sum(),
@@ -98,7 +99,6 @@ ScanResult scan_guidance_scales(const ClassData& data, int label, const GuidedSc
             .contiguous();
     comm.all_reduce_sum(counts.data_ptr<double>(), static_cast<size_t>(counts.numel()));
     comm.all_reduce_sum(trajectory.sums.data_ptr<double>(), static_cast<size_t>(trajectory.sums.numel()));
-    const double n = static_cast<double>(sampling.samples);
     const at::Tensor rows = trajectory.sums[0].clamp_min(1);
     means[i] = trajectory.sums[1] / rows;
     stds[i] = (trajectory.sums[2] / rows - means[i].square()).clamp_min(0).sqrt();
@@ -151,6 +151,23 @@ ScanResult scan_guidance_scales(const ClassData& data, int label, const GuidedSc
                   bounded ? far_edge_shares.back() : beyond_sqrt_shares.back(), diverged_shares.back());
   }
   result.metrics.emplace_back("prescribed_scale", result.prescribed_scale);
+
+  // The class's own samples judged the same way: the row every scale is read against (for images
+  // the only ground truth there is).
+  const at::Tensor class_projection =
+      data.sample(rng, RngStream::kGuidance, 1, shard.begin, shard.count, label).matmul(u);
+  at::Tensor class_sums = torch::stack({class_projection.sum(), class_projection.square().sum(),
+                                        (class_projection >= edge).sum().to(torch::kFloat64)})
+                              .contiguous();
+  comm.all_reduce_sum(class_sums.data_ptr<double>(), static_cast<size_t>(class_sums.numel()));
+  const double class_mean = class_sums[0].item<double>() / n;
+  const double class_std = std::sqrt(std::max(0.0, class_sums[1].item<double>() / n - class_mean * class_mean));
+  result.metrics.emplace_back("class_mean_projection", class_mean);
+  result.metrics.emplace_back("class_std_projection", class_std);
+  if (bounded) result.metrics.emplace_back("class_far_edge_fraction", class_sums[2].item<double>() / n);
+  if (verbose)
+    std::printf("tilt: the class's own samples: <u, x> %+.4f ± %.4f%s\n", class_mean, class_std,
+                bounded ? (", far edge " + std::to_string(class_sums[2].item<double>() / n)).c_str() : "");
   const auto series = [](const std::vector<double>& values) {
     return torch::tensor(values, torch::kFloat64);
   };

@@ -13,6 +13,8 @@
 //     the share that diverged (non-finite; left out of the rest). The sampler stops at t_min > 0,
 //     where the class's own law p_{t_min} is the data plus noise sigma(t_min): the data's support
 //     test allows for it (ClassData::in_support_at_noise).
+// The class's own samples (ClassData::sample) are judged the same way: class_mean_projection,
+// class_std_projection and class_far_edge_fraction, the reference every scale is read against.
 // The prescription (the paper's): the largest scale, scanning upward, before the first whose mean
 // projected trajectory is not monotone or whose in-support share falls below min_in_support.
 #pragma once

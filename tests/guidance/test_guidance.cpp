@@ -291,6 +291,10 @@ TEST(GuidanceStudy, GaussianMixtureMatchesTheClassAtZeroAndLeavesForTheTail) {
                                  "sampling.kept_samples=100", "sampling.t_max=12", "sampling.t_min=0.0001"});
   EXPECT_NEAR(metric.at("mean_projection_w0"), 1.0, 4 / std::sqrt(static_cast<double>(n)));
   EXPECT_NEAR(metric.at("std_projection_w0"), 1.0, 4 * std::sqrt(0.5 / n));
+  // The class's own exact samples, the reference row: N(1, 1) too.
+  EXPECT_NEAR(metric.at("class_mean_projection"), 1.0, 4 / std::sqrt(static_cast<double>(n)));
+  EXPECT_NEAR(metric.at("class_std_projection"), 1.0, 4 * std::sqrt(0.5 / n));
+  EXPECT_EQ(metric.count("class_far_edge_fraction"), 0u);
   EXPECT_GT(metric.at("above_zero_fraction_w3"), 0.98);
   EXPECT_GT(metric.at("beyond_sqrt_w_fraction_w3"), 0.75);
   EXPECT_EQ(metric.at("monotone_w3"), 1.0);
@@ -310,6 +314,8 @@ TEST(GuidanceStudy, IntervalsCollapseOntoTheFarEdgeAndAScoreErrorLetsGuidanceLea
   const auto exact = run_study("method: guidance\n", sizes);
   EXPECT_GT(exact.at("in_support_fraction_w0"), 0.995);
   EXPECT_NEAR(exact.at("far_edge_fraction_w0"), 0.1, 4 * std::sqrt(0.09 / n));
+  EXPECT_NEAR(exact.at("class_far_edge_fraction"), 0.1, 4 * std::sqrt(0.09 / n));
+  EXPECT_NEAR(exact.at("class_mean_projection"), 1.5, 4 * std::sqrt(1.0 / 12 / n));
   EXPECT_EQ(exact.at("monotone_w0"), 1.0);
   EXPECT_GT(exact.at("far_edge_fraction_w15"), 0.9);
   EXPECT_GT(exact.at("pullback_w15"), 1.0);
@@ -411,11 +417,10 @@ TEST(ConditionalDenoiser, NetworksRefuseMissingOrBadLabels) {
 }
 
 // Classifier-free guidance learned on 1/2 U[-2, -1] + 1/2 U[1, 2] (DSM with label dropout, 1500
-// steps of batch 512, 64 time features): unguided, the class-1 samples lie in [1, 2] (widened by
-// 3 sigma(t_min) = 0.13) with its mean 1.5 and std 0.289 within what the training leaves (measured
-// 1.54, 0.30, 0.99 in support; a network with 16 time features left 1.8, 0.7, 0.7 — what this
-// test catches); guided by the model's own null prediction at w = 3 they move toward the far edge
-// like the exact scores' (exact mean 1.88, learned 1.89).
+// steps of batch 512): unguided, the class-1 samples lie in [1, 2] (widened by 3 sigma(t_min) =
+// 0.13) with its mean 1.5 and std 0.289 within what the training leaves (measured 1.52, 0.29, 0.98
+// in support); guided by the model's own null prediction at w = 3 they move toward the far edge
+// like the exact scores' (exact mean 1.88, learned 1.98).
 TEST(GuidanceStudy, ALearnedConditionalModelSamplesTheClassAndGuidanceMovesItOut) {
   const auto metric =
       run_study("method: guidance\nmodel: {kind: learned, hidden: 64, layers: 2}\n",
@@ -546,6 +551,8 @@ TEST(GuidanceStudy, ALearnedImageModelSamplesTheClassAndGuidancePushesItOutOfThe
        "sampling.scales=[0, 3, 15]", "sampling.kept_samples=8"},
       temporary_run("learned_images_run"));
   EXPECT_GT(metric.at("in_support_fraction_w0"), 0.9);
+  EXPECT_GT(metric.at("class_mean_projection"), low);
+  EXPECT_LT(metric.at("class_mean_projection"), high);
   EXPECT_GT(metric.at("mean_projection_w0"), low);
   EXPECT_LT(metric.at("mean_projection_w0"), high);
   EXPECT_GT(metric.at("far_edge_fraction_w3"), metric.at("far_edge_fraction_w0") + 0.2);
