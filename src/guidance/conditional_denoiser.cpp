@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "core/config.h"
-#include "guidance/exact_mixture.h"
 #include "dxmi/networks.h"
+#include "guidance/exact_mixture.h"
 #include "train/checkpoint.h"
 
 namespace tilt::guidance {

@@ -6,7 +6,8 @@
 //   s(x, t | z) = -eps_theta(x, t, z) / sigma,   guided: -((w + 1) eps(x, t, z) - w eps(x, t, null)) / sigma.
 // The network F learns the residual from the noise predictor of Gaussian data with the data's
 // per-coordinate mean m and variance v (EDM-style preconditioning, Karras et al. 2022):
-//   eps_theta = sigma (x - mu m) / (mu^2 v + sigma^2) + c_out F(x, t, z),   c_out = mu sqrt(v / (mu^2 v + sigma^2)),
+//   eps_theta = sigma (x - mu m) / (mu^2 v + sigma^2) + c_out F(x, t, z),   c_out = mu sqrt(v / (mu^2 v +
+//   sigma^2)),
 // exact for Gaussian data, and c_out -> 0 where x_t is nearly all noise: the probability-flow ODE
 // run backward from t_max multiplies an error in eps by up to e^{t_max}, and c_out ~ mu = e^{-t}
 // cancels that growth, where a plain eps network (an image U-Net above all) sends samples far off.
@@ -37,7 +38,7 @@ class StateTimeNetwork;
 namespace guidance {
 
 struct DenoiserConfig {
-  std::string architecture = "mlp";  // mlp | unet
+  std::string architecture = "mlp";                     // mlp | unet
   int hidden = 128, layers = 3, fourier_features = 64;  // mlp
   int channels = 16;                                    // unet: C (dxmi/networks.h)
   double label_dropout = 0.15;

@@ -293,8 +293,9 @@ std::vector<std::pair<std::string, at::Tensor>> ExactMixture::figure_data(double
   for (const Component& c : components_) {
     const at::Tensor first = torch::tensor(c.first, torch::kFloat64),
                      second = torch::tensor(c.second, torch::kFloat64);
-    boxes.push_back(kind_ == Kind::kUniform ? torch::stack({first, second})
-                                            : torch::stack({first - 2 * second.sqrt(), first + 2 * second.sqrt()}));
+    boxes.push_back(kind_ == Kind::kUniform
+                        ? torch::stack({first, second})
+                        : torch::stack({first - 2 * second.sqrt(), first + 2 * second.sqrt()}));
     labels.push_back(c.label);
   }
   return {{"/component_boxes", torch::stack(boxes)},

@@ -49,8 +49,7 @@ DenoiserConfig parse_learned(ConfigSection& model, ConfigSection training, bool 
   DenoiserConfig d;
   d.architecture = model.get("architecture", images ? std::string("unet") : d.architecture);
   if (d.architecture == "mlp") {
-    if (images)
-      config_fail(model.key_path("architecture"), "images need the U-Net (architecture: unet)");
+    if (images) config_fail(model.key_path("architecture"), "images need the U-Net (architecture: unet)");
     d.hidden = model.get("hidden", d.hidden);
     d.layers = model.get("layers", d.layers);
     d.fourier_features = model.get("fourier_features", d.fourier_features);
@@ -62,7 +61,8 @@ DenoiserConfig parse_learned(ConfigSection& model, ConfigSection training, bool 
     d.channels = model.get("channels", d.channels);
     require_at_least(d.channels, 4, model.key_path("channels"));
   } else {
-    config_fail(model.key_path("architecture"), "unknown architecture '" + d.architecture + "' (choose mlp or unet)");
+    config_fail(model.key_path("architecture"),
+                "unknown architecture '" + d.architecture + "' (choose mlp or unet)");
   }
   d.label_dropout = model.get("label_dropout", d.label_dropout);
   if (!(d.label_dropout > 0 && d.label_dropout < 1))
@@ -110,19 +110,19 @@ GuidanceConfig parse_guidance_config(const std::string& yaml_text,
       data.finish();
     } else {
       c.mixture = data.get("mixture", c.mixture);
-    const std::vector<std::string>& names = ExactMixture::preset_names();
-    if (std::find(names.begin(), names.end(), c.mixture) == names.end()) {
-      std::string known;
-      for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
-      config_fail(data.key_path("mixture"), "unknown mixture '" + c.mixture + "' (choose " + known + ")");
-    }
-    const ExactMixture mixture = ExactMixture::preset(c.mixture);
-    const auto& components = mixture.components();
-    const bool has_class = std::any_of(components.begin(), components.end(), [&](const auto& component) {
-      return component.label == c.guided_class;
-    });
-    if (!has_class) config_fail(data.key_path("class"), "no component of this mixture has that class");
-    data.finish();
+      const std::vector<std::string>& names = ExactMixture::preset_names();
+      if (std::find(names.begin(), names.end(), c.mixture) == names.end()) {
+        std::string known;
+        for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
+        config_fail(data.key_path("mixture"), "unknown mixture '" + c.mixture + "' (choose " + known + ")");
+      }
+      const ExactMixture mixture = ExactMixture::preset(c.mixture);
+      const auto& components = mixture.components();
+      const bool has_class = std::any_of(components.begin(), components.end(), [&](const auto& component) {
+        return component.label == c.guided_class;
+      });
+      if (!has_class) config_fail(data.key_path("class"), "no component of this mixture has that class");
+      data.finish();
     }
   }
   {

@@ -53,8 +53,8 @@ at::Tensor ImageClasses::in_support_at_noise(const at::Tensor& x, int, double si
   return excess.square().mean(1).sqrt() <= sigma;
 }
 
-at::Tensor ImageClasses::sample(const CounterRng& rng, RngStream stream, uint32_t iteration, int64_t row_begin,
-                                int64_t rows, int label, at::Tensor* labels) const {
+at::Tensor ImageClasses::sample(const CounterRng& rng, RngStream stream, uint32_t iteration,
+                                int64_t row_begin, int64_t rows, int label, at::Tensor* labels) const {
   const at::Tensor candidates = class_indices(label);
   const int64_t count = candidates.size(0);
   const at::Tensor picks =

@@ -161,7 +161,8 @@ ScanResult scan_guidance_scales(const ClassData& data, int label, const GuidedSc
                               .contiguous();
   comm.all_reduce_sum(class_sums.data_ptr<double>(), static_cast<size_t>(class_sums.numel()));
   const double class_mean = class_sums[0].item<double>() / n;
-  const double class_std = std::sqrt(std::max(0.0, class_sums[1].item<double>() / n - class_mean * class_mean));
+  const double class_std =
+      std::sqrt(std::max(0.0, class_sums[1].item<double>() / n - class_mean * class_mean));
   result.metrics.emplace_back("class_mean_projection", class_mean);
   result.metrics.emplace_back("class_std_projection", class_std);
   if (bounded) result.metrics.emplace_back("class_far_edge_fraction", class_sums[2].item<double>() / n);

@@ -7,9 +7,9 @@
 #include <cstdio>
 
 #include "core/cpu_setup.h"
+#include "data/image_set.h"
 #include "dist/gradient_sync.h"
 #include "guidance/conditional_denoiser.h"
-#include "data/image_set.h"
 #include "guidance/exact_mixture.h"
 #include "guidance/image_classes.h"
 #include "guidance/samplers.h"
@@ -98,12 +98,13 @@ TrainOutcome train_denoiser(ConditionalDenoiser& denoiser, const ClassData& data
         load_method_checkpoint(options.run_dir, tables, [&](const io::H5File& file) { denoiser.load(file); });
   broadcast_parameters(tensors_of(denoiser.parameters()), comm);
   if (verbose) {
-    const std::string network = training.architecture == "unet"
-                                    ? "U-Net C = " + std::to_string(training.channels)
-                                    : "MLP " + std::to_string(training.hidden) + " x " + std::to_string(training.layers);
-    std::printf("tilt: training the conditional model (%s, label dropout %.2f): %d iterations at batch %lld\n",
-                network.c_str(), training.label_dropout, training.iterations,
-                static_cast<long long>(training.batch));
+    const std::string network =
+        training.architecture == "unet"
+            ? "U-Net C = " + std::to_string(training.channels)
+            : "MLP " + std::to_string(training.hidden) + " x " + std::to_string(training.layers);
+    std::printf(
+        "tilt: training the conditional model (%s, label dropout %.2f): %d iterations at batch %lld\n",
+        network.c_str(), training.label_dropout, training.iterations, static_cast<long long>(training.batch));
   }
   GradientSync sync;
   const std::vector<at::Tensor> parameters = tensors_of(denoiser.parameters());
@@ -160,7 +161,8 @@ TrainResult train_guidance(const GuidanceConfig& config, const TrainOptions& opt
   if (verbose)
     std::printf(
         "tilt: guidance, %s, class %d, %s scores, %s, %lld samples x %d steps, %zu scales, %d ranks -> %s\n",
-        config.images.empty() ? config.mixture.c_str() : config.images.c_str(), label, config.learned ? "learned" : "exact",
+        config.images.empty() ? config.mixture.c_str() : config.images.c_str(), label,
+        config.learned ? "learned" : "exact",
         sampling.sampler == SamplerKind::kProbabilityFlow ? "probability-flow ODE" : "reverse SDE",
         static_cast<long long>(sampling.samples), sampling.steps, sampling.scales.size(), comm.size(),
         options.run_dir.c_str());

@@ -381,8 +381,9 @@ TEST(ConditionalDenoiser, StartsAsTheExactDenoiserOfGaussianDataWithTheDataMomen
     const at::Tensor x = 2 * torch::randn({5, dim}, generator, torch::kFloat64);
     for (double t : {0.002, 0.3, 4.0}) {
       const double sigma = std::sqrt(-std::expm1(-2 * t));
-      const at::Tensor score = -denoiser.epsilon(x, torch::full({1}, t, torch::kFloat64),
-                                                 torch::zeros({5}, torch::kInt64)) / sigma;
+      const at::Tensor score =
+          -denoiser.epsilon(x, torch::full({1}, t, torch::kFloat64), torch::zeros({5}, torch::kInt64)) /
+          sigma;
       const at::Tensor exact = gaussian.score(x, t);
       EXPECT_LT((score - exact).abs().max().item<double>(), 1e-9 * (1 + exact.abs().max().item<double>()))
           << "t = " << t;
@@ -404,14 +405,17 @@ TEST(ConditionalDenoiser, NetworksRefuseMissingOrBadLabels) {
     EXPECT_EQ(conditional->forward(x, t, torch::tensor({0, 1, 2, 0}, torch::kInt64)).sizes(), x.sizes());
     const auto message = [&](const auto& action) { return test_support::error_message(action); };
     EXPECT_NE(message([&] { conditional->forward(x, t); }).find("needs a class label"), std::string::npos);
-    EXPECT_NE(message([&] { conditional->forward(x, t, torch::tensor({0, 1, 3, 0}, torch::kInt64)); })
-                  .find("0..2"),
+    EXPECT_NE(message([&] {
+                conditional->forward(x, t, torch::tensor({0, 1, 3, 0}, torch::kInt64));
+              }).find("0..2"),
               std::string::npos);
-    EXPECT_NE(message([&] { conditional->forward(x, t, torch::tensor({0, 1}, torch::kInt64)); })
-                  .find("one class label per row"),
+    EXPECT_NE(message([&] {
+                conditional->forward(x, t, torch::tensor({0, 1}, torch::kInt64));
+              }).find("one class label per row"),
               std::string::npos);
-    EXPECT_NE(message([&] { unconditional->forward(x, t, torch::zeros({4}, torch::kInt64)); })
-                  .find("takes no class labels"),
+    EXPECT_NE(message([&] {
+                unconditional->forward(x, t, torch::zeros({4}, torch::kInt64));
+              }).find("takes no class labels"),
               std::string::npos);
   }
 }
@@ -481,8 +485,10 @@ std::filesystem::path write_two_class_images(const std::string& name, uint32_t p
       pixels.push_back(static_cast<unsigned char>(bright ? 255 - jitter(random) : jitter(random)));
     }
   }
-  test_support::write_bytes(dir / "train-images-idx3-ubyte", test_support::idx_bytes({2 * per_class, 8, 8}, pixels));
-  test_support::write_bytes(dir / "train-labels-idx1-ubyte", test_support::idx_bytes({2 * per_class}, labels));
+  test_support::write_bytes(dir / "train-images-idx3-ubyte",
+                            test_support::idx_bytes({2 * per_class, 8, 8}, pixels));
+  test_support::write_bytes(dir / "train-labels-idx1-ubyte",
+                            test_support::idx_bytes({2 * per_class}, labels));
   return dir;
 }
 
@@ -512,10 +518,17 @@ TEST(ImageClasses, DirectionSupportAndSamplesComeFromTheImages) {
   const double sigma = 0.1;
   const at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(3);
   const at::Tensor noise = torch::randn({2000, 64}, generator, torch::kFloat64);
-  const at::Tensor at_the_ends = torch::where(torch::rand({2000, 64}, generator) < 0.5, -1.0, 1.0).to(torch::kFloat64);
-  EXPECT_GT(images.in_support_at_noise(at_the_ends + sigma * noise, 1, sigma).to(torch::kFloat64).mean().item<double>(),
+  const at::Tensor at_the_ends =
+      torch::where(torch::rand({2000, 64}, generator) < 0.5, -1.0, 1.0).to(torch::kFloat64);
+  EXPECT_GT(images.in_support_at_noise(at_the_ends + sigma * noise, 1, sigma)
+                .to(torch::kFloat64)
+                .mean()
+                .item<double>(),
             0.99);
-  EXPECT_LT(images.in_support_at_noise(at_the_ends + 2 * sigma * noise, 1, sigma).to(torch::kFloat64).mean().item<double>(),
+  EXPECT_LT(images.in_support_at_noise(at_the_ends + 2 * sigma * noise, 1, sigma)
+                .to(torch::kFloat64)
+                .mean()
+                .item<double>(),
             0.2);
   EXPECT_TRUE(images.in_support_at_noise(x, 1, 0).all().item<bool>());
 
@@ -545,7 +558,8 @@ TEST(GuidanceStudy, ALearnedImageModelSamplesTheClassAndGuidancePushesItOutOfThe
   const ImageClasses images(data::load_mnist_like(dir, "train"));
   const auto [low, high] = images.support_projection(images.class_direction(1), 1);
   const auto metric = run_study(
-      "method: guidance\ndata: {images: " + dir.string() + ", class: 1}\nmodel: {kind: learned, channels: 8}\n",
+      "method: guidance\ndata: {images: " + dir.string() +
+          ", class: 1}\nmodel: {kind: learned, channels: 8}\n",
       {"training.iterations=400", "training.batch=64", "training.lr=0.002", "training.log_every=200",
        "training.checkpoint_every=400", "sampling.samples=256", "sampling.steps=30", "sampling.t_min=0.001",
        "sampling.scales=[0, 3, 15]", "sampling.kept_samples=8"},
@@ -597,12 +611,12 @@ TEST(GuidanceConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
   const std::filesystem::path dir = temporary_run("config_images");
   std::filesystem::create_directories(dir);
   const std::string images = "method: guidance\ndata: {images: " + dir.string() + ", class: 3}\n";
-  for (const auto& [bad, phrase] :
-       std::vector<std::pair<std::string, std::string>>{{"data.images=/nonexistent/fashion-mnist", "not a directory"},
-                                                        {"data.class=10", "data.class"},
-                                                        {"data.mixture=squares_2d", "not both"},
-                                                        {"model.architecture=mlp", "U-Net"},
-                                                        {"model.channels=2", "model.channels"}}) {
+  for (const auto& [bad, phrase] : std::vector<std::pair<std::string, std::string>>{
+           {"data.images=/nonexistent/fashion-mnist", "not a directory"},
+           {"data.class=10", "data.class"},
+           {"data.mixture=squares_2d", "not both"},
+           {"model.architecture=mlp", "U-Net"},
+           {"model.channels=2", "model.channels"}}) {
     const std::string message = test_support::error_message(
         [&] { parse_guidance_config(images + "model: {kind: learned}\n", {bad}); });
     EXPECT_NE(message.find(phrase), std::string::npos) << bad << ": " << message;
