@@ -14,13 +14,8 @@ namespace tilt::guidance {
 namespace {
 
 dxmi::ArchitectureConfig architecture(const DenoiserConfig& config) {
-  dxmi::ArchitectureConfig architecture;
-  architecture.kind = config.architecture;
-  architecture.mlp.hidden = config.hidden;
-  architecture.mlp.layers = config.layers;
-  architecture.mlp.fourier_features = config.fourier_features;
+  dxmi::ArchitectureConfig architecture = config.network;
   architecture.mlp.fused = false;  // per-row times in training; the LibTorch path takes every shape
-  architecture.channels = config.channels;
   return architecture;
 }
 

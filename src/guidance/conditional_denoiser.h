@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "dxmi/networks.h"
 #include "model/parameters.h"
 #include "train/adam.h"
 
@@ -31,16 +32,12 @@ namespace tilt {
 namespace io {
 class H5File;
 }
-namespace dxmi {
-class StateTimeNetwork;
-}
 
 namespace guidance {
 
 struct DenoiserConfig {
-  std::string architecture = "mlp";                     // mlp | unet
-  int hidden = 128, layers = 3, fourier_features = 64;  // mlp
-  int channels = 16;                                    // unet: C (dxmi/networks.h)
+  // mlp (mixtures; hidden 128, fourier_features 64, layers 3) or unet (images; channels 16).
+  dxmi::ArchitectureConfig network = dxmi::mlp_architecture(128, 64, 3);
   double label_dropout = 0.15;
   int iterations = 4000;
   int64_t batch = 1024;

@@ -7,6 +7,7 @@
 #include "core/config_section.h"
 #include "core/error.h"
 #include "data/image_set.h"
+#include "dxmi/architecture_config.h"
 #include "guidance/exact_mixture.h"
 
 namespace tilt::guidance {
@@ -47,23 +48,7 @@ SamplingConfig parse_sampling(ConfigSection section) {
 
 DenoiserConfig parse_learned(ConfigSection& model, ConfigSection training, bool images) {
   DenoiserConfig d;
-  d.architecture = model.get("architecture", images ? std::string("unet") : d.architecture);
-  if (d.architecture == "mlp") {
-    if (images) config_fail(model.key_path("architecture"), "images need the U-Net (architecture: unet)");
-    d.hidden = model.get("hidden", d.hidden);
-    d.layers = model.get("layers", d.layers);
-    d.fourier_features = model.get("fourier_features", d.fourier_features);
-    require_at_least(d.hidden, 1, model.key_path("hidden"));
-    require_at_least(d.layers, 0, model.key_path("layers"));
-    require_at_least(d.fourier_features, 1, model.key_path("fourier_features"));
-  } else if (d.architecture == "unet") {
-    if (!images) config_fail(model.key_path("architecture"), "the U-Net reads images (data.images)");
-    d.channels = model.get("channels", d.channels);
-    require_at_least(d.channels, 4, model.key_path("channels"));
-  } else {
-    config_fail(model.key_path("architecture"),
-                "unknown architecture '" + d.architecture + "' (choose mlp or unet)");
-  }
+  d.network = dxmi::read_architecture(model, d.network, images);
   d.label_dropout = model.get("label_dropout", d.label_dropout);
   if (!(d.label_dropout > 0 && d.label_dropout < 1))
     config_fail(model.key_path("label_dropout"),
@@ -166,14 +151,7 @@ std::string to_yaml(const GuidanceConfig& c) {
   if (c.learned) {
     const DenoiserConfig& d = *c.learned;
     root["model"]["kind"] = "learned";
-    root["model"]["architecture"] = d.architecture;
-    if (d.architecture == "unet") {
-      root["model"]["channels"] = d.channels;
-    } else {
-      root["model"]["hidden"] = d.hidden;
-      root["model"]["layers"] = d.layers;
-      root["model"]["fourier_features"] = d.fourier_features;
-    }
+    dxmi::write_architecture(root["model"], d.network);
     root["model"]["label_dropout"] = yaml_number(d.label_dropout);
     root["training"]["iterations"] = d.iterations;
     root["training"]["batch"] = d.batch;

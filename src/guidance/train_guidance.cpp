@@ -98,10 +98,10 @@ TrainOutcome train_denoiser(ConditionalDenoiser& denoiser, const ClassData& data
         load_method_checkpoint(options.run_dir, tables, [&](const io::H5File& file) { denoiser.load(file); });
   broadcast_parameters(tensors_of(denoiser.parameters()), comm);
   if (verbose) {
-    const std::string network =
-        training.architecture == "unet"
-            ? "U-Net C = " + std::to_string(training.channels)
-            : "MLP " + std::to_string(training.hidden) + " x " + std::to_string(training.layers);
+    const std::string network = training.network.kind == "unet"
+                                    ? "U-Net C = " + std::to_string(training.network.channels)
+                                    : "MLP " + std::to_string(training.network.mlp.hidden) + " x " +
+                                          std::to_string(training.network.mlp.layers);
     std::printf(
         "tilt: training the conditional model (%s, label dropout %.2f): %d iterations at batch %lld\n",
         network.c_str(), training.label_dropout, training.iterations, static_cast<long long>(training.batch));

@@ -335,10 +335,10 @@ TEST(GuidanceStudy, IntervalsCollapseOntoTheFarEdgeAndAScoreErrorLetsGuidanceLea
 // the MLP on 2-D points and the U-Net on 8 x 8 images.
 TEST(ConditionalDenoiser, GuidedScoreCombinesTheClassAndNullPredictions) {
   DenoiserConfig unet;
-  unet.architecture = "unet";
-  unet.channels = 8;
+  unet.network.kind = "unet";
+  unet.network.channels = 8;
   for (const auto& [config, dim] : {std::pair{DenoiserConfig{}, 2}, std::pair{unet, 64}}) {
-    SCOPED_TRACE(config.architecture);
+    SCOPED_TRACE(config.network.kind);
     const ConditionalDenoiser denoiser(dim, 2, config, 1e-3, 10.0, torch::zeros({dim}), torch::ones({dim}));
     const at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(4);
     torch::NoGradGuard no_grad;
@@ -365,11 +365,11 @@ TEST(ConditionalDenoiser, GuidedScoreCombinesTheClassAndNullPredictions) {
 // score of N(mu m, mu^2 v + sigma^2) (an ExactMixture of one Gaussian) at every t, for both networks.
 TEST(ConditionalDenoiser, StartsAsTheExactDenoiserOfGaussianDataWithTheDataMoments) {
   DenoiserConfig unet;
-  unet.architecture = "unet";
-  unet.channels = 4;
+  unet.network.kind = "unet";
+  unet.network.channels = 4;
   const at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(9);
   for (const auto& [config, dim] : {std::pair{DenoiserConfig{}, 2}, std::pair{unet, 16}}) {
-    SCOPED_TRACE(config.architecture);
+    SCOPED_TRACE(config.network.kind);
     const at::Tensor mean = torch::randn({dim}, generator, torch::kFloat64),
                      variance = torch::rand({dim}, generator, torch::kFloat64) + 0.2;
     const ExactMixture gaussian(
@@ -605,7 +605,7 @@ TEST(GuidanceConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
       "7}\n");
   EXPECT_EQ(to_yaml(parse_guidance_config(to_yaml(learned))), to_yaml(learned));
   ASSERT_TRUE(learned.learned.has_value());
-  EXPECT_EQ(learned.learned->hidden, 32);
+  EXPECT_EQ(learned.learned->network.mlp.hidden, 32);
   EXPECT_EQ(learned.learned->iterations, 7);
   // Images: a directory that exists, a class in 0..9, a learned U-Net.
   const std::filesystem::path dir = temporary_run("config_images");
@@ -615,8 +615,8 @@ TEST(GuidanceConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
            {"data.images=/nonexistent/fashion-mnist", "not a directory"},
            {"data.class=10", "data.class"},
            {"data.mixture=squares_2d", "not both"},
-           {"model.architecture=mlp", "U-Net"},
-           {"model.channels=2", "model.channels"}}) {
+           {"model.architecture=mlp", "architecture unet"},
+           {"model.channels=3", "must be even"}}) {
     const std::string message = test_support::error_message(
         [&] { parse_guidance_config(images + "model: {kind: learned}\n", {bad}); });
     EXPECT_NE(message.find(phrase), std::string::npos) << bad << ": " << message;
@@ -626,8 +626,8 @@ TEST(GuidanceConfig, BadValuesAreOneLineErrorsAndTheResolvedConfigRoundTrips) {
   const GuidanceConfig unet = parse_guidance_config(images + "model: {kind: learned, channels: 12}\n");
   EXPECT_EQ(to_yaml(parse_guidance_config(to_yaml(unet))), to_yaml(unet));
   ASSERT_TRUE(unet.learned.has_value());
-  EXPECT_EQ(unet.learned->architecture, "unet");
-  EXPECT_EQ(unet.learned->channels, 12);
+  EXPECT_EQ(unet.learned->network.kind, "unet");
+  EXPECT_EQ(unet.learned->network.channels, 12);
   EXPECT_EQ(unet.images, dir.string());
   std::filesystem::remove_all(dir);
   const GuidanceConfig config = parse_guidance_config(
