@@ -190,6 +190,20 @@ TEST(FourierMlpCpu, EveryInstructionSetAgrees) {
         for (int q = 0; q < k; ++q) expected += static_cast<double>(a[r * k + q]) * bm[q * n + j];
         ASSERT_NEAR(c[r * n + j], expected, 1e-4 * (1 + std::abs(expected))) << ops->name;
       }
+    // Column sums over 16 columns (one AVX-512 vector: the tail of its two-vector loop) and 48; the
+    // 16 floats after the output must stay untouched.
+    for (const int cols : {16, 48}) {
+      std::vector<float> m(5 * cols), out(cols + 16, 0.5f);
+      for (int i = 0; i < 5 * cols; ++i) m[i] = 0.01f * i;
+      ops->add_column_sums(5, cols, m.data(), out.data());
+      for (int j = 0; j < cols; ++j) {
+        double expected = 0.5;
+        for (int r = 0; r < 5; ++r) expected += m[r * cols + j];
+        ASSERT_NEAR(out[j], expected, 1e-5 * (1 + expected)) << ops->name << " " << cols << " columns";
+      }
+      for (int j = cols; j < cols + 16; ++j)
+        ASSERT_EQ(out[j], 0.5f) << ops->name << ": wrote past the columns";
+    }
   }
 }
 
