@@ -79,9 +79,10 @@ void check_resumable(const std::filesystem::path& checkpoint, const GuidanceConf
                       "its t_min and t_max");
 }
 
-// Classifier-free guidance's model trained by denoising score matching on fresh exact samples of the
-// mixture every iteration (RNG iteration 2 + i: the samples and their classes, steps 0-2; label
-// dropout, 3; log-uniform times, 4; noise, 5), data-parallel over ranks, on the shared iteration loop.
+// Classifier-free guidance's model trained by denoising score matching on fresh samples every
+// iteration — exact ones of a mixture, training images drawn with replacement — (RNG iteration 2 + i:
+// the samples and their classes, steps 0-2; label dropout, 3; log-uniform times, 4; noise, 5),
+// data-parallel over ranks, on the shared iteration loop.
 TrainOutcome train_denoiser(ConditionalDenoiser& denoiser, const ClassData& data,
                             const GuidanceConfig& config, const std::string& resolved,
                             const TrainOptions& options, bool resuming, const CounterRng& rng,
