@@ -26,6 +26,8 @@ void check_labels(const at::Tensor& labels, int64_t classes, int64_t rows) {
 
 class MlpNetwork final : public StateTimeNetwork {
  public:
+  // outputs 0: one per state coordinate (the one-hot block is input only, so not FourierMlp's
+  // default of one per input).
   MlpNetwork(int dim, const NetworkConfig& config, int outputs, int classes)
       : classes_(classes), network_(dim + classes, config, outputs == 0 && classes > 0 ? dim : outputs) {}
   double flops_per_sample() const override { return network_->flops_per_sample(); }

@@ -18,15 +18,17 @@ void require_class(int label, int classes) {
 
 ImageClasses::ImageClasses(data::LabelledImages images)
     : images_(std::move(images)), classes_(static_cast<int>(images_.labels.max().item<int64_t>()) + 1) {
-  for (int label = 0; label < classes_; ++label)
-    if (!(images_.labels == label).any().item<bool>())
+  indices_.push_back(torch::arange(images_.size(), torch::kInt64));
+  for (int label = 0; label < classes_; ++label) {
+    indices_.push_back((images_.labels == label).nonzero().squeeze(1));
+    if (indices_.back().numel() == 0)
       throw Error("guidance: the image set has no image of class " + std::to_string(label));
+  }
 }
 
-at::Tensor ImageClasses::class_indices(int label) const {
+const at::Tensor& ImageClasses::class_indices(int label) const {
   require_class(label, classes());
-  if (label < 0) return torch::arange(images_.size(), torch::kInt64);
-  return (images_.labels == label).nonzero().squeeze(1);
+  return indices_[static_cast<size_t>(label + 1)];
 }
 
 std::vector<double> ImageClasses::class_direction(int label) const {
@@ -55,7 +57,7 @@ at::Tensor ImageClasses::in_support_at_noise(const at::Tensor& x, int, double si
 
 at::Tensor ImageClasses::sample(const CounterRng& rng, RngStream stream, uint32_t iteration,
                                 int64_t row_begin, int64_t rows, int label, at::Tensor* labels) const {
-  const at::Tensor candidates = class_indices(label);
+  const at::Tensor& candidates = class_indices(label);
   const int64_t count = candidates.size(0);
   const at::Tensor picks =
       (rng.uniform(stream, iteration, 0, row_begin, rows, 1).squeeze(1).to(torch::kFloat64) * count)
