@@ -33,9 +33,10 @@ def metrics_rows(seed: int) -> list:
 
 
 def write_run(run_dir: Path, seed: int = 0, eval_metrics: dict = None, dimension: int = 2,
-              provenance: bool = True, metrics: bool = True, samples: bool = True) -> Path:
+              provenance: bool = True, metrics: bool = True, samples: bool = True, energy=None) -> Path:
     """A run directory with config.yaml and, as asked, provenance.yaml, metrics.csv, eval.json (when
-    eval_metrics is given) and samples.h5 (with the exact grid in 2-D)."""
+    eval_metrics is given) and samples.h5 (with the exact grid in 2-D, and `energy` as /energy when
+    given, as a 2-D DxMI run writes its learned energy)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     config = {
         "objective": "rtb",
@@ -71,6 +72,8 @@ def write_run(run_dir: Path, seed: int = 0, eval_metrics: dict = None, dimension
                 file["exact/x"] = GRID_X
                 file["exact/y"] = GRID_Y
                 file["exact/log_density"] = gaussian_log_density(GRID_X, GRID_Y)
+            if energy is not None:
+                file["energy"] = energy
     return run_dir
 
 

@@ -55,6 +55,25 @@ class FiguresTest(unittest.TestCase):
         self.assertIn("log density", colorbar_axes.get_ylabel())
         self.assertEqual(axes.get_title(), "Run r (50 samples)")
 
+    def test_learned_energy_beside_the_exact_density(self):
+        log_density = gaussian_log_density(GRID_X, GRID_Y)
+        exact = {"x": GRID_X, "y": GRID_Y, "log_density": log_density}
+
+        figure = figures.plot_energy(exact, -2 * log_density, title="Run r: learned energy")
+
+        exact_axes, energy_axes = figure.axes[:2]
+        self.assertEqual(exact_axes.get_title(), "exact log density")
+        self.assertEqual(energy_axes.get_title(), "learned negative energy")
+        for axes in (exact_axes, energy_axes):
+            self.assertEqual((axes.get_xlabel(), axes.get_ylabel()), ("x1", "x2"))
+        colorbar_labels = [axes.get_ylabel() for axes in figure.axes[2:]]
+        self.assertTrue(any("log density" in label for label in colorbar_labels), colorbar_labels)
+        self.assertIn("learned -E (up to a constant)", colorbar_labels)
+        # The energy panel shows -E: the exact density's peak is the energy's brightest point.
+        shown = energy_axes.collections[0].get_array().reshape(log_density.shape)
+        self.assertEqual(np.unravel_index(np.argmax(shown), shown.shape),
+                         np.unravel_index(np.argmax(log_density), log_density.shape))
+
     def test_image_grid_tiles_the_first_images_with_a_labelled_scale(self):
         images = np.arange(70 * 4 * 4, dtype=np.uint8).reshape(70, 4, 4)
 

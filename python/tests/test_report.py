@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from fixtures import (
-    EVAL_METRIC_NAMES, FINISHED, LR_SWEEP_EVAL, REWARD_AXIS_FIGURE, STUDY_SCHEMES, assert_nonblank_png,
+    EVAL_METRIC_NAMES, FINISHED, GRID_X, GRID_Y, LR_SWEEP_EVAL, REWARD_AXIS_FIGURE, STUDY_SCHEMES,
+    assert_nonblank_png, gaussian_log_density,
     covarying_eval, write_covarying_sweep, write_fredkin_study, write_guidance_study, write_lr_sweep, write_run, write_sweep,
     write_tn_study,
 )
@@ -215,6 +216,16 @@ class ReportVariantsTest(unittest.TestCase):
         assert_nonblank_png(self, out_dir / "samples.png")
         summary = pd.read_csv(out_dir / "summary.csv")
         self.assertEqual(list(summary["metric"]), ["mode_tv", "log_z_error", "iw_log_z"])
+
+    def test_run_report_draws_a_learned_energy(self):
+        energy = -gaussian_log_density(GRID_X, GRID_Y)
+        run_dir = write_run(self.root / "run", eval_metrics={"sliced_w2": 0.1}, energy=energy)
+
+        written = write_report(run_dir)
+
+        self.assertEqual([path.name for path in written][-1], "energy.png")
+        self.assertIn("energy.png", linked_images(run_dir / "report" / "report.md"))
+        assert_nonblank_png(self, run_dir / "report" / "energy.png")
 
     def test_tensor_network_run_report_draws_the_monte_carlo_study(self):
         run_dir = write_tn_study(write_run(self.root / "run", eval_metrics={"mps_kl_estimate": 1.5}))

@@ -50,6 +50,19 @@ class LoadRunTest(unittest.TestCase):
         self.assertEqual(exact["log_density"].shape, (len(GRID_Y), len(GRID_X)))
         np.testing.assert_array_equal(exact["log_density"], gaussian_log_density(GRID_X, GRID_Y))
 
+    def test_learned_energy_on_the_exact_grid(self):
+        energy = -gaussian_log_density(GRID_X, GRID_Y) / 2
+        run = load_run(write_run(self.root / "run", eval_metrics=EVAL, energy=energy))
+
+        np.testing.assert_array_equal(run.learned_energy(), energy)
+        self.assertIsNone(load_run(write_run(self.root / "plain", eval_metrics=EVAL)).learned_energy())
+
+    def test_learned_energy_on_another_grid_is_refused(self):
+        run = load_run(write_run(self.root / "run", eval_metrics=EVAL, energy=np.zeros((3, 4))))
+
+        with self.assertRaisesRegex(InputError, "/energy has shape"):
+            run.learned_energy()
+
     def test_samples_without_exact_grid_beyond_two_dimensions(self):
         run = load_run(write_run(self.root / "run", eval_metrics=EVAL, dimension=3))
 

@@ -113,6 +113,26 @@ def plot_samples(samples: np.ndarray, exact: dict = None, title: str = "tilt sam
     return figure
 
 
+def plot_energy(exact: dict, energy: np.ndarray, title: str = "learned energy") -> Figure:
+    """The exact log density (exact: x, y, log_density) beside a learned negative energy -E on the same
+    grid: an energy-based model is right where -E ranks the points as log p does (E is defined up to a
+    constant, so each panel has its own colour scale)."""
+    figure = Figure(figsize=(11, 4.8), layout="constrained")
+    exact_axes, energy_axes = figure.subplots(1, 2, sharex=True, sharey=True)
+    _draw_log_density(figure, exact_axes, exact)
+    exact_axes.set_title("exact log density")
+    mesh = energy_axes.pcolormesh(exact["x"], exact["y"], -np.asarray(energy, dtype=float), shading="auto",
+                                  cmap="Blues")
+    figure.colorbar(mesh, ax=energy_axes).set_label("learned -E (up to a constant)")
+    energy_axes.set_title("learned negative energy")
+    for axes in (exact_axes, energy_axes):
+        axes.set_aspect("equal")
+        axes.set_xlabel("x1")
+        axes.set_ylabel("x2")
+    figure.suptitle(title)
+    return figure
+
+
 def plot_image_grid(images: np.ndarray, title: str = "tilt samples", columns: int = 8) -> Figure:
     """The first columns^2 images (N x H x W, uint8 0..255 as tilt writes /images) tiled row by row in
     a grid with a one-pixel gap, in grey levels with their scale beside them."""

@@ -24,6 +24,7 @@ STUDY_FIGURE = "tn_study.png"
 DISTRIBUTIONS_FIGURE = "tn_distributions.png"
 FREDKIN_FIGURE = "fredkin_study.png"
 GUIDANCE_FIGURE = "guidance_study.png"
+ENERGY_FIGURE = "energy.png"
 # Shown in place of a statistic that does not exist (no finished seed, metric not finite).
 MISSING = "–"
 # The id of the i-th grid point (from 1, in grid order), heading its column in the "All metrics" table.
@@ -66,6 +67,10 @@ def draw_run_figures(run: Run, out_dir: Path) -> list:
         title = f"Run {run.name}: samples" + (" over the exact target" if exact is not None else "")
         figure = figures.plot_samples(samples, exact, title=title)
         drawn.append(figures.save(figure, out_dir / RUN_SAMPLES_FIGURE))
+        energy = run.learned_energy()
+        if energy is not None:
+            figure = figures.plot_energy(exact, energy, title=f"Run {run.name}: learned energy")
+            drawn.append(figures.save(figure, out_dir / ENERGY_FIGURE))
     study = read_study(run.path / STUDY_FILE)
     if study is not None:
         figure = figures.plot_tn_study([(run.name, study)], title=f"Run {run.name}: Monte Carlo schemes")
@@ -109,6 +114,8 @@ def write_run_report(run: Run, out_dir: Path) -> list:
         lines.append(_image(RUN_SAMPLES_FIGURE, "samples"))
     else:
         lines.append("No samples.h5 yet.")
+    if ENERGY_FIGURE in drawn_names:
+        lines += ["", "## Learned energy", "", _image(ENERGY_FIGURE, "learned energy beside the exact log density")]
     if STUDY_FIGURE in drawn_names:
         lines += ["", "## Monte Carlo schemes", "", _image(STUDY_FIGURE, "Monte Carlo schemes")]
     if DISTRIBUTIONS_FIGURE in drawn_names:

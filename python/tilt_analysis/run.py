@@ -69,6 +69,25 @@ class Run:
             samples = samples[:, np.newaxis]
         return samples, exact
 
+    def learned_energy(self) -> Optional[np.ndarray]:
+        """The trained energy E on the exact density's grid (ny x nx, as `log_density`), which a 2-D DxMI
+        run writes as /energy; None when samples.h5 has none."""
+        if not self.samples_path.exists():
+            return None
+        try:
+            with h5py.File(self.samples_path, "r") as file:
+                if "energy" not in file:
+                    return None
+                energy = read_checked(file, "energy")
+                shape = file["exact/log_density"].shape if "exact" in file else None
+        except (OSError, KeyError) as error:
+            raise InputError(f"cannot read {self.samples_path}: {error}") from error
+        if energy.shape != shape:
+            raise InputError(
+                f"{self.samples_path}: /energy has shape {energy.shape}, the exact density's grid {shape}"
+            )
+        return energy
+
 
 def read_study(path: Path) -> Optional[pd.DataFrame]:
     """A tensor-network run's Monte Carlo study (study.h5) as one row per scheme: `scheme` (local, wolff,

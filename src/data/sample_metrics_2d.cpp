@@ -59,15 +59,21 @@ Metrics sample_metrics_2d(const at::Tensor& terminal, const Density2d& density, 
           {"outside_support", counts[modes] / static_cast<double>(samples)}};
 }
 
-void write_samples_2d(io::H5File& file, const at::Tensor& samples, const Density2d& density) {
-  constexpr int64_t side = 200;
-  file.write("/samples", samples);
-  const at::Tensor axis = torch::linspace(-4.5, 4.5, side, torch::kFloat64);
+at::Tensor figure_grid_axis() { return torch::linspace(-4.5, 4.5, kFigureGridSide, torch::kFloat64); }
+
+at::Tensor figure_grid_points() {
+  const at::Tensor axis = figure_grid_axis();
   const std::vector<at::Tensor> mesh = torch::meshgrid({axis, axis}, "ij");
-  const at::Tensor points = torch::stack({mesh[1].reshape(-1), mesh[0].reshape(-1)}, 1);
-  file.write("/exact/x", axis);
-  file.write("/exact/y", axis);
-  file.write("/exact/log_density", density.log_density(points).clamp_min(-1e4).reshape({side, side}));
+  return torch::stack({mesh[1].reshape(-1), mesh[0].reshape(-1)}, 1);
+}
+
+void write_samples_2d(io::H5File& file, const at::Tensor& samples, const Density2d& density) {
+  file.write("/samples", samples);
+  file.write("/exact/x", figure_grid_axis());
+  file.write("/exact/y", figure_grid_axis());
+  file.write(
+      "/exact/log_density",
+      density.log_density(figure_grid_points()).clamp_min(-1e4).reshape({kFigureGridSide, kFigureGridSide}));
 }
 
 }  // namespace tilt::data

@@ -27,8 +27,14 @@ using Metrics = std::vector<std::pair<std::string, double>>;
 Metrics sample_metrics_2d(const at::Tensor& terminal, const Density2d& density, const CounterRng& rng,
                           int64_t samples, Communicator& comm, at::Tensor* gathered = nullptr);
 
-// /samples [N, 2] and, for the plots, the exact log-density on a 200 x 200 grid over [-4.5, 4.5]^2
-// (/exact/x, /exact/y, /exact/log_density [y, x], clamped at -1e4 off the support).
+// The plots' grid: kFigureGridSide points a side over [-4.5, 4.5]^2, as rows (x, y) [side^2, 2]
+// float64 in image order (row i of the image at y[i]): reshape a value per point to [side, side].
+constexpr int64_t kFigureGridSide = 200;
+at::Tensor figure_grid_axis();
+at::Tensor figure_grid_points();
+
+// /samples [N, 2] and, for the plots, the exact log-density on the figure grid (/exact/x, /exact/y,
+// /exact/log_density [y, x], clamped at -1e4 off the support).
 void write_samples_2d(io::H5File& file, const at::Tensor& samples, const Density2d& density);
 
 }  // namespace tilt::data

@@ -33,8 +33,12 @@ class Density2dData final : public DxmiData {
     for (const auto& metric : evaluate_energy(dxmi, *density_)) metrics.push_back(metric);
     return metrics;
   }
-  void write_samples(io::H5File& file, const at::Tensor& samples) const override {
+  void write_samples(io::H5File& file, const at::Tensor& samples, const Dxmi* trained) const override {
     data::write_samples_2d(file, samples, *density_);
+    if (trained == nullptr) return;
+    torch::NoGradGuard no_grad;
+    const at::Tensor energy = trained->energy(data::figure_grid_points().to(torch::kFloat32));
+    file.write("/energy", energy.to(torch::kFloat64).reshape({data::kFigureGridSide, data::kFigureGridSide}));
   }
 
  private:
@@ -102,7 +106,7 @@ class ImageData final : public DxmiData {
     return metrics;
   }
   // /samples [N, D] in [-1, 1], /images uint8 [N, height, width] for grids.
-  void write_samples(io::H5File& file, const at::Tensor& samples) const override {
+  void write_samples(io::H5File& file, const at::Tensor& samples, const Dxmi*) const override {
     file.write("/samples", samples);
     file.write("/images", data::to_pixels(samples, train_.height, train_.width));
   }

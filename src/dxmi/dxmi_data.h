@@ -30,8 +30,9 @@ class DxmiData {
   // The trained sampler's and energy's metrics and, on rank 0, the samples they used.
   virtual Metrics evaluate(const Dxmi& dxmi, const CounterRng& rng, Communicator& comm,
                            at::Tensor* samples) = 0;
-  // /samples [N, D] and what plots need beside it (exact densities, the image shape).
-  virtual void write_samples(io::H5File& file, const at::Tensor& samples) const = 0;
+  // /samples [N, D] and what plots need beside it (exact densities, the image shape); with a trained
+  // model (null after a prior-only run), 2-D data add its energy on the figure grid (/energy [y, x]).
+  virtual void write_samples(io::H5File& file, const at::Tensor& samples, const Dxmi* trained) const = 0;
 };
 
 // Reads the data set (and, for images, obtains the feature classifier: dxmi/evaluate_images.h).

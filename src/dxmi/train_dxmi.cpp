@@ -35,8 +35,10 @@ std::vector<std::string> metric_columns() {
   return columns;
 }
 
-// The noise predictor of the run in `run_dir`, trained at least through its prior phase.
-void load_prior(const std::filesystem::path& run_dir, const DiffusionSampler& sampler) {
+// The checkpoint of the run in `run_dir` holding its prior: the run must have stopped at the end of
+// its prior phase (past it, the checkpoint holds DxMI's fine-tuned network, not the prior). Checked
+// before this run's directory is made.
+std::filesystem::path prior_checkpoint(const std::filesystem::path& run_dir) {
   const std::filesystem::path path = run_dir / run_files::kCheckpoint;
   if (!std::filesystem::exists(path))
     throw Error("prior.from: '" + run_dir.string() + "' holds no checkpoint (" + path.string() + ")");
@@ -46,7 +48,12 @@ void load_prior(const std::filesystem::path& run_dir, const DiffusionSampler& sa
   if (step < source.prior_iterations)
     throw Error("prior.from: '" + run_dir.string() + "' stopped at iteration " + std::to_string(step) +
                 ", inside its prior phase (" + std::to_string(source.prior_iterations) + " iterations)");
-  read_parameters(file, sampler.network_parameters());
+  if (step > source.prior_iterations)
+    throw Error(
+        "prior.from: '" + run_dir.string() + "' ran " + std::to_string(step - source.prior_iterations) +
+        " DxMI iterations past its prior: its noise predictor is no longer the prior; point prior.from "
+        "at a prior-only run (train.iterations=0)");
+  return path;
 }
 
 }  // namespace
@@ -68,8 +75,10 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
   const std::string resolved = to_yaml(config);
   const bool verbose = comm.is_root() && !options.quiet;
   const CounterRng rng(config.seed);
-  // The data first: an unreadable data set stops the run before its directory is made.
+  // The data and the prior's source first: either unusable stops the run before its directory is made.
   const std::unique_ptr<DxmiData> data = make_dxmi_data(config, comm, verbose);
+  const bool loads_prior = !config.prior_from.empty() && options.start != StartMode::kResume;
+  const std::filesystem::path prior_source = loads_prior ? prior_checkpoint(config.prior_from) : "";
   const PreparedRunDirectory run_directory(
       options, resolved, comm, [&](const std::filesystem::path& c) { check_dxmi_resumable(c, config); });
 
@@ -83,8 +92,8 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
       dxmi.load(file);
       prior_adam.load(file, "/optimizer/prior");
     });
-  } else if (!config.prior_from.empty()) {
-    load_prior(config.prior_from, dxmi.sampler());
+  } else if (!prior_source.empty()) {
+    read_parameters(io::H5File::open_read(prior_source), dxmi.sampler().network_parameters());
   }
   broadcast_parameters(tensors_of(dxmi.parameters()), comm);
 
@@ -176,7 +185,7 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
   }
   on_root_for_all(comm, "write the samples", [&] {
     io::write_atomically(options.run_dir / run_files::kSamples, [&](io::H5File& file) {
-      data->write_samples(file, samples);
+      data->write_samples(file, samples, config.iterations == 0 ? nullptr : &dxmi);
       file.write_string("/config", resolved);
     });
   });

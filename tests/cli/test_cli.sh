@@ -142,6 +142,15 @@ for key in ("prior_ffd", "prior_reference_ffd"):
     assert abs(run[key] - source[key]) < 1e-6 * max(1, source[key]), (key, run, source)
 PY
   fail "prior.from did not start from the other run's prior"
+# A run past its prior phase holds DxMI's network, not its prior: refused before a directory is made.
+set +e
+message=$("$tilt" train "$images" --out "$work/from_dxmi_run" "${image_sizes[@]}" --set prior.iterations=0 \
+  --set "prior.from=$work/images_from_prior" 2>&1)
+status=$?
+set -e
+[[ $status -ne 0 && $message == *"ran 2 DxMI iterations past its prior"* ]] ||
+  fail "prior.from accepted a run past its prior phase: $message"
+[[ ! -e "$work/from_dxmi_run" ]] || fail "a refused prior.from left a run directory"
 broken="$work/broken_idx"
 mkdir "$broken"
 cp /usr/share/datasets/fashion-mnist/t10k-* /usr/share/datasets/fashion-mnist/train-labels-* "$broken/"
