@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
               shard](uint32_t draw) { return density->sample(rng, draw, shard.begin, shard.count); };
     }
     torch::manual_seed(config.seed);
-    tilt::dxmi::Dxmi dxmi(config.options, dim, config.steps, config.network);
+    tilt::dxmi::Dxmi dxmi(config.options, dim, config.steps, config.network, config.spacing);
     double rate = tilt::bench::gemm_rate(1024, 1024, 1024);
     comm->all_reduce_sum(&rate, 1);  // machine rate: the sum over ranks
     const auto run = [&](uint32_t iteration) {

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -21,13 +22,43 @@ const std::vector<double>& StridedSchedule::alpha_bars() {
   return table;
 }
 
-StridedSchedule StridedSchedule::make(int steps) {
+std::optional<TimeSpacing> parse_time_spacing(const std::string& name) {
+  if (name == "uniform") return TimeSpacing::kUniform;
+  if (name == "quadratic") return TimeSpacing::kQuadratic;
+  return std::nullopt;
+}
+
+std::string to_string(TimeSpacing spacing) {
+  return spacing == TimeSpacing::kUniform ? "uniform" : "quadratic";
+}
+
+namespace {
+
+// n_0 > ... > n_{T-1} >= 0, n_0 = N - 1.
+std::vector<int> timesteps(int steps, TimeSpacing spacing) {
+  constexpr int n = StridedSchedule::kTrainingSteps;
+  std::vector<int> out(steps);
+  int later = -1;  // the next step's timestep (-1: the clean sample)
+  for (int k = steps - 1; k >= 0; --k) {
+    const double left = static_cast<double>(steps - k) / steps;
+    const int t = spacing == TimeSpacing::kUniform ? n * (steps - k) / steps - 1
+                                                   : static_cast<int>(std::lround(n * left * left)) - 1;
+    out[k] = std::max(t, later + 1);
+    later = out[k];
+  }
+  return out;
+}
+
+}  // namespace
+
+StridedSchedule StridedSchedule::make(int steps, TimeSpacing spacing) {
   if (steps < 1 || steps > kTrainingSteps) throw Error("dxmi: steps must be in 1..1000");
   StridedSchedule s;
   s.steps = steps;
+  s.timestep = timesteps(steps, spacing);
   for (int k = 0; k < steps; ++k) {
-    const int n = kTrainingSteps * (steps - k) / steps - 1;         // 999, ..., N / T - 1
-    const int next = kTrainingSteps * (steps - k - 1) / steps - 1;  // -1: the clean sample
+    const int n = s.timestep[k];
+    const int next = k + 1 < steps ? s.timestep[k + 1] : -1;  // -1: the clean sample
     const double ab = alpha_bars()[n], ab_next = next >= 0 ? alpha_bars()[next] : 1.0;
     const double beta = 1 - ab / ab_next;  // the stride's effective beta
     // Posterior q(x_next | x_n, x0) with x0 = (x_n - sqrt(1 - ab) eps) / sqrt(ab):
@@ -43,16 +74,18 @@ StridedSchedule StridedSchedule::make(int steps) {
   return s;
 }
 
-DiffusionSampler::DiffusionSampler(int dim, int steps, const ArchitectureConfig& network)
-    : DiffusionSampler(dim, steps, make_noise_predictor(network, dim)) {}
+DiffusionSampler::DiffusionSampler(int dim, int steps, const ArchitectureConfig& network, TimeSpacing spacing)
+    : DiffusionSampler(dim, StridedSchedule::make(steps, spacing), make_noise_predictor(network, dim)) {}
 
-DiffusionSampler DiffusionSampler::with_steps(int steps) const { return DiffusionSampler(dim_, steps, eps_); }
+DiffusionSampler DiffusionSampler::with_steps(int steps, TimeSpacing spacing) const {
+  return DiffusionSampler(dim_, StridedSchedule::make(steps, spacing), eps_);
+}
 
-DiffusionSampler::DiffusionSampler(int dim, int steps, std::shared_ptr<StateTimeNetwork> eps)
-    : dim_(dim), schedule_(StridedSchedule::make(steps)), eps_(std::move(eps)) {
+DiffusionSampler::DiffusionSampler(int dim, StridedSchedule schedule, std::shared_ptr<StateTimeNetwork> eps)
+    : dim_(dim), schedule_(std::move(schedule)), eps_(std::move(eps)) {
   std::vector<double> initial;
-  for (int k = 0; k + 1 < steps; ++k) initial.push_back(std::log(schedule_.sigma[k]));
-  log_sigma_ = torch::tensor(initial, torch::kFloat32).view({steps - 1}).requires_grad_(true);
+  for (int k = 0; k + 1 < steps(); ++k) initial.push_back(std::log(schedule_.sigma[k]));
+  log_sigma_ = torch::tensor(initial, torch::kFloat32).view({steps() - 1}).requires_grad_(true);
 }
 
 at::Tensor DiffusionSampler::mean(const at::Tensor& x, int k) const {

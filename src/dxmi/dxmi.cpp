@@ -15,9 +15,10 @@ constexpr float kEnergyTime = 1.0f;
 
 }  // namespace
 
-Dxmi::Dxmi(const DxmiOptions& options, int dim, int steps, const ArchitectureConfig& network)
+Dxmi::Dxmi(const DxmiOptions& options, int dim, int steps, const ArchitectureConfig& network,
+           TimeSpacing spacing)
     : options_(options),
-      sampler_(dim, steps, network),
+      sampler_(dim, steps, network, spacing),
       energy_(make_critic(network, dim)),
       value_(make_critic(network, dim)),
       velocity_scale_(sampler_.schedule().beta) {

@@ -44,7 +44,8 @@ using Metrics = std::vector<std::pair<std::string, double>>;
 
 class Dxmi {
  public:
-  Dxmi(const DxmiOptions& options, int dim, int steps, const ArchitectureConfig& network);
+  Dxmi(const DxmiOptions& options, int dim, int steps, const ArchitectureConfig& network,
+       TimeSpacing spacing = TimeSpacing::kUniform);
 
   DiffusionSampler& sampler() { return sampler_; }
   const DiffusionSampler& sampler() const { return sampler_; }

@@ -1,5 +1,7 @@
 #include "dxmi/dxmi_config.h"
 
+#include <optional>
+
 #include "core/config_section.h"
 #include "core/error.h"
 #include "data/data_sets.h"
@@ -34,6 +36,12 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
     require_at_least(c.steps, 1, sampler.key_path("steps"));
     if (c.steps > 1000)
       config_fail(sampler.key_path("steps"), "must be at most 1000 (DDPM's training steps)");
+    const std::string spacing = sampler.get<std::string>("spacing", to_string(c.spacing));
+    const std::optional<TimeSpacing> parsed = parse_time_spacing(spacing);
+    if (!parsed)
+      config_fail(sampler.key_path("spacing"),
+                  "unknown spacing '" + spacing + "' (choose uniform or quadratic)");
+    c.spacing = *parsed;
     sampler.finish();
   }
   {
@@ -129,6 +137,7 @@ std::string to_yaml(const DxmiConfig& c) {
     root["data"]["limit"] = c.data_limit;
   }
   root["sampler"]["steps"] = c.steps;
+  root["sampler"]["spacing"] = to_string(c.spacing);
   write_architecture(root["network"], c.network);
   root["prior"]["iterations"] = c.prior_iterations;
   root["prior"]["batch"] = c.prior_batch;

@@ -1,6 +1,6 @@
 // A DxMI run's config (`method: dxmi`; configs/dxmi/, docs/configs.md): its own sections, read and
 // validated like every tilt config (unknown keys, types, ranges; defaults written back):
-//   seed; data {name; images: path, class, limit}; sampler {steps}; network {architecture: mlp
+//   seed; data {name; images: path, class, limit}; sampler {steps, spacing}; network {architecture: mlp
 //   {hidden, fourier_features, layers} | unet {channels}} (dxmi/networks.h); prior {iterations,
 //   batch, lr, from} (denoising score matching first; 0 iterations: DxMI from an untrained sampler,
 //   or from the prior another run trained);
@@ -29,6 +29,7 @@ struct DxmiConfig {
   int data_class = -1;
   int64_t data_limit = 0;
   int steps = 4;
+  TimeSpacing spacing = TimeSpacing::kUniform;
   ArchitectureConfig network = mlp_architecture(/*hidden=*/128, /*fourier_features=*/16, /*layers=*/2);
   int prior_iterations = 3000;
   int64_t prior_batch = 512;

@@ -90,7 +90,8 @@ class ImageData final : public DxmiData {
     Metrics metrics =
         evaluate_image_samples(sampler, evaluation_, rng, config_.eval_samples, kSamplingDraws, comm, &all);
     if (samples && comm.is_root()) *samples = all;
-    const DiffusionSampler reference = sampler.with_steps(config_.reference_steps);
+    // The prior's many-step quality: DDPM's own uniform stride.
+    const DiffusionSampler reference = sampler.with_steps(config_.reference_steps, TimeSpacing::kUniform);
     for (const auto& [name, value] :
          evaluate_image_samples(reference, evaluation_, rng, config_.eval_samples, kSamplingDraws, comm))
       if (name == "ffd" || name == "mmd") metrics.emplace_back("reference_" + name, value);

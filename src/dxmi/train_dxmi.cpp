@@ -12,6 +12,7 @@
 #include "core/cpu_setup.h"
 #include "core/error.h"
 #include "dist/gradient_sync.h"
+#include "dxmi/architecture_config.h"
 #include "dxmi/dxmi_data.h"
 #include "io/atomic_file.h"
 #include "io/hdf5_file.h"
@@ -35,10 +36,19 @@ std::vector<std::string> metric_columns() {
   return columns;
 }
 
-// The checkpoint of the run in `run_dir` holding its prior: the run must have stopped at the end of
-// its prior phase (past it, the checkpoint holds DxMI's fine-tuned network, not the prior). Checked
-// before this run's directory is made.
-std::filesystem::path prior_checkpoint(const std::filesystem::path& run_dir) {
+// The network section as written back, on one line: two configs build the same networks when these agree.
+std::string network_yaml(const ArchitectureConfig& network) {
+  YAML::Node node(YAML::NodeType::Map);  // a map already: a null node's copy would not share the writes
+  write_architecture(node, network);
+  YAML::Emitter out;
+  out << YAML::Flow << node;
+  return out.c_str();
+}
+
+// The checkpoint of the run in `run_dir` holding the prior `config` starts from: that run must have
+// stopped at the end of its prior phase (past it, the checkpoint holds DxMI's fine-tuned network, not
+// the prior) and trained the same network on the same data. Checked before this run's directory is made.
+std::filesystem::path prior_checkpoint(const std::filesystem::path& run_dir, const DxmiConfig& config) {
   const std::filesystem::path path = run_dir / run_files::kCheckpoint;
   if (!std::filesystem::exists(path))
     throw Error("prior.from: '" + run_dir.string() + "' holds no checkpoint (" + path.string() + ")");
@@ -53,6 +63,13 @@ std::filesystem::path prior_checkpoint(const std::filesystem::path& run_dir) {
         "prior.from: '" + run_dir.string() + "' ran " + std::to_string(step - source.prior_iterations) +
         " DxMI iterations past its prior: its noise predictor is no longer the prior; point prior.from "
         "at a prior-only run (train.iterations=0)");
+  if (source.data != config.data || source.data_class != config.data_class)
+    throw Error("prior.from: '" + run_dir.string() + "' trained on " + source.data + " (class " +
+                std::to_string(source.data_class) + "), this run reads " + config.data + " (class " +
+                std::to_string(config.data_class) + ")");
+  if (network_yaml(source.network) != network_yaml(config.network))
+    throw Error("prior.from: '" + run_dir.string() + "' trained the network " + network_yaml(source.network) +
+                ", this run's is " + network_yaml(config.network));
   return path;
 }
 
@@ -78,12 +95,12 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
   // The data and the prior's source first: either unusable stops the run before its directory is made.
   const std::unique_ptr<DxmiData> data = make_dxmi_data(config, comm, verbose);
   const bool loads_prior = !config.prior_from.empty() && options.start != StartMode::kResume;
-  const std::filesystem::path prior_source = loads_prior ? prior_checkpoint(config.prior_from) : "";
+  const std::filesystem::path prior_source = loads_prior ? prior_checkpoint(config.prior_from, config) : "";
   const PreparedRunDirectory run_directory(
       options, resolved, comm, [&](const std::filesystem::path& c) { check_dxmi_resumable(c, config); });
 
   torch::manual_seed(config.seed);  // the networks' initial weights: the same on every rank and every run
-  Dxmi dxmi(config.options, data->dim(), config.steps, config.network);
+  Dxmi dxmi(config.options, data->dim(), config.steps, config.network, config.spacing);
   Adam prior_adam({{dxmi.sampler().network_parameters(), config.prior_lr}});
   TrainingTables tables{{metric_columns(), {}}, {{"step", "iterations_per_s", "elapsed_s"}, {}}};
   int start = 0;

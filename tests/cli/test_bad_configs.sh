@@ -124,6 +124,7 @@ expect_refused "$tb" reward "reward.beta=2"
 dxmi="$source_dir/configs/dxmi/8gaussians_t4.yaml"
 expect_refused "$dxmi" sampler.steps "sampler.steps=0"
 expect_refused "$dxmi" sampler.steps "sampler.steps=2.5"
+expect_refused "$dxmi" sampler.spacing "sampler.spacing=cosine"
 expect_refused "$dxmi" data.name "data.name=moons"
 expect_refused "$dxmi" train.iterations "train.iterations=-1"  # 0 is allowed: the prior alone
 expect_refused "$dxmi" eval.samples "eval.samples=1"

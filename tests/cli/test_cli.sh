@@ -151,6 +151,14 @@ set -e
 [[ $status -ne 0 && $message == *"ran 2 DxMI iterations past its prior"* ]] ||
   fail "prior.from accepted a run past its prior phase: $message"
 [[ ! -e "$work/from_dxmi_run" ]] || fail "a refused prior.from left a run directory"
+set +e
+message=$("$tilt" train "$images" --out "$work/from_other_network" "${image_sizes[@]}" --set prior.iterations=0 \
+  --set "prior.from=$work/image_prior" --set network.channels=4 2>&1)
+status=$?
+set -e
+[[ $status -ne 0 && $message == *"trained the network {architecture: unet, channels: 16}"* ]] ||
+  fail "prior.from accepted a prior of another network: $message"
+[[ ! -e "$work/from_other_network" ]] || fail "a refused prior.from left a run directory"
 broken="$work/broken_idx"
 mkdir "$broken"
 cp /usr/share/datasets/fashion-mnist/t10k-* /usr/share/datasets/fashion-mnist/train-labels-* "$broken/"

@@ -43,20 +43,46 @@ TEST(StridedSchedule, StrideOneIsTheDdpmStep) {
   EXPECT_EQ(s.sigma.back(), StridedSchedule::kLastSigma);
 }
 
-// At T = 4, a_k x + c_k eps with the true noise is the posterior mean of the stride given x_0.
+// At T = 4, a_k x + c_k eps with the true noise is the posterior mean of the stride given x_0, at
+// the timesteps of either spacing (uniform N (T - k) / T - 1; quadratic round(N ((T - k) / T)^2) - 1).
 TEST(StridedSchedule, StridedMeanIsThePosteriorMeanGivenTheCleanSample) {
-  const StridedSchedule s = StridedSchedule::make(4);
   const std::vector<double>& abar = StridedSchedule::alpha_bars();
-  const int n[5] = {999, 749, 499, 249, -1};
-  const double x0 = 0.7, eps = -1.3;
-  for (int k = 0; k < 4; ++k) {
-    const double ab = abar[n[k]], ab_next = n[k + 1] >= 0 ? abar[n[k + 1]] : 1.0, beta = 1 - ab / ab_next;
-    const double x = std::sqrt(ab) * x0 + std::sqrt(1 - ab) * eps;
-    const double posterior =
-        std::sqrt(ab_next) * beta / (1 - ab) * x0 + std::sqrt(ab / ab_next) * (1 - ab_next) / (1 - ab) * x;
-    EXPECT_NEAR(s.a[k] * x + s.c[k] * eps, posterior, 1e-9) << k;
-    EXPECT_NEAR(s.beta[k], beta, 1e-12) << k;
+  for (const auto& [spacing, timesteps] :
+       {std::pair{TimeSpacing::kUniform, std::vector<int>{999, 749, 499, 249, -1}},
+        std::pair{TimeSpacing::kQuadratic, std::vector<int>{999, 562, 249, 62, -1}}}) {
+    const StridedSchedule s = StridedSchedule::make(4, spacing);
+    const std::vector<int>& n = timesteps;
+    const double x0 = 0.7, eps = -1.3;
+    for (int k = 0; k < 4; ++k) {
+      EXPECT_EQ(s.timestep[k], n[k]) << to_string(spacing) << " " << k;
+      EXPECT_NEAR(s.time[k], n[k] / 1000.0, 1e-12);
+      const double ab = abar[n[k]], ab_next = n[k + 1] >= 0 ? abar[n[k + 1]] : 1.0, beta = 1 - ab / ab_next;
+      const double x = std::sqrt(ab) * x0 + std::sqrt(1 - ab) * eps;
+      const double posterior =
+          std::sqrt(ab_next) * beta / (1 - ab) * x0 + std::sqrt(ab / ab_next) * (1 - ab_next) / (1 - ab) * x;
+      EXPECT_NEAR(s.a[k] * x + s.c[k] * eps, posterior, 1e-9) << k;
+      EXPECT_NEAR(s.beta[k], beta, 1e-12) << k;
+    }
   }
+}
+
+// Every T of either spacing starts at N - 1 and descends strictly to a timestep >= 0 (quadratic
+// rounding repeats timesteps past T = 31: they are pushed apart), and at T = N both are DDPM's chain.
+TEST(StridedSchedule, TimestepsDescendStrictlyForEveryStepCount) {
+  for (const TimeSpacing spacing : {TimeSpacing::kUniform, TimeSpacing::kQuadratic}) {
+    for (int steps = 1; steps <= 1000; ++steps) {
+      const std::vector<int> n = StridedSchedule::make(steps, spacing).timestep;
+      ASSERT_EQ(static_cast<int>(n.size()), steps);
+      ASSERT_EQ(n.front(), 999) << to_string(spacing) << " T = " << steps;
+      ASSERT_GE(n.back(), 0) << to_string(spacing) << " T = " << steps;
+      for (int k = 0; k + 1 < steps; ++k) ASSERT_GT(n[k], n[k + 1]) << to_string(spacing) << " T = " << steps;
+    }
+    const std::vector<int> n = StridedSchedule::make(1000, spacing).timestep;
+    for (int k = 0; k < 1000; ++k) ASSERT_EQ(n[k], 999 - k);
+  }
+  EXPECT_EQ(parse_time_spacing("quadratic"), TimeSpacing::kQuadratic);
+  EXPECT_EQ(parse_time_spacing("uniform"), TimeSpacing::kUniform);
+  EXPECT_FALSE(parse_time_spacing("cosine").has_value());
 }
 
 TEST(Dxmi, TdTargetIsTheNextValuePlusTheStepsCostsWhenAsked) {
