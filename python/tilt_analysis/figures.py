@@ -22,6 +22,8 @@ TIMING_COLUMNS = {"iterations_per_s", "elapsed_s"}
 RUN_ID_COLUMNS = {"index", "grid_point", "seed"}
 # The density is drawn this many nats below its peak; lower values would wash out the modes.
 LOG_DENSITY_RANGE = 12.0
+# plot_energy clips the lowest values of -E on the grid at this percentile.
+ENERGY_CLIP_PERCENT = 5
 # Characters per line of wrapped tick labels, axis labels and legend entries.
 TICK_LABEL_WIDTH = 16
 AXIS_LABEL_WIDTH = 40
@@ -121,9 +123,13 @@ def plot_energy(exact: dict, energy: np.ndarray, title: str = "learned energy") 
     exact_axes, energy_axes = figure.subplots(1, 2, sharex=True, sharey=True)
     _draw_log_density(figure, exact_axes, exact)
     exact_axes.set_title("exact log density")
-    mesh = energy_axes.pcolormesh(exact["x"], exact["y"], -np.asarray(energy, dtype=float), shading="auto",
+    negative_energy = -np.asarray(energy, dtype=float)
+    # The box's far corners, which no sample visits, would otherwise set the whole colour scale.
+    floor = np.percentile(negative_energy, ENERGY_CLIP_PERCENT)
+    mesh = energy_axes.pcolormesh(exact["x"], exact["y"], np.maximum(negative_energy, floor), shading="auto",
                                   cmap="Blues")
-    figure.colorbar(mesh, ax=energy_axes).set_label("learned -E (up to a constant)")
+    figure.colorbar(mesh, ax=energy_axes).set_label(
+        f"learned -E (up to a constant; lowest {ENERGY_CLIP_PERCENT:g}% of the grid clipped)")
     energy_axes.set_title("learned negative energy")
     for axes in (exact_axes, energy_axes):
         axes.set_aspect("equal")

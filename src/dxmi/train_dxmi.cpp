@@ -47,7 +47,8 @@ std::string network_yaml(const ArchitectureConfig& network) {
 
 // The checkpoint of the run in `run_dir` holding the prior `config` starts from: that run must have
 // stopped at the end of its prior phase (past it, the checkpoint holds DxMI's fine-tuned network, not
-// the prior) and trained the same network on the same data. Checked before this run's directory is made.
+// the prior) and trained the same network (the data may differ: e.g. one class fine-tuned from a prior
+// of all). Checked before this run's directory is made.
 std::filesystem::path prior_checkpoint(const std::filesystem::path& run_dir, const DxmiConfig& config) {
   const std::filesystem::path path = run_dir / run_files::kCheckpoint;
   if (!std::filesystem::exists(path))
@@ -63,10 +64,6 @@ std::filesystem::path prior_checkpoint(const std::filesystem::path& run_dir, con
         "prior.from: '" + run_dir.string() + "' ran " + std::to_string(step - source.prior_iterations) +
         " DxMI iterations past its prior: its noise predictor is no longer the prior; point prior.from "
         "at a prior-only run (train.iterations=0)");
-  if (source.data != config.data || source.data_class != config.data_class)
-    throw Error("prior.from: '" + run_dir.string() + "' trained on " + source.data + " (class " +
-                std::to_string(source.data_class) + "), this run reads " + config.data + " (class " +
-                std::to_string(config.data_class) + ")");
   if (network_yaml(source.network) != network_yaml(config.network))
     throw Error("prior.from: '" + run_dir.string() + "' trained the network " + network_yaml(source.network) +
                 ", this run's is " + network_yaml(config.network));

@@ -106,6 +106,17 @@ PY
 grep -Eq '"denoised_dyck_fraction_t1":1(\.0)?[,}]' "$work/configs_tn_fredkin_n64.yaml/eval.json" ||
   fail "Fredkin denoising left a non-Dyck path: $(cat "$work/configs_tn_fredkin_n64.yaml/eval.json")"
 
+# A 2-D DxMI run writes its learned energy on the exact density's grid; the report draws it.
+dxmi_2d="$work/configs_dxmi_8gaussians_t4.yaml"
+/usr/bin/python3 - "$dxmi_2d/samples.h5" <<'PY' || fail "2-D DxMI samples.h5 lacks the learned energy"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1]) as f:
+    energy = f["energy"][()]
+    assert energy.shape == f["exact/log_density"].shape == (200, 200) and np.isfinite(energy).all(), energy.shape
+PY
+"$tilt" report "$dxmi_2d" --out "$work/dxmi_2d_report" >/dev/null
+[[ -s "$work/dxmi_2d_report/energy.png" ]] || fail "the DxMI report drew no energy.png"
+
 # A multivariate diffusion on images reports bits per dimension and writes sample images for grids.
 # The scale-scan tool: a trained guidance model rescanned at other scales (--resume of the finished
 # run with another sampling section) without training again.
