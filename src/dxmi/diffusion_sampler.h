@@ -28,8 +28,9 @@ namespace tilt::dxmi {
 // Where the T timesteps sit: uniform, n_k + 1 = N (T - k) / T (DDPM's stride); quadratic,
 // n_k + 1 = round(N ((T - k) / T)^2), denser near the data (the reference's few-step samplers space
 // their noise levels quadratically too), so the last step starts from little noise: at T = 4 the
-// timesteps are 999, 562, 249, 62 (the last step's noise std 0.20) against uniform 999, 749, 499, 249
-// (0.69). Where rounding would repeat a timestep (T > 31), each is pushed up to stay distinct.
+// timesteps are 999, 562, 249, 62 (the last step's noise std sqrt(1 - abar) 0.21) against uniform
+// 999, 749, 499, 249 (0.69). Where rounding would give a timestep below 0 (T >= 45) or repeat one
+// (T >= 78), the later ones are pushed up to stay distinct and >= 0.
 enum class TimeSpacing { kUniform, kQuadratic };
 std::optional<TimeSpacing> parse_time_spacing(const std::string& name);  // "uniform" | "quadratic"
 std::string to_string(TimeSpacing spacing);

@@ -67,7 +67,8 @@ TEST(StridedSchedule, StridedMeanIsThePosteriorMeanGivenTheCleanSample) {
 }
 
 // Every T of either spacing starts at N - 1 and descends strictly to a timestep >= 0 (quadratic
-// rounding repeats timesteps past T = 31: they are pushed apart), and at T = N both are DDPM's chain.
+// rounding gives timesteps below 0 from T = 45 and repeats from T = 78: they are pushed up), and at T = N
+// both are DDPM's chain.
 TEST(StridedSchedule, TimestepsDescendStrictlyForEveryStepCount) {
   for (const TimeSpacing spacing : {TimeSpacing::kUniform, TimeSpacing::kQuadratic}) {
     for (int steps = 1; steps <= 1000; ++steps) {
