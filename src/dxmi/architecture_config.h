@@ -1,6 +1,7 @@
 // The `network:` section of a config that trains the DxMI family's networks (dxmi/networks.h) —
 // DxMI's and the multivariate diffusions' — read, validated and written back in one place:
-//   architecture mlp    hidden, fourier_features, layers (2-D data)
+//   architecture mlp    hidden, fourier_features, layers, critic_fourier_features,
+//                       critic_frequency_scale (2-D data)
 //   architecture unet   channels (images; even: the sinusoidal time features' sine and cosine halves)
 #pragma once
 

@@ -1,5 +1,6 @@
 #include "dxmi/networks.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -24,20 +25,34 @@ void check_labels(const at::Tensor& labels, int64_t classes, int64_t rows) {
     throw Error("class labels must lie in 0.." + std::to_string(classes - 1));
 }
 
+// The random Fourier features' seed: fixed, so that every run (and every rank) builds the same critic.
+constexpr uint64_t kFrequencySeed = 20201010;
+
 class MlpNetwork final : public StateTimeNetwork {
  public:
-  // outputs 0: one per state coordinate (the one-hot block is input only, so not FourierMlp's
-  // default of one per input).
-  MlpNetwork(int dim, const NetworkConfig& config, int outputs, int classes)
-      : classes_(classes), network_(dim + classes, config, outputs == 0 && classes > 0 ? dim : outputs) {}
+  // outputs 0: one per state coordinate (the features and the one-hot block are input only, so not
+  // FourierMlp's default of one per input). fourier_features m > 0: x is read with sin, cos(W x),
+  // W [m, dim] ~ N(0, frequency_scale^2).
+  MlpNetwork(int dim, const NetworkConfig& config, int outputs, int classes, int fourier_features = 0,
+             double frequency_scale = 1)
+      : classes_(classes),
+        network_(dim + 2 * fourier_features + classes, config, outputs == 0 ? dim : outputs) {
+    if (fourier_features > 0) frequencies_ = critic_frequencies(fourier_features, dim, frequency_scale);
+  }
   double flops_per_sample() const override { return network_->flops_per_sample(); }
   std::vector<NamedTensor> parameters() const override { return named_parameters(*network_); }
 
  protected:
   at::Tensor evaluate(const at::Tensor& x, const at::Tensor& t, const at::Tensor& labels) const override {
     check_labels(labels, classes_, x.size(0));
-    const at::Tensor input =
-        classes_ > 0 ? torch::cat({x, torch::one_hot(labels, classes_).to(x.scalar_type())}, 1) : x;
+    std::vector<at::Tensor> columns{x};
+    if (frequencies_.defined()) {
+      const at::Tensor phase = x.matmul(frequencies_.t());
+      columns.push_back(phase.sin());
+      columns.push_back(phase.cos());
+    }
+    if (classes_ > 0) columns.push_back(torch::one_hot(labels, classes_).to(x.scalar_type()));
+    const at::Tensor input = columns.size() == 1 ? x : torch::cat(columns, 1);
     // FourierMlp takes [K, B, D] at K times: one time broadcast over the rows, or each row at its own.
     if (t.numel() == 1) return network_->forward(input.unsqueeze(0), t.reshape({1}))[0];
     return network_->forward(input.unsqueeze(1), t).squeeze(1);
@@ -45,6 +60,7 @@ class MlpNetwork final : public StateTimeNetwork {
 
  private:
   int classes_;
+  at::Tensor frequencies_;  // [m, dim], or undefined: raw coordinates only
   mutable FourierMlp network_;
 };
 
@@ -232,6 +248,11 @@ class ImageNetwork final : public StateTimeNetwork {
 
 }  // namespace
 
+at::Tensor critic_frequencies(int features, int dim, double scale) {
+  const at::Generator generator = at::detail::createCPUGenerator(kFrequencySeed);
+  return torch::randn({features, dim}, generator, torch::kFloat32) * scale;
+}
+
 int image_side(const ArchitectureConfig& config, int dim, int image_channels) {
   if (config.kind == "mlp") return 0;
   const int pixels = dim / image_channels;
@@ -254,7 +275,8 @@ std::unique_ptr<StateTimeNetwork> make_noise_predictor(const ArchitectureConfig&
 std::unique_ptr<StateTimeNetwork> make_critic(const ArchitectureConfig& config, int dim) {
   if (config.kind == "unet")
     return std::make_unique<ImageNetwork<Critic>>(image_side(config, dim), config.channels);
-  return std::make_unique<MlpNetwork>(dim, config.mlp, 1, 0);
+  return std::make_unique<MlpNetwork>(dim, config.mlp, 1, 0, config.critic_fourier_features,
+                                      config.critic_frequency_scale);
 }
 
 }  // namespace tilt::dxmi

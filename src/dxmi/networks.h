@@ -2,7 +2,9 @@
 // behind one interface, so that the algorithm (dxmi.h) is the same for 2-D data and for images.
 // States are flat rows [B, D] everywhere; an image network reads them as [B, channels, side, side]
 // (channels: one for DxMI's images, K for a multivariate diffusion's state, mdm/).
-//   architecture mlp   tilt's Fourier-feature MLP (model/fourier_mlp.h) for all three (2-D data);
+//   architecture mlp   tilt's Fourier-feature MLP (model/fourier_mlp.h) for all three (2-D data),
+//                      the value and the energy optionally reading the state through random
+//                      Fourier features (below);
 //   architecture unet  a small U-Net for the noise predictor and a strided convolutional critic for
 //                      the value and the energy (square images, side divisible by 4), below.
 // U-Net (DDPM's shape, scaled down; `channels` C; GroupNorm over groups of >= 4 channels):
@@ -31,7 +33,15 @@ namespace tilt::dxmi {
 struct ArchitectureConfig {
   std::string kind = "mlp";  // mlp | unet
   NetworkConfig mlp;         // hidden, fourier_features, layers (mlp)
-  int channels = 16;         // C (unet)
+  // mlp: m > 0 feeds the critics (value and energy) x and sin, cos(W x) for m fixed frequencies W
+  // [m, D] ~ N(0, critic_frequency_scale^2) (random Fourier features, Tancik et al. 2020; drawn from
+  // a fixed seed, the same in every run). An MLP of raw coordinates learns the energy's low
+  // frequencies first: a ring for 8gaussians, not its eight modes; blurred checkerboard edges. The
+  // noise predictor keeps raw coordinates: its states leave the data's box, where periodic
+  // features would alias them.
+  int critic_fourier_features = 0;
+  double critic_frequency_scale = 1.0;
+  int channels = 16;  // C (unet)
 };
 
 inline ArchitectureConfig mlp_architecture(int hidden, int fourier_features, int layers) {
@@ -65,6 +75,8 @@ class StateTimeNetwork {
 // for labels z in 0..classes - 1, which every call must then give.
 std::unique_ptr<StateTimeNetwork> make_noise_predictor(const ArchitectureConfig& config, int dim,
                                                        int image_channels = 1, int classes = 0);
+// The critics' random Fourier frequencies W [features, dim] ~ N(0, scale^2), the same on every call.
+at::Tensor critic_frequencies(int features, int dim, double scale);
 // V(x, t) and E(x): one output.
 std::unique_ptr<StateTimeNetwork> make_critic(const ArchitectureConfig& config, int dim);
 // The image side an architecture reads a row of `dim` values as (0 for mlp); an Error when `dim` is

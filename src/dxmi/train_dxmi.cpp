@@ -36,8 +36,11 @@ std::vector<std::string> metric_columns() {
   return columns;
 }
 
-// The network section as written back, on one line: two configs build the same networks when these agree.
-std::string network_yaml(const ArchitectureConfig& network) {
+// The noise predictor's part of the network section as written back, on one line: two configs build
+// the same noise predictor when these agree (the critics may differ: a prior trains none).
+std::string noise_predictor_yaml(ArchitectureConfig network) {
+  network.critic_fourier_features = 0;
+  network.critic_frequency_scale = 1;
   YAML::Node node(YAML::NodeType::Map);  // a map already: a null node's copy would not share the writes
   write_architecture(node, network);
   YAML::Emitter out;
@@ -64,9 +67,11 @@ std::filesystem::path prior_checkpoint(const std::filesystem::path& run_dir, con
         "prior.from: '" + run_dir.string() + "' ran " + std::to_string(step - source.prior_iterations) +
         " DxMI iterations past its prior: its noise predictor is no longer the prior; point prior.from "
         "at a prior-only run (train.iterations=0)");
-  if (network_yaml(source.network) != network_yaml(config.network))
-    throw Error("prior.from: '" + run_dir.string() + "' trained the network " + network_yaml(source.network) +
-                ", this run's is " + network_yaml(config.network));
+  const std::string source_network = noise_predictor_yaml(source.network),
+                    network = noise_predictor_yaml(config.network);
+  if (source_network != network)
+    throw Error("prior.from: '" + run_dir.string() + "' trained the noise predictor " + source_network +
+                ", this run's is " + network);
   return path;
 }
 

@@ -167,7 +167,7 @@ message=$("$tilt" train "$images" --out "$work/from_other_network" "${image_size
   --set "prior.from=$work/image_prior" --set network.channels=4 2>&1)
 status=$?
 set -e
-[[ $status -ne 0 && $message == *"trained the network {architecture: unet, channels: 16}"* ]] ||
+[[ $status -ne 0 && $message == *"trained the noise predictor {architecture: unet, channels: 16}"* ]] ||
   fail "prior.from accepted a prior of another network: $message"
 [[ ! -e "$work/from_other_network" ]] || fail "a refused prior.from left a run directory"
 broken="$work/broken_idx"

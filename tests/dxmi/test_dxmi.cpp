@@ -198,6 +198,42 @@ TEST(Evaluate2d, SpearmanGivesTiesTheirMeanRank) {
   EXPECT_NEAR(spearman(a, -a), -1.0, 1e-12);
 }
 
+// The critics' random Fourier features: fixed frequencies of the stated scale, fed as sin and cos
+// of W x. With every input weight but one feature column's zeroed, the critic is periodic along
+// that column's frequency w (period 2 pi / |w|) and not along a half period.
+TEST(DxmiNetworks, CriticFourierFeaturesAreFixedAndPeriodic) {
+  torch::manual_seed(0);
+  const at::Tensor frequencies = critic_frequencies(1024, 2, 1.5);
+  torch::manual_seed(1);
+  EXPECT_TRUE(torch::equal(critic_frequencies(1024, 2, 1.5), frequencies));
+  EXPECT_NEAR(frequencies.std().item<double>(), 1.5, 1.5 * 0.05);  // 2048 normal draws: 1.6% std error
+
+  ArchitectureConfig network = small_network();
+  network.critic_fourier_features = 3;
+  network.critic_frequency_scale = 1.5;
+  const std::unique_ptr<StateTimeNetwork> critic = make_critic(network, 2);
+  at::Tensor state_in;
+  torch::NoGradGuard no_grad;
+  for (const NamedTensor& p : critic->parameters()) {
+    if (p.name == "out.weight") p.tensor.normal_();  // a fresh critic's output layer is zero
+    if (p.name == "state_in.weight") state_in = p.tensor;
+  }
+  ASSERT_TRUE(state_in.defined());
+  ASSERT_EQ(state_in.size(1), 2 + 2 * 3);  // x, then sin(W x), then cos(W x)
+  const at::Tensor w = critic_frequencies(3, 2, 1.5)[1];
+  const at::Tensor x = torch::randn({64, 2}), t = torch::full({1}, 1.0f);
+  const auto unchanged_by = [&](double periods) {
+    const at::Tensor shift = w * (periods * 2 * M_PI / w.square().sum().item<double>());
+    return torch::allclose(critic->forward(x + shift, t), critic->forward(x, t), 1e-4, 1e-4);
+  };
+  EXPECT_FALSE(unchanged_by(1));
+  const at::Tensor kept = state_in.index_select(1, torch::tensor({3, 6})).clone();  // sin, cos of w x
+  state_in.zero_();
+  state_in.index_copy_(1, torch::tensor({3, 6}), kept);
+  EXPECT_TRUE(unchanged_by(1));
+  EXPECT_FALSE(unchanged_by(0.5));
+}
+
 TEST(DxmiConfig, BadValuesAreOneLineErrors) {
   const std::string base = "method: dxmi\n";
   EXPECT_NO_THROW(parse_dxmi_config(base));
@@ -205,6 +241,8 @@ TEST(DxmiConfig, BadValuesAreOneLineErrors) {
   EXPECT_THROW(parse_dxmi_config(base + "sampler: {steps: 0}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base + "dxmi: {tau_entropy: -1}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base + "dxmi: {avr_decay: 1.5}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(base + "network: {critic_fourier_features: -1}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(base + "network: {critic_frequency_scale: 0}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base + "train: {batchsize: 3}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base, {"prior.lr=0"}), Error);
   const std::string images = base + "data: {name: fashion_mnist, path: /}\n";
@@ -213,8 +251,10 @@ TEST(DxmiConfig, BadValuesAreOneLineErrors) {
   EXPECT_THROW(parse_dxmi_config(images + "network: {architecture: mlp}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(images, {"data.class=-2"}), Error);
   EXPECT_THROW(parse_dxmi_config(base + "data: {name: fashion_mnist, path: /nowhere}\n"), Error);
-  const DxmiConfig round_trip = parse_dxmi_config(to_yaml(parse_dxmi_config(base, {"dxmi.gamma=0.5"})));
+  const DxmiConfig round_trip = parse_dxmi_config(
+      to_yaml(parse_dxmi_config(base, {"dxmi.gamma=0.5", "network.critic_fourier_features=3"})));
   EXPECT_EQ(round_trip.options.gamma, 0.5);
+  EXPECT_EQ(round_trip.network.critic_fourier_features, 3);
 }
 
 // Stopping after 4 of 6 iterations (3 of them denoising score matching) and resuming gives the
