@@ -75,8 +75,10 @@ at::Tensor Dxmi::policy_loss(const at::Tensor& states, const CounterRng& rng, ui
     const at::Tensor x = states[k];
     const at::Tensor eps = rng.normal(RngStream::kDxmiPolicy, iteration, k, shard.begin, shard.count, dim);
     const at::Tensor next = sampler_.mean(x, k) + sampler_.sigma(k) * eps;
-    const at::Tensor per_row = value(next, k + 1) + options_.tau_velocity * running_cost(x, next, k) -
-                               options_.tau_entropy * sampler_.sigma(k).log();
+    at::Tensor per_row = value(next, k + 1);
+    if (k < steps - options_.skip_sampler_tau)
+      per_row = per_row + options_.tau_velocity * running_cost(x, next, k) -
+                options_.tau_entropy * sampler_.sigma(k).log();
     total = total + per_row.sum();
   }
   return total / static_cast<double>(steps * global_batch);

@@ -36,6 +36,10 @@ struct DxmiOptions {
   double avr_decay = 0.99;      // adaptive velocity regularisation's moving average
   bool shared_value = false;    // V(., T) is the energy network itself (CIFAR) or a network of its own
   bool costs_in_value = false;  // TD targets carry tau2 cost - tau1 log sigma (DxMI_Trainer_EV)
+  // The policy loss of the last `skip_sampler_tau` steps is V(x', k + 1) alone: no tau2 cost, no
+  // tau1 log sigma (the reference's skip_sampler_tau). The last step's sigma is frozen, so there it
+  // drops the running cost only, which otherwise holds back the final step's moves.
+  int skip_sampler_tau = 0;
   double energy_lr = 3e-4, value_lr = 3e-4, sampler_lr = 1e-5, sigma_lr = 1e-3;
   double sampler_grad_clip = 1.0;  // global norm of the sampler's gradient
 };

@@ -72,6 +72,7 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
     o.avr_decay = d.get("avr_decay", o.avr_decay);
     o.shared_value = d.get("shared_value", o.shared_value);
     o.costs_in_value = d.get("costs_in_value", o.costs_in_value);
+    o.skip_sampler_tau = d.get("skip_sampler_tau", o.skip_sampler_tau);
     o.energy_lr = d.get("energy_lr", o.energy_lr);
     o.value_lr = d.get("value_lr", o.value_lr);
     o.sampler_lr = d.get("sampler_lr", o.sampler_lr);
@@ -81,6 +82,9 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
     if (o.tau_velocity < 0) config_fail(d.key_path("tau_velocity"), "must be >= 0");
     if (o.gamma < 0) config_fail(d.key_path("gamma"), "must be >= 0");
     require_in_range(o.avr_decay, 0, 1, d.key_path("avr_decay"));
+    if (o.skip_sampler_tau < 0 || o.skip_sampler_tau > c.steps)
+      config_fail(d.key_path("skip_sampler_tau"),
+                  "must be in 0..sampler.steps (" + std::to_string(c.steps) + ")");
     for (const auto& [value, key] : {std::pair{o.energy_lr, "energy_lr"},
                                      {o.value_lr, "value_lr"},
                                      {o.sampler_lr, "sampler_lr"},
@@ -151,6 +155,7 @@ std::string to_yaml(const DxmiConfig& c) {
   d["avr_decay"] = yaml_number(o.avr_decay);
   d["shared_value"] = o.shared_value;
   d["costs_in_value"] = o.costs_in_value;
+  d["skip_sampler_tau"] = o.skip_sampler_tau;
   d["energy_lr"] = yaml_number(o.energy_lr);
   d["value_lr"] = yaml_number(o.value_lr);
   d["sampler_lr"] = yaml_number(o.sampler_lr);

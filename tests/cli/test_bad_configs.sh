@@ -131,6 +131,8 @@ expect_refused "$dxmi" eval.samples "eval.samples=1"
 expect_refused "$dxmi" dxmi.tau_entropy "dxmi.tau_entropy=.nan"
 expect_refused "$dxmi" dxmi.energy_lr "dxmi.energy_lr=0"
 expect_refused "$dxmi" dxmi.avr_decay "dxmi.avr_decay=1.5"
+expect_refused "$dxmi" dxmi.skip_sampler_tau "dxmi.skip_sampler_tau=5"     # T = 4
+expect_refused "$dxmi" network.critic_frequency_scale "network.critic_frequency_scale=0"
 expect_refused "$dxmi" dxmi.shared_value "dxmi.shared_value=maybe"
 expect_refused "$dxmi" dxmi.momentum "dxmi.momentum=0.9"
 expect_refused "$dxmi" method "method=gcd"

@@ -116,6 +116,15 @@ with h5py.File(sys.argv[1]) as f:
 PY
 "$tilt" report "$dxmi_2d" --out "$work/dxmi_2d_report" >/dev/null
 [[ -s "$work/dxmi_2d_report/energy.png" ]] || fail "the DxMI report drew no energy.png"
+# prior.from compares the noise predictors only: a prior trained without the critics' Fourier
+# features starts a run whose critics read them.
+dxmi_2d_small=(--set prior.batch=16 --set train.batch=16 --set eval.samples=64 --quiet)
+"$tilt" train "$source_dir/configs/dxmi/8gaussians_t4.yaml" --out "$work/dxmi_2d_prior" "${dxmi_2d_small[@]}" \
+  --set prior.iterations=3 --set train.iterations=0 --set network.critic_fourier_features=0
+"$tilt" train "$source_dir/configs/dxmi/8gaussians_t4.yaml" --out "$work/dxmi_2d_from_prior" "${dxmi_2d_small[@]}" \
+  --set prior.iterations=0 --set "prior.from=$work/dxmi_2d_prior" --set train.iterations=2 \
+  --set network.critic_fourier_features=8
+[[ -s "$work/dxmi_2d_from_prior/eval.json" ]] || fail "prior.from refused a prior whose critics differ"
 
 # A multivariate diffusion on images reports bits per dimension and writes sample images for grids.
 # The scale-scan tool: a trained guidance model rescanned at other scales (--resume of the finished

@@ -191,6 +191,46 @@ TEST(Dxmi, PolicyLossGradientsMatchFiniteDifferences) {
     }
 }
 
+// dxmi.skip_sampler_tau = s drops the last s steps' tau2 cost - tau1 log sigma from the policy
+// loss, by hand: the loss without them is the full loss less those steps' terms over T B.
+TEST(Dxmi, SkipSamplerTauDropsTheLastStepsCosts) {
+  const CounterRng rng(6);
+  const BatchShard shard{16, 0, 16};
+  constexpr int kSteps = 3;
+  const auto loss_with_skip = [&](int skip, double* dropped) {
+    DxmiOptions options;
+    options.tau_entropy = 0.3;
+    options.tau_velocity = 0.2;
+    options.skip_sampler_tau = skip;
+    torch::manual_seed(0);
+    Dxmi dxmi(options, 2, kSteps, small_network());
+    {
+      torch::NoGradGuard no_grad;  // non-zero value and energy networks
+      torch::manual_seed(4);
+      for (const auto& p : dxmi.parameters()) p.tensor.add_(0.2 * torch::randn_like(p.tensor));
+    }
+    const at::Tensor states = dxmi.sampler().rollout(rng, 0, shard);
+    torch::NoGradGuard no_grad;
+    *dropped = 0;
+    for (int k = kSteps - skip; k < kSteps; ++k) {
+      const at::Tensor eps = rng.normal(RngStream::kDxmiPolicy, 0, k, 0, 16, 2);
+      const at::Tensor next = dxmi.sampler().mean(states[k], k) + dxmi.sampler().sigma(k) * eps;
+      *dropped += (options.tau_velocity * dxmi.running_cost(states[k], next, k).sum().item<double>() -
+                   16 * options.tau_entropy * std::log(dxmi.sampler().sigma(k).item<double>())) /
+                  (kSteps * 16);
+    }
+    return dxmi.policy_loss(states, rng, 0, shard, 16).item<double>();
+  };
+  double none = 0;
+  const double full = loss_with_skip(0, &none);
+  for (int skip = 1; skip <= kSteps; ++skip) {
+    double dropped = 0;
+    const double loss = loss_with_skip(skip, &dropped);
+    EXPECT_GT(std::fabs(dropped), 1e-3) << skip;  // the dropped terms are not negligible
+    EXPECT_NEAR(loss, full - dropped, 1e-5 * (1 + std::fabs(full))) << skip;
+  }
+}
+
 TEST(Evaluate2d, SpearmanGivesTiesTheirMeanRank) {
   const at::Tensor a = torch::tensor({1.0, 2.0, 3.0, 4.0}, torch::kFloat64);
   const at::Tensor b = torch::tensor({1.0, 1.0, 2.0, 3.0}, torch::kFloat64);
@@ -242,6 +282,8 @@ TEST(DxmiConfig, BadValuesAreOneLineErrors) {
   EXPECT_THROW(parse_dxmi_config(base + "dxmi: {tau_entropy: -1}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base + "dxmi: {avr_decay: 1.5}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base + "network: {critic_fourier_features: -1}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(base + "sampler: {steps: 4}\ndxmi: {skip_sampler_tau: 5}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(base + "dxmi: {skip_sampler_tau: -1}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base + "network: {critic_frequency_scale: 0}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base + "train: {batchsize: 3}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base, {"prior.lr=0"}), Error);
