@@ -3,21 +3,23 @@
 namespace tilt::dxmi {
 
 ArchitectureConfig read_architecture(ConfigSection& network, const ArchitectureConfig& defaults,
-                                     bool image_data) {
+                                     bool image_data, bool with_critics) {
   ArchitectureConfig a = defaults;
   a.kind = network.get<std::string>("architecture", image_data ? "unet" : "mlp");
   if (a.kind == "mlp") {
     a.mlp.hidden = network.get("hidden", a.mlp.hidden);
     a.mlp.fourier_features = network.get("fourier_features", a.mlp.fourier_features);
     a.mlp.layers = network.get("layers", a.mlp.layers);
-    a.critic_fourier_features = network.get("critic_fourier_features", a.critic_fourier_features);
-    a.critic_frequency_scale = network.get("critic_frequency_scale", a.critic_frequency_scale);
     require_at_least(a.mlp.hidden, 1, network.key_path("hidden"));
     require_at_least(a.mlp.fourier_features, 1, network.key_path("fourier_features"));
     require_at_least(a.mlp.layers, 0, network.key_path("layers"));
-    require_at_least(a.critic_fourier_features, 0, network.key_path("critic_fourier_features"));
-    if (!(a.critic_frequency_scale > 0))
-      config_fail(network.key_path("critic_frequency_scale"), "must be > 0");
+    if (with_critics) {
+      a.critic_fourier_features = network.get("critic_fourier_features", a.critic_fourier_features);
+      a.critic_frequency_scale = network.get("critic_frequency_scale", a.critic_frequency_scale);
+      require_at_least(a.critic_fourier_features, 0, network.key_path("critic_fourier_features"));
+      if (!(a.critic_frequency_scale > 0))
+        config_fail(network.key_path("critic_frequency_scale"), "must be > 0");
+    }
   } else if (a.kind == "unet") {
     a.channels = network.get("channels", a.channels);
     require_at_least(a.channels, 2, network.key_path("channels"));

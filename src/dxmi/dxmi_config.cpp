@@ -46,7 +46,7 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
   }
   {
     ConfigSection network = top.section("network");
-    c.network = read_architecture(network, c.network, c.is_image_data());
+    c.network = read_architecture(network, c.network, c.is_image_data(), /*with_critics=*/true);
     network.finish();
   }
   {
