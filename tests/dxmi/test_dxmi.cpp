@@ -255,7 +255,8 @@ TEST(DxmiNetworks, CriticFourierFeaturesAreFixedAndPeriodic) {
   at::Tensor state_in;
   torch::NoGradGuard no_grad;
   for (const NamedTensor& p : critic->parameters()) {
-    if (p.name == "out.weight") p.tensor.normal_();  // a fresh critic's output layer is zero
+    if (p.name == "out.weight")
+      p.tensor.copy_(torch::randn_like(p.tensor));  // a fresh critic's output is zero
     if (p.name == "state_in.weight") state_in = p.tensor;
   }
   ASSERT_TRUE(state_in.defined());
