@@ -14,11 +14,11 @@ ArchitectureConfig read_architecture(ConfigSection& network, const ArchitectureC
     require_at_least(a.mlp.fourier_features, 1, network.key_path("fourier_features"));
     require_at_least(a.mlp.layers, 0, network.key_path("layers"));
     if (with_critics) {
-      a.critic_fourier_features = network.get("critic_fourier_features", a.critic_fourier_features);
-      a.critic_frequency_scale = network.get("critic_frequency_scale", a.critic_frequency_scale);
-      require_at_least(a.critic_fourier_features, 0, network.key_path("critic_fourier_features"));
-      if (!(a.critic_frequency_scale > 0))
-        config_fail(network.key_path("critic_frequency_scale"), "must be > 0");
+      CriticFeatures& features = a.critic_features;
+      features.count = network.get("critic_fourier_features", features.count);
+      features.scale = network.get("critic_frequency_scale", features.scale);
+      require_at_least(features.count, 0, network.key_path("critic_fourier_features"));
+      if (!(features.scale > 0)) config_fail(network.key_path("critic_frequency_scale"), "must be > 0");
     }
   } else if (a.kind == "unet") {
     a.channels = network.get("channels", a.channels);
@@ -40,9 +40,9 @@ void write_architecture(YAML::Node network, const ArchitectureConfig& a) {
     network["hidden"] = a.mlp.hidden;
     network["fourier_features"] = a.mlp.fourier_features;
     network["layers"] = a.mlp.layers;
-    if (a.critic_fourier_features > 0) {
-      network["critic_fourier_features"] = a.critic_fourier_features;
-      network["critic_frequency_scale"] = a.critic_frequency_scale;
+    if (a.critic_features.count > 0) {
+      network["critic_fourier_features"] = a.critic_features.count;
+      network["critic_frequency_scale"] = a.critic_features.scale;
     }
   } else {
     network["channels"] = a.channels;

@@ -31,13 +31,14 @@ constexpr uint64_t kFrequencySeed = 20201010;
 class MlpNetwork final : public StateTimeNetwork {
  public:
   // outputs 0: one per state coordinate (the features and the one-hot block are input only, so not
-  // FourierMlp's default of one per input). fourier_features m > 0: x is read with sin, cos(W x),
-  // W [m, dim] ~ N(0, frequency_scale^2).
-  MlpNetwork(int dim, const NetworkConfig& config, int outputs, int classes, int fourier_features = 0,
-             double frequency_scale = 1)
+  // FourierMlp's default of one per input). `features` (critics): x is also read as sin, cos(W x).
+  // FourierMlp's flops_per_sample counts its wider first layer; the features' own few FLOPs
+  // (4 m D a row) are left out.
+  MlpNetwork(int dim, const NetworkConfig& config, int outputs, int classes,
+             const CriticFeatures& features = {})
       : classes_(classes),
-        network_(dim + 2 * fourier_features + classes, config, outputs == 0 ? dim : outputs) {
-    if (fourier_features > 0) frequencies_ = critic_frequencies(fourier_features, dim, frequency_scale);
+        network_(dim + 2 * features.count + classes, config, outputs == 0 ? dim : outputs) {
+    if (features.count > 0) frequencies_ = critic_frequencies(features.count, dim, features.scale);
   }
   double flops_per_sample() const override { return network_->flops_per_sample(); }
   std::vector<NamedTensor> parameters() const override { return named_parameters(*network_); }
@@ -275,8 +276,7 @@ std::unique_ptr<StateTimeNetwork> make_noise_predictor(const ArchitectureConfig&
 std::unique_ptr<StateTimeNetwork> make_critic(const ArchitectureConfig& config, int dim) {
   if (config.kind == "unet")
     return std::make_unique<ImageNetwork<Critic>>(image_side(config, dim), config.channels);
-  return std::make_unique<MlpNetwork>(dim, config.mlp, 1, 0, config.critic_fourier_features,
-                                      config.critic_frequency_scale);
+  return std::make_unique<MlpNetwork>(dim, config.mlp, 1, 0, config.critic_features);
 }
 
 }  // namespace tilt::dxmi

@@ -30,17 +30,21 @@
 
 namespace tilt::dxmi {
 
+// count m > 0: a critic reads x and sin, cos(W x) for m fixed frequencies W [m, D] ~ N(0, scale^2)
+// (random Fourier features, Tancik et al. 2020; drawn from a fixed seed, the same in every run). An
+// MLP of raw coordinates learns the energy's low frequencies first: a ring for 8gaussians, not its
+// eight modes; blurred checkerboard edges. The noise predictor keeps raw coordinates: its states
+// leave the data's box, where periodic features would alias them.
+struct CriticFeatures {
+  int count = 0;
+  double scale = 1.0;
+};
+
 struct ArchitectureConfig {
   std::string kind = "mlp";  // mlp | unet
   NetworkConfig mlp;         // hidden, fourier_features, layers (mlp)
-  // mlp: m > 0 feeds the critics (value and energy) x and sin, cos(W x) for m fixed frequencies W
-  // [m, D] ~ N(0, critic_frequency_scale^2) (random Fourier features, Tancik et al. 2020; drawn from
-  // a fixed seed, the same in every run). An MLP of raw coordinates learns the energy's low
-  // frequencies first: a ring for 8gaussians, not its eight modes; blurred checkerboard edges. The
-  // noise predictor keeps raw coordinates: its states leave the data's box, where periodic
-  // features would alias them.
-  int critic_fourier_features = 0;
-  double critic_frequency_scale = 1.0;
+  // mlp: how the critics (value and energy) read the state; the noise predictor ignores it.
+  CriticFeatures critic_features;
   int channels = 16;  // C (unet)
 };
 

@@ -39,8 +39,7 @@ std::vector<std::string> metric_columns() {
 // The noise predictor's part of the network section as written back, on one line: two configs build
 // the same noise predictor when these agree (the critics may differ: a prior trains none).
 std::string noise_predictor_yaml(ArchitectureConfig network) {
-  network.critic_fourier_features = 0;
-  network.critic_frequency_scale = 1;
+  network.critic_features = {};
   YAML::Node node(YAML::NodeType::Map);  // a map already: a null node's copy would not share the writes
   write_architecture(node, network);
   YAML::Emitter out;

@@ -17,8 +17,9 @@ m = json.load(open(sys.argv[1]))
 print(f"  {sys.argv[2]} s: sliced W2 {m['sliced_w2']:.3f} (start {m['prior_sliced_w2']:.3f}), worst mode "
       f"{m['mode_fraction_worst_rel_dev']:.1%}, Spearman box {m['spearman_neg_energy_log_density']:.3f}, "
       f"support {m['spearman_on_support']:.3f}")
-# Thresholds: the sliced W2 margin and the mode shares as the issue asks; Spearman 0.05 below the
-# issue's 0.9, the spread of the recipe's seeds (docs/dxmi.md): another CPU's rounding is another seed.
+# Thresholds: the sliced W2 margin and the mode shares as the issue asks; Spearman at 0.85, below the
+# issue's 0.9: the recipe's 3 seeds gave 0.916 to 0.944 (docs/dxmi.md), and another CPU's rounding
+# acts as another seed, so this checks the recipe works, the 3-seed table checks the 0.9.
 checks = {
     "sliced W2 at most half the start's": m["sliced_w2"] < 0.5 * m["prior_sliced_w2"],
     "every mode 1/8 +- 25%": m["mode_fraction_worst_rel_dev"] < 0.25,

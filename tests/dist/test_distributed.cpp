@@ -295,7 +295,7 @@ TEST(Distributed, DxmiIterationsOnTwoRanksEqualOneRank) {
   network.mlp.hidden = 16;
   network.mlp.fourier_features = 8;
   network.mlp.layers = 1;
-  network.critic_fourier_features = 8;  // the 2-D configs' critics read them
+  network.critic_features.count = 8;  // the 2-D configs' critics read them
   const CounterRng rng(4);
   const auto density = data::make_density2d("8gaussians");
   expect_dxmi_iterations_on_two_ranks_equal_one(network, 2,

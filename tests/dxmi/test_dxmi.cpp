@@ -249,8 +249,7 @@ TEST(DxmiNetworks, CriticFourierFeaturesAreFixedAndPeriodic) {
   EXPECT_NEAR(frequencies.std().item<double>(), 1.5, 1.5 * 0.05);  // 2048 normal draws: 1.6% std error
 
   ArchitectureConfig network = small_network();
-  network.critic_fourier_features = 3;
-  network.critic_frequency_scale = 1.5;
+  network.critic_features = {3, 1.5};
   const std::unique_ptr<StateTimeNetwork> critic = make_critic(network, 2);
   at::Tensor state_in;
   torch::NoGradGuard no_grad;
@@ -297,7 +296,7 @@ TEST(DxmiConfig, BadValuesAreOneLineErrors) {
   const DxmiConfig round_trip = parse_dxmi_config(
       to_yaml(parse_dxmi_config(base, {"dxmi.gamma=0.5", "network.critic_fourier_features=3"})));
   EXPECT_EQ(round_trip.options.gamma, 0.5);
-  EXPECT_EQ(round_trip.network.critic_fourier_features, 3);
+  EXPECT_EQ(round_trip.network.critic_features.count, 3);
 }
 
 // Stopping after 4 of 6 iterations (3 of them denoising score matching) and resuming gives the
