@@ -99,13 +99,15 @@ at::Tensor DiffusionSampler::sigma(int k) const {
   return log_sigma_[k].exp();
 }
 
-at::Tensor DiffusionSampler::rollout(const CounterRng& rng, uint32_t draw, const BatchShard& shard) const {
+at::Tensor DiffusionSampler::rollout(const CounterRng& rng, uint32_t draw, const BatchShard& shard,
+                                     const StepGuidance& guidance) const {
   torch::NoGradGuard no_grad;
   at::Tensor states = torch::empty({steps() + 1, shard.count, dim_}, torch::kFloat32);
   states[0].copy_(rng.normal(RngStream::kRolloutNoise, draw, 0, shard.begin, shard.count, dim_));
   for (int k = 0; k < steps(); ++k) {
     const at::Tensor z = rng.normal(RngStream::kRolloutNoise, draw, k + 1, shard.begin, shard.count, dim_);
-    states[k + 1].copy_(mean(states[k], k) + sigma(k) * z);
+    const at::Tensor next = mean(states[k], k) + sigma(k) * z;
+    states[k + 1].copy_(guidance ? guidance(next, k) : next);
   }
   return states;
 }

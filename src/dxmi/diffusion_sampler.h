@@ -13,6 +13,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,10 @@ struct StridedSchedule {
   static const std::vector<double>& alpha_bars();  // [N]: prod_{m <= n} (1 - beta_m)
 };
 
+// A correction of each step's new state before the next step reads it: (x_{k+1}, k) -> the state
+// the chain goes on from (value guidance, dxmi.h). Empty: the sampler's own chain.
+using StepGuidance = std::function<at::Tensor(const at::Tensor& next, int k)>;
+
 class DiffusionSampler {
  public:
   DiffusionSampler(int dim, int steps, const ArchitectureConfig& network,
@@ -61,8 +66,10 @@ class DiffusionSampler {
   at::Tensor mean(const at::Tensor& x, int k) const;
   // sigma_k: exp(log sigma_k), the frozen last step's constant.
   at::Tensor sigma(int k) const;
-  // States [T + 1, B, D] of the global rows of `shard`, noise (kRolloutNoise, draw) by global row.
-  at::Tensor rollout(const CounterRng& rng, uint32_t draw, const BatchShard& shard) const;
+  // States [T + 1, B, D] of the global rows of `shard`, noise (kRolloutNoise, draw) by global row;
+  // with `guidance`, each new state as guidance corrects it (the same noise: paired with the plain chain).
+  at::Tensor rollout(const CounterRng& rng, uint32_t draw, const BatchShard& shard,
+                     const StepGuidance& guidance = {}) const;
   // Denoising score matching on `data` (this rank's rows of a global batch of `global_batch`):
   // sum over rows of |eps_theta(x_n, n / N) - eps|^2 / (D global_batch), n uniform in 0..N-1 and eps
   // from (kDxmiPrior, draw) by global row; backward() gives the global mean's gradient once summed.

@@ -48,6 +48,21 @@ at::Tensor Dxmi::value(const at::Tensor& x, int k) const {
   return value_->forward(x, time_inputs_[k]).squeeze(1);
 }
 
+StepGuidance Dxmi::value_guidance(double scale) const {
+  if (scale == 0) return {};
+  return [this, scale](const at::Tensor& next, int k) {
+    torch::AutoGradMode with_gradients(true);
+    const at::Tensor x = next.detach().requires_grad_(true);
+    const at::Tensor gradient = torch::autograd::grad({value(x, k + 1).sum()}, {x})[0];
+    return (next - scale * sampler_.sigma(k).item<double>() * gradient).detach();
+  };
+}
+
+at::Tensor Dxmi::rollout(const CounterRng& rng, uint32_t draw, const BatchShard& shard,
+                         double guidance_scale) const {
+  return sampler_.rollout(rng, draw, shard, value_guidance(guidance_scale));
+}
+
 at::Tensor Dxmi::running_cost(const at::Tensor& x, const at::Tensor& x_next, int k) const {
   return (x_next - x).square().mean(1) / (2 * velocity_scale_[k]);
 }
@@ -106,7 +121,7 @@ void Dxmi::step(Adam& adam, const std::vector<NamedTensor>& parameters, const at
 Metrics Dxmi::iteration(const at::Tensor& data, const CounterRng& rng, uint32_t iteration,
                         const BatchShard& shard, int64_t global_batch, Communicator& comm) {
   const int steps = sampler_.steps();
-  const at::Tensor states = sampler_.rollout(rng, iteration, shard);
+  const at::Tensor states = rollout(rng, iteration, shard, options_.guidance_scale);
   const double scale = 1.0 / static_cast<double>(global_batch);
 
   // AVR and the energies' sums travel in one all-reduce: [T square sums, E(data), E(x_T)].

@@ -2,7 +2,7 @@
 // energy-based model trained together by maximum-entropy inverse RL, with a value function V(x, k)
 // learned by TD regression backward in time taking the place of back-propagation through the chain.
 // One iteration, on this rank's rows of the global data and sampler batches:
-//   rollout (no gradients)            x_0 .. x_T from the sampler
+//   rollout (no gradients)            x_0 .. x_T from the sampler (value-guided: options.guidance_scale)
 //   adaptive velocity regularisation  s_k^2 <- d s_k^2 + (1 - d) mean |x_{k+1} - x_k|^2 / D   (all ranks)
 //   energy step                       mean E(data) - mean E(x_T) + gamma (mean E(data)^2 + mean E(x_T)^2)
 //   value steps, k = T-1 .. 0         (V(x_k, k) - sg(y_k))^2,  y_k = V(x_{k+1}, k+1) [+ tau2 cost_k - tau1
@@ -40,6 +40,8 @@ struct DxmiOptions {
   // tau1 log sigma (the reference's skip_sampler_tau). The last step's sigma is frozen, so there it
   // drops the running cost only, which otherwise holds back the final step's moves.
   int skip_sampler_tau = 0;
+  // Value guidance in the training rollouts (off-policy exploration; Dxmi::value_guidance): 0 = none.
+  double guidance_scale = 0;
   double energy_lr = 3e-4, value_lr = 3e-4, sampler_lr = 1e-5, sigma_lr = 1e-3;
   double sampler_grad_clip = 1.0;  // global norm of the sampler's gradient
 };
@@ -55,6 +57,15 @@ class Dxmi {
   const DiffusionSampler& sampler() const { return sampler_; }
   at::Tensor energy(const at::Tensor& x) const;        // [B, D] -> [B]
   at::Tensor value(const at::Tensor& x, int k) const;  // V(x, k), k in 0..T; V(., T) = E
+  // Value guidance (research/dxmi.md §2.6): each step's new state moves down the value,
+  //   x_{k+1} <- x_{k+1} - s sigma_k grad_x V(x_{k+1}, k + 1),
+  // towards lower energy for s > 0 (the reference's scale is -s: its "descending energy needs s < 0").
+  // Empty for s = 0. The gradient is the value's alone: the chain's states stay without autograd.
+  // The guidance reads this Dxmi's current value network (it must not outlive it).
+  StepGuidance value_guidance(double scale) const;
+  // The sampler's rollout (DiffusionSampler::rollout) under value guidance of `guidance_scale`.
+  at::Tensor rollout(const CounterRng& rng, uint32_t draw, const BatchShard& shard,
+                     double guidance_scale) const;
   // s_k^2, k = 0..T-1.
   const std::vector<double>& velocity_scale() const { return velocity_scale_; }
 

@@ -73,6 +73,7 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
     o.shared_value = d.get("shared_value", o.shared_value);
     o.costs_in_value = d.get("costs_in_value", o.costs_in_value);
     o.skip_sampler_tau = d.get("skip_sampler_tau", o.skip_sampler_tau);
+    o.guidance_scale = d.get("guidance_scale", o.guidance_scale);
     o.energy_lr = d.get("energy_lr", o.energy_lr);
     o.value_lr = d.get("value_lr", o.value_lr);
     o.sampler_lr = d.get("sampler_lr", o.sampler_lr);
@@ -110,6 +111,10 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
     ConfigSection eval = top.section("eval");
     c.eval_samples = eval.get("samples", c.eval_samples);
     require_at_least(c.eval_samples, 2, eval.key_path("samples"));
+    c.eval_guidance_scale = eval.get("guidance_scale", c.eval_guidance_scale);
+    if (c.eval_guidance_scale != 0 && c.iterations == 0)
+      config_fail(eval.key_path("guidance_scale"),
+                  "guides by the trained value: a prior-only run (train.iterations = 0) has none");
     if (c.is_image_data()) {
       c.classifier = eval.get<std::string>("classifier", c.classifier);
       c.classifier_epochs = eval.get("classifier_epochs", c.classifier_epochs);
@@ -156,6 +161,7 @@ std::string to_yaml(const DxmiConfig& c) {
   d["shared_value"] = o.shared_value;
   d["costs_in_value"] = o.costs_in_value;
   d["skip_sampler_tau"] = o.skip_sampler_tau;
+  d["guidance_scale"] = yaml_number(o.guidance_scale);
   d["energy_lr"] = yaml_number(o.energy_lr);
   d["value_lr"] = yaml_number(o.value_lr);
   d["sampler_lr"] = yaml_number(o.sampler_lr);
@@ -166,6 +172,7 @@ std::string to_yaml(const DxmiConfig& c) {
   root["train"]["log_every"] = c.log_every;
   root["train"]["checkpoint_every"] = c.checkpoint_every;
   root["eval"]["samples"] = c.eval_samples;
+  root["eval"]["guidance_scale"] = yaml_number(c.eval_guidance_scale);
   if (c.is_image_data()) {
     root["eval"]["classifier"] = c.classifier;
     root["eval"]["classifier_epochs"] = c.classifier_epochs;

@@ -4,8 +4,8 @@
 //   {hidden, fourier_features, layers} | unet {channels}} (dxmi/networks.h); prior {iterations,
 //   batch, lr, from} (denoising score matching first; 0 iterations: DxMI from an untrained sampler,
 //   or from the prior another run trained);
-//   dxmi {...DxmiOptions}; train {iterations, batch, log_every, checkpoint_every}; eval {samples;
-//   images: classifier, classifier_epochs, reference_steps}.
+//   dxmi {...DxmiOptions}; train {iterations, batch, log_every, checkpoint_every}; eval {samples,
+//   guidance_scale; images: classifier, classifier_epochs, reference_steps}.
 #pragma once
 
 #include <filesystem>
@@ -43,6 +43,9 @@ struct DxmiConfig {
   int log_every = 100;
   int checkpoint_every = 500;
   int64_t eval_samples = 5000;
+  // The trained sampler's evaluation under value guidance of this scale (Dxmi::value_guidance; 0:
+  // none). The starting sampler is read without: it has no value.
+  double eval_guidance_scale = 0;
   // Image sets: the feature classifier's file (trained on the training set at first use, then
   // shared by every run naming it), its epochs, and the many-step reading of the prior compared with.
   std::string classifier = "runs/fashion_mnist_classifier.h5";

@@ -25,11 +25,12 @@ class Density2dData final : public DxmiData {
   }
   Metrics evaluate_prior(const DiffusionSampler& sampler, const CounterRng& rng, Communicator& comm,
                          at::Tensor* samples) override {
-    return sample_metrics(sampler, rng, comm, samples);
+    return sample_metrics(sampler, {}, rng, comm, samples);
   }
   Metrics evaluate(const Dxmi& dxmi, const CounterRng& rng, Communicator& comm,
                    at::Tensor* samples) override {
-    Metrics metrics = sample_metrics(dxmi.sampler(), rng, comm, samples);
+    Metrics metrics =
+        sample_metrics(dxmi.sampler(), dxmi.value_guidance(config_.eval_guidance_scale), rng, comm, samples);
     for (const auto& metric : evaluate_energy(dxmi, *density_)) metrics.push_back(metric);
     return metrics;
   }
@@ -42,11 +43,11 @@ class Density2dData final : public DxmiData {
   }
 
  private:
-  Metrics sample_metrics(const DiffusionSampler& sampler, const CounterRng& rng, Communicator& comm,
-                         at::Tensor* samples) const {
+  Metrics sample_metrics(const DiffusionSampler& sampler, const StepGuidance& guidance, const CounterRng& rng,
+                         Communicator& comm, at::Tensor* samples) const {
     torch::NoGradGuard no_grad;
     const BatchShard shard = shard_batch(config_.eval_samples, comm.rank(), comm.size());
-    const at::Tensor terminal = sampler.rollout(rng, kSamplingDraws, shard)[sampler.steps()];
+    const at::Tensor terminal = sampler.rollout(rng, kSamplingDraws, shard, guidance)[sampler.steps()];
     return data::sample_metrics_2d(terminal, *density_, rng, config_.eval_samples, comm, samples);
   }
 
@@ -100,8 +101,9 @@ class ImageData final : public DxmiData {
   Metrics evaluate(const Dxmi& dxmi, const CounterRng& rng, Communicator& comm,
                    at::Tensor* samples) override {
     at::Tensor all;
-    Metrics metrics = evaluate_image_samples(dxmi.sampler(), evaluation_, rng, config_.eval_samples,
-                                             kSamplingDraws, comm, &all);
+    Metrics metrics =
+        evaluate_image_samples(dxmi.sampler(), evaluation_, rng, config_.eval_samples, kSamplingDraws, comm,
+                               &all, dxmi.value_guidance(config_.eval_guidance_scale));
     for (const auto& metric : evaluate_image_energy(dxmi, evaluation_, all)) metrics.push_back(metric);
     if (samples && comm.is_root()) *samples = all;
     return metrics;

@@ -187,13 +187,13 @@ ImageEvaluation make_image_evaluation(const FeatureClassifier& classifier, const
 
 Metrics evaluate_image_samples(const DiffusionSampler& sampler, const ImageEvaluation& evaluation,
                                const CounterRng& rng, int64_t samples, uint32_t draw, Communicator& comm,
-                               at::Tensor* gathered) {
+                               at::Tensor* gathered, const StepGuidance& guidance) {
   const BatchShard shard = shard_batch(samples, comm.rank(), comm.size());
   // This rank's rows in chunks (a rollout holds all T + 1 states of its rows).
   std::vector<at::Tensor> parts;
   for (int64_t offset = 0; offset < shard.count; offset += kEvaluationChunk) {
     const BatchShard part{samples, shard.begin + offset, std::min(kEvaluationChunk, shard.count - offset)};
-    parts.push_back(sampler.rollout(rng, draw, part)[sampler.steps()]);
+    parts.push_back(sampler.rollout(rng, draw, part, guidance)[sampler.steps()]);
   }
   const at::Tensor mine =
       parts.empty() ? torch::empty({0, sampler.dim()}, torch::kFloat32) : torch::cat(parts);

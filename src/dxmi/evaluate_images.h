@@ -69,7 +69,7 @@ ImageEvaluation make_image_evaluation(const FeatureClassifier& classifier, const
 // the run's files.
 Metrics evaluate_image_samples(const DiffusionSampler& sampler, const ImageEvaluation& evaluation,
                                const CounterRng& rng, int64_t samples, uint32_t draw, Communicator& comm,
-                               at::Tensor* gathered = nullptr);
+                               at::Tensor* gathered = nullptr, const StepGuidance& guidance = {});
 // auroc_anomaly (one-class runs) and energy_gap (mean E of `samples` minus that of the test images,
 // of the trained class in a one-class run: the energy's margin between samples and data).
 Metrics evaluate_image_energy(const Dxmi& dxmi, const ImageEvaluation& evaluation, const at::Tensor& samples);

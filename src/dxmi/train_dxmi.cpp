@@ -83,6 +83,7 @@ void check_dxmi_resumable(const std::filesystem::path& checkpoint, const DxmiCon
   stored.log_every = config.log_every;
   stored.checkpoint_every = config.checkpoint_every;
   stored.eval_samples = config.eval_samples;
+  stored.eval_guidance_scale = config.eval_guidance_scale;
   require_same_config(checkpoint, to_yaml(stored), to_yaml(config),
                       "train.iterations, train.log_every, train.checkpoint_every and eval");
 }

@@ -153,7 +153,7 @@ image_sizes=(--set data.limit=512 --set "eval.classifier=$work/classifier.h5" --
 "${mpirun[@]}" "$tilt" train "$images" --out "$work/image_prior" "${image_sizes[@]}" --set train.iterations=0 \
   --set prior.iterations=3 --set prior.batch=16
 "${mpirun[@]}" "$tilt" train "$images" --out "$work/images_from_prior" "${image_sizes[@]}" --set train.iterations=2 \
-  --set prior.iterations=0 --set "prior.from=$work/image_prior"
+  --set prior.iterations=0 --set "prior.from=$work/image_prior" --set dxmi.guidance_scale=0.5
 /usr/bin/python3 - "$work/images_from_prior/eval.json" "$work/image_prior/eval.json" <<'PY' ||
 import json, sys
 run, source = (json.load(open(p)) for p in sys.argv[1:])
@@ -162,6 +162,19 @@ for key in ("prior_ffd", "prior_reference_ffd"):
     assert abs(run[key] - source[key]) < 1e-6 * max(1, source[key]), (key, run, source)
 PY
   fail "prior.from did not start from the other run's prior"
+# Value guidance through the U-Net chain and the convolutional critics: the run above trained with
+# guided rollouts; evaluated again under eval.guidance_scale (--resume of the finished run), its
+# samples move and nothing trains again.
+cp -r "$work/images_from_prior" "$work/images_guided"
+"${mpirun[@]}" "$tilt" train --resume "$work/images_guided" --set eval.guidance_scale=0.5 > "$work/guided.log"
+grep -q "^iter " "$work/guided.log" && fail "the guided evaluation trained again: $(cat "$work/guided.log")"
+/usr/bin/python3 - "$work/images_guided/eval.json" "$work/images_from_prior/eval.json" <<'PY' ||
+import json, math, sys
+guided, plain = (json.load(open(p)) for p in sys.argv[1:])
+assert math.isfinite(guided["ffd"]) and guided["ffd"] != plain["ffd"], (guided, plain)
+assert guided["prior_ffd"] == plain["prior_ffd"], (guided, plain)
+PY
+  fail "eval.guidance_scale did not guide the image samples"
 # A run past its prior phase holds DxMI's network, not its prior: refused before a directory is made.
 set +e
 message=$("$tilt" train "$images" --out "$work/from_dxmi_run" "${image_sizes[@]}" --set prior.iterations=0 \

@@ -258,13 +258,13 @@ train: {batch: 37, exploration: {std: 0.3, hold: 5}}
 // The same with images (8 x 8 rows of an image set through the sharded loader) and the U-Net and
 // convolutional critics: GroupNorm normalises per image, so sharding rows changes nothing.
 void expect_dxmi_iterations_on_two_ranks_equal_one(
-    const dxmi::ArchitectureConfig& network, int dim,
+    const dxmi::DxmiOptions& options, const dxmi::ArchitectureConfig& network, int dim,
     const std::function<at::Tensor(uint32_t, const BatchShard&, Communicator&)>& data) {
   const CounterRng rng(4);
   const int64_t batch = 24;
   const auto run = [&](Communicator& comm, const BatchShard& shard) {
     torch::manual_seed(3);  // initial weights, then a perturbation: the same in both runs
-    auto model = std::make_unique<dxmi::Dxmi>(dxmi::DxmiOptions{}, dim, 3, network);
+    auto model = std::make_unique<dxmi::Dxmi>(options, dim, 3, network);
     {
       torch::NoGradGuard no_grad;
       for (const auto& p : model->parameters()) p.tensor.add_(0.2 * torch::randn_like(p.tensor));
@@ -296,9 +296,11 @@ TEST(Distributed, DxmiIterationsOnTwoRanksEqualOneRank) {
   network.mlp.fourier_features = 8;
   network.mlp.layers = 1;
   network.critic_features.count = 8;  // the 2-D configs' critics read them
+  dxmi::DxmiOptions options;
+  options.guidance_scale = 0.5;  // value-guided rollouts: each row's gradient its own
   const CounterRng rng(4);
   const auto density = data::make_density2d("8gaussians");
-  expect_dxmi_iterations_on_two_ranks_equal_one(network, 2,
+  expect_dxmi_iterations_on_two_ranks_equal_one(options, network, 2,
                                                 [&](uint32_t it, const BatchShard& shard, Communicator&) {
                                                   return density->sample(rng, it, shard.begin, shard.count);
                                                 });
@@ -311,7 +313,7 @@ TEST(Distributed, DxmiImageIterationsOnTwoRanksEqualOneRank) {
   torch::manual_seed(11);
   const at::Tensor images = torch::rand({60, 64}) * 2 - 1;
   expect_dxmi_iterations_on_two_ranks_equal_one(
-      network, 64, [&](uint32_t it, const BatchShard& shard, Communicator& comm) {
+      dxmi::DxmiOptions{}, network, 64, [&](uint32_t it, const BatchShard& shard, Communicator& comm) {
         return images.index_select(
             0, data::ShardedLoader(60, shard.total, 4, comm.rank(), comm.size()).indices(it));
       });

@@ -231,6 +231,50 @@ TEST(Dxmi, SkipSamplerTauDropsTheLastStepsCosts) {
   }
 }
 
+// Value guidance by hand: each guided state is the sampler's step from the previous guided state
+// (the same noise) moved by -s sigma_k times the value's gradient there, taken by central
+// differences; and the move lowers the value.
+TEST(Dxmi, ValueGuidanceMovesEachStepDownTheValuesGradient) {
+  const CounterRng rng(7);
+  const BatchShard shard{8, 0, 8};
+  constexpr int kSteps = 3;
+  constexpr double kScale = 0.7;
+  torch::manual_seed(0);
+  Dxmi dxmi(DxmiOptions{}, 2, kSteps, small_network());
+  {
+    torch::NoGradGuard no_grad;  // non-zero value and energy networks
+    torch::manual_seed(4);
+    for (const auto& p : dxmi.parameters()) p.tensor.add_(0.3 * torch::randn_like(p.tensor));
+  }
+  const at::Tensor guided = dxmi.rollout(rng, 0, shard, kScale);
+  EXPECT_TRUE(torch::equal(guided, dxmi.sampler().rollout(rng, 0, shard, dxmi.value_guidance(kScale))));
+  EXPECT_FALSE(dxmi.value_guidance(0));
+  torch::NoGradGuard no_grad;
+  for (int k = 0; k < kSteps; ++k) {
+    const at::Tensor noise = rng.normal(RngStream::kRolloutNoise, 0, k + 1, 0, 8, 2);
+    const at::Tensor next = dxmi.sampler().mean(guided[k], k) + dxmi.sampler().sigma(k) * noise;
+    // Central differences in float32: truncation h^2 |V'''| / 6 ~ 1e-5 and rounding ~1e-7 |V| / h.
+    constexpr float h = 1e-2f;
+    at::Tensor gradient = torch::empty_like(next);
+    for (int d = 0; d < 2; ++d) {
+      at::Tensor shift = torch::zeros_like(next);
+      shift.select(1, d).fill_(h);
+      gradient.select(1, d).copy_((dxmi.value(next + shift, k + 1) - dxmi.value(next - shift, k + 1)) /
+                                  (2 * h));
+    }
+    const double sigma = dxmi.sampler().sigma(k).item<double>();
+    EXPECT_GT(gradient.abs().max().item<double>(), 1e-2) << k;  // the move is not vanishing
+    const at::Tensor expected = next - kScale * sigma * gradient;
+    EXPECT_TRUE(torch::allclose(guided[k + 1], expected, 1e-4, 1e-4 * sigma))
+        << "k " << k << ": max difference " << (guided[k + 1] - expected).abs().max();
+    if (k + 1 < kSteps) {  // the last step's sigma (1e-3) moves too little to compare values
+      EXPECT_LT(dxmi.value(guided[k + 1], k + 1).sum().item<double>(),
+                dxmi.value(next, k + 1).sum().item<double>())
+          << k;
+    }
+  }
+}
+
 TEST(Evaluate2d, SpearmanGivesTiesTheirMeanRank) {
   const at::Tensor a = torch::tensor({1.0, 2.0, 3.0, 4.0}, torch::kFloat64);
   const at::Tensor b = torch::tensor({1.0, 1.0, 2.0, 3.0}, torch::kFloat64);
@@ -286,6 +330,8 @@ TEST(DxmiConfig, BadValuesAreOneLineErrors) {
   EXPECT_THROW(parse_dxmi_config(base + "dxmi: {skip_sampler_tau: -1}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base + "network: {critic_frequency_scale: 0}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base + "train: {batchsize: 3}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(base + "train: {iterations: 0}\neval: {guidance_scale: 0.5}\n"), Error);
+  EXPECT_THROW(parse_dxmi_config(base + "eval: {guidance_scale: .nan}\n"), Error);
   EXPECT_THROW(parse_dxmi_config(base, {"prior.lr=0"}), Error);
   const std::string images = base + "data: {name: fashion_mnist, path: /}\n";
   EXPECT_NO_THROW(parse_dxmi_config(images));
@@ -294,8 +340,11 @@ TEST(DxmiConfig, BadValuesAreOneLineErrors) {
   EXPECT_THROW(parse_dxmi_config(images, {"data.class=-2"}), Error);
   EXPECT_THROW(parse_dxmi_config(base + "data: {name: fashion_mnist, path: /nowhere}\n"), Error);
   const DxmiConfig round_trip = parse_dxmi_config(
-      to_yaml(parse_dxmi_config(base, {"dxmi.gamma=0.5", "network.critic_fourier_features=3"})));
+      to_yaml(parse_dxmi_config(base, {"dxmi.gamma=0.5", "network.critic_fourier_features=3",
+                                       "dxmi.guidance_scale=0.25", "eval.guidance_scale=-1"})));
   EXPECT_EQ(round_trip.options.gamma, 0.5);
+  EXPECT_EQ(round_trip.options.guidance_scale, 0.25);
+  EXPECT_EQ(round_trip.eval_guidance_scale, -1);
   EXPECT_EQ(round_trip.network.critic_features.count, 3);
 }
 
@@ -336,6 +385,10 @@ TEST(TrainDxmi, ResumeReproducesTheUninterruptedRun) {
   EXPECT_TRUE(torch::equal(a.read("/dxmi/velocity_scale"), b.read("/dxmi/velocity_scale")));
   EXPECT_EQ(resumed.metrics,
             train_dxmi(config(3), {root / "whole", StartMode::kResume, true}, alone).metrics);
+  // A finished run resumed with another eval section is evaluated again, here under value guidance.
+  DxmiConfig guided = config(3);
+  guided.eval_guidance_scale = 0.5;
+  EXPECT_NE(resumed.metrics, train_dxmi(guided, {root / "whole", StartMode::kResume, true}, alone).metrics);
   std::filesystem::remove_all(root);
 }
 
