@@ -109,20 +109,21 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
   }
   {
     ConfigSection eval = top.section("eval");
-    c.eval_samples = eval.get("samples", c.eval_samples);
-    require_at_least(c.eval_samples, 2, eval.key_path("samples"));
-    c.eval_guidance_scale = eval.get("guidance_scale", c.eval_guidance_scale);
-    if (c.eval_guidance_scale != 0 && c.iterations == 0)
+    c.eval.samples = eval.get("samples", c.eval.samples);
+    require_at_least(c.eval.samples, 2, eval.key_path("samples"));
+    c.eval.guidance_scale = eval.get("guidance_scale", c.eval.guidance_scale);
+    if (c.eval.guidance_scale != 0 && c.iterations == 0)
       config_fail(eval.key_path("guidance_scale"),
                   "guides by the trained value: a prior-only run (train.iterations = 0) has none");
     if (c.is_image_data()) {
-      c.classifier = eval.get<std::string>("classifier", c.classifier);
-      c.classifier_epochs = eval.get("classifier_epochs", c.classifier_epochs);
-      c.reference_steps = eval.get("reference_steps", c.reference_steps);
-      if (c.classifier.empty()) config_fail(eval.key_path("classifier"), "must name the classifier's file");
-      require_at_least(c.classifier_epochs, 1, eval.key_path("classifier_epochs"));
-      require_at_least(c.reference_steps, 1, eval.key_path("reference_steps"));
-      if (c.reference_steps > 1000)
+      c.eval.classifier = eval.get<std::string>("classifier", c.eval.classifier);
+      c.eval.classifier_epochs = eval.get("classifier_epochs", c.eval.classifier_epochs);
+      c.eval.reference_steps = eval.get("reference_steps", c.eval.reference_steps);
+      if (c.eval.classifier.empty())
+        config_fail(eval.key_path("classifier"), "must name the classifier's file");
+      require_at_least(c.eval.classifier_epochs, 1, eval.key_path("classifier_epochs"));
+      require_at_least(c.eval.reference_steps, 1, eval.key_path("reference_steps"));
+      if (c.eval.reference_steps > 1000)
         config_fail(eval.key_path("reference_steps"), "must be at most 1000 (DDPM's training steps)");
     }
     eval.finish();
@@ -171,12 +172,12 @@ std::string to_yaml(const DxmiConfig& c) {
   root["train"]["batch"] = c.batch;
   root["train"]["log_every"] = c.log_every;
   root["train"]["checkpoint_every"] = c.checkpoint_every;
-  root["eval"]["samples"] = c.eval_samples;
-  root["eval"]["guidance_scale"] = yaml_number(c.eval_guidance_scale);
+  root["eval"]["samples"] = c.eval.samples;
+  root["eval"]["guidance_scale"] = yaml_number(c.eval.guidance_scale);
   if (c.is_image_data()) {
-    root["eval"]["classifier"] = c.classifier;
-    root["eval"]["classifier_epochs"] = c.classifier_epochs;
-    root["eval"]["reference_steps"] = c.reference_steps;
+    root["eval"]["classifier"] = c.eval.classifier;
+    root["eval"]["classifier_epochs"] = c.eval.classifier_epochs;
+    root["eval"]["reference_steps"] = c.eval.reference_steps;
   }
   YAML::Emitter out;
   out << root;

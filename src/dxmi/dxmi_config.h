@@ -19,6 +19,20 @@
 
 namespace tilt::dxmi {
 
+// The `eval` section: how the run is judged when training ends (a finished run resumed with another
+// one is judged again, nothing trained: check_dxmi_resumable).
+struct DxmiEvaluationConfig {
+  int64_t samples = 5000;
+  // The trained sampler's evaluation under value guidance of this scale (Dxmi::value_guidance; 0:
+  // none). The starting sampler is read without: it has no value.
+  double guidance_scale = 0;
+  // Image sets: the feature classifier's file (trained on the training set at first use, then
+  // shared by every run naming it), its epochs, and the many-step reading of the prior compared with.
+  std::string classifier = "runs/fashion_mnist_classifier.h5";
+  int classifier_epochs = 2;
+  int reference_steps = 100;
+};
+
 struct DxmiConfig {
   uint64_t seed = 0;
   std::string data = "8gaussians";  // 8gaussians | checkerboard (exact 2-D densities) | fashion_mnist
@@ -42,15 +56,7 @@ struct DxmiConfig {
   int64_t batch = 512;
   int log_every = 100;
   int checkpoint_every = 500;
-  int64_t eval_samples = 5000;
-  // The trained sampler's evaluation under value guidance of this scale (Dxmi::value_guidance; 0:
-  // none). The starting sampler is read without: it has no value.
-  double eval_guidance_scale = 0;
-  // Image sets: the feature classifier's file (trained on the training set at first use, then
-  // shared by every run naming it), its epochs, and the many-step reading of the prior compared with.
-  std::string classifier = "runs/fashion_mnist_classifier.h5";
-  int classifier_epochs = 2;
-  int reference_steps = 100;
+  DxmiEvaluationConfig eval;
 
   int total_iterations() const { return prior_iterations + iterations; }
   bool is_image_data() const { return data::is_image_data_set(data); }

@@ -30,7 +30,7 @@ class Density2dData final : public DxmiData {
   Metrics evaluate(const Dxmi& dxmi, const CounterRng& rng, Communicator& comm,
                    at::Tensor* samples) override {
     Metrics metrics =
-        sample_metrics(dxmi.sampler(), dxmi.value_guidance(config_.eval_guidance_scale), rng, comm, samples);
+        sample_metrics(dxmi.sampler(), dxmi.value_guidance(config_.eval.guidance_scale), rng, comm, samples);
     for (const auto& metric : evaluate_energy(dxmi, *density_)) metrics.push_back(metric);
     return metrics;
   }
@@ -46,9 +46,9 @@ class Density2dData final : public DxmiData {
   Metrics sample_metrics(const DiffusionSampler& sampler, const StepGuidance& guidance, const CounterRng& rng,
                          Communicator& comm, at::Tensor* samples) const {
     torch::NoGradGuard no_grad;
-    const BatchShard shard = shard_batch(config_.eval_samples, comm.rank(), comm.size());
+    const BatchShard shard = shard_batch(config_.eval.samples, comm.rank(), comm.size());
     const at::Tensor terminal = sampler.rollout(rng, kSamplingDraws, shard, guidance)[sampler.steps()];
-    return data::sample_metrics_2d(terminal, *density_, rng, config_.eval_samples, comm, samples);
+    return data::sample_metrics_2d(terminal, *density_, rng, config_.eval.samples, comm, samples);
   }
 
   DxmiConfig config_;
@@ -63,10 +63,10 @@ class ImageData final : public DxmiData {
         train_(config.data_class >= 0 ? data::select_class(all_classes_, config.data_class) : all_classes_),
         test_(data::load_mnist_like(config.data_path, "t10k")),
         reference_(config.data_class >= 0 ? data::select_class(test_, config.data_class) : test_),
-        classifier_(FeatureClassifier::obtain(config.classifier, all_classes_, test_,
-                                              config.classifier_epochs, comm, verbose)),
+        classifier_(FeatureClassifier::obtain(config.eval.classifier, all_classes_, test_,
+                                              config.eval.classifier_epochs, comm, verbose)),
         evaluation_(make_image_evaluation(classifier_, train_, reference_, test_, config.data_class,
-                                          config.eval_samples)),
+                                          config.eval.samples)),
         rank_(comm.rank()),
         ranks_(comm.size()) {
     if (verbose)
@@ -89,12 +89,13 @@ class ImageData final : public DxmiData {
                          at::Tensor* samples) override {
     at::Tensor all;
     Metrics metrics =
-        evaluate_image_samples(sampler, evaluation_, rng, config_.eval_samples, kSamplingDraws, comm, &all);
+        evaluate_image_samples(sampler, evaluation_, rng, config_.eval.samples, kSamplingDraws, comm, &all);
     if (samples && comm.is_root()) *samples = all;
     // The prior's many-step quality: DDPM's own uniform stride.
-    const DiffusionSampler reference = sampler.with_steps(config_.reference_steps, TimeSpacing::kUniform);
+    const DiffusionSampler reference =
+        sampler.with_steps(config_.eval.reference_steps, TimeSpacing::kUniform);
     for (const auto& [name, value] :
-         evaluate_image_samples(reference, evaluation_, rng, config_.eval_samples, kSamplingDraws, comm))
+         evaluate_image_samples(reference, evaluation_, rng, config_.eval.samples, kSamplingDraws, comm))
       if (name == "ffd" || name == "mmd") metrics.emplace_back("reference_" + name, value);
     return metrics;
   }
@@ -102,8 +103,8 @@ class ImageData final : public DxmiData {
                    at::Tensor* samples) override {
     at::Tensor all;
     Metrics metrics =
-        evaluate_image_samples(dxmi.sampler(), evaluation_, rng, config_.eval_samples, kSamplingDraws, comm,
-                               &all, dxmi.value_guidance(config_.eval_guidance_scale));
+        evaluate_image_samples(dxmi.sampler(), evaluation_, rng, config_.eval.samples, kSamplingDraws, comm,
+                               &all, dxmi.value_guidance(config_.eval.guidance_scale));
     for (const auto& metric : evaluate_image_energy(dxmi, evaluation_, all)) metrics.push_back(metric);
     if (samples && comm.is_root()) *samples = all;
     return metrics;

@@ -82,8 +82,7 @@ void check_dxmi_resumable(const std::filesystem::path& checkpoint, const DxmiCon
   stored.iterations = config.iterations;
   stored.log_every = config.log_every;
   stored.checkpoint_every = config.checkpoint_every;
-  stored.eval_samples = config.eval_samples;
-  stored.eval_guidance_scale = config.eval_guidance_scale;
+  stored.eval = config.eval;
   require_same_config(checkpoint, to_yaml(stored), to_yaml(config),
                       "train.iterations, train.log_every, train.checkpoint_every and eval");
 }
@@ -138,7 +137,7 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
   const auto evaluate_prior = [&](at::Tensor* samples) {
     if (verbose)
       std::printf("tilt: evaluating the starting sampler (%lld samples)\n",
-                  static_cast<long long>(config.eval_samples));
+                  static_cast<long long>(config.eval.samples));
     const Metrics prior = data->evaluate_prior(dxmi.sampler(), rng, comm, samples);
     on_root_for_all(comm, "write the prior's evaluation", [&] {
       io::write_text_atomically(options.run_dir / kPriorEval, metrics_json(prior) + "\n");
@@ -199,7 +198,7 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
     final_metrics = evaluate_prior(&samples);
   } else {
     if (verbose)
-      std::printf("tilt: evaluating (%lld samples)\n", static_cast<long long>(config.eval_samples));
+      std::printf("tilt: evaluating (%lld samples)\n", static_cast<long long>(config.eval.samples));
     final_metrics = data->evaluate(dxmi, rng, comm, &samples);
   }
   on_root_for_all(comm, "write the samples", [&] {

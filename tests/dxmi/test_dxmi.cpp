@@ -344,7 +344,7 @@ TEST(DxmiConfig, BadValuesAreOneLineErrors) {
                                        "dxmi.guidance_scale=0.25", "eval.guidance_scale=-1"})));
   EXPECT_EQ(round_trip.options.gamma, 0.5);
   EXPECT_EQ(round_trip.options.guidance_scale, 0.25);
-  EXPECT_EQ(round_trip.eval_guidance_scale, -1);
+  EXPECT_EQ(round_trip.eval.guidance_scale, -1);
   EXPECT_EQ(round_trip.network.critic_features.count, 3);
 }
 
@@ -387,7 +387,7 @@ TEST(TrainDxmi, ResumeReproducesTheUninterruptedRun) {
             train_dxmi(config(3), {root / "whole", StartMode::kResume, true}, alone).metrics);
   // A finished run resumed with another eval section is evaluated again, here under value guidance.
   DxmiConfig guided = config(3);
-  guided.eval_guidance_scale = 0.5;
+  guided.eval.guidance_scale = 0.5;
   EXPECT_NE(resumed.metrics, train_dxmi(guided, {root / "whole", StartMode::kResume, true}, alone).metrics);
   std::filesystem::remove_all(root);
 }
