@@ -3,7 +3,7 @@
 # the 2-D sweep (launch/reproduce/dxmi_2d.sh; the entropy-regularised runs, 3 seeds per data set)
 # evaluated again under value guidance at several scales, nothing trained again: each finished run
 # is copied and resumed with a new eval.guidance_scale (the same noise: paired with the unguided
-# row). About 2 minutes on this project's 2-core machine once the sweep has run.
+# row). About 4 minutes on this project's 2-core machine once the sweep has run.
 #   bash launch/reproduce/dxmi_2d_guidance.sh [SWEEP_DIR] [RUNS_DIR]   (default sweeps/dxmi_2d, runs/dxmi_2d_guidance)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
