@@ -197,8 +197,11 @@ TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Co
   if (config.iterations == 0) {
     final_metrics = evaluate_prior(&samples);
   } else {
-    if (verbose)
-      std::printf("tilt: evaluating (%lld samples)\n", static_cast<long long>(config.eval.samples));
+    if (verbose) {
+      std::printf("tilt: evaluating (%lld samples", static_cast<long long>(config.eval.samples));
+      if (config.eval.guidance_scale != 0) std::printf(", value guidance %g", config.eval.guidance_scale);
+      std::printf(")\n");
+    }
     final_metrics = data->evaluate(dxmi, rng, comm, &samples);
   }
   on_root_for_all(comm, "write the samples", [&] {
