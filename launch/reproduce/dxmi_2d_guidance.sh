@@ -15,7 +15,7 @@ scales=(0 0.1 0.3 0.5 1 2)
 bash launch/setup.sh
 bash launch/build.sh build
 # The DxMI rows: trained (train.iterations not 0) with the entropy term (dxmi.tau_entropy not 0).
-mapfile -t rows < <(python3 - "$sweep/manifest.json" <<'PY'
+selected=$(python3 - "$sweep/manifest.json" <<'PY'
 import json, sys
 for row in json.load(open(sys.argv[1]))["rows"]:
     params = row["params"]
@@ -23,6 +23,8 @@ for row in json.load(open(sys.argv[1]))["rows"]:
         print(row["run_dir"])
 PY
 )
+[ -n "$selected" ] || { echo "$sweep/manifest.json lists no DxMI row with the entropy term" >&2; exit 1; }
+mapfile -t rows <<< "$selected"
 started=$SECONDS
 mkdir -p "$runs"
 for row in "${rows[@]}"; do
@@ -37,13 +39,16 @@ for row in "${rows[@]}"; do
 done
 echo "wall time: $((SECONDS - started)) s"
 mkdir -p "$out"
-python3 - "$runs" "$out" "${scales[@]}" <<'PY'
-import csv, glob, json, os, statistics, sys, yaml
-runs, out, scales = sys.argv[1], sys.argv[2], sys.argv[3:]
+# The table of exactly the runs made above: "ROW_s{scale}" for each selected row and scale.
+python3 - "$runs" "$out" "${#scales[@]}" "${scales[@]}" "${rows[@]}" <<'PY'
+import csv, json, os, statistics, sys, yaml
+runs, out, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+scales, selected = sys.argv[4:4 + count], sys.argv[4 + count:]
 keys = ["sliced_w2", "energy_distance", "mode_fraction_worst_rel_dev", "outside_support"]
+spread = lambda values: statistics.stdev(values) if len(values) > 1 else float("nan")
 rows = []
 for scale in scales:
-    for path in sorted(glob.glob(f"{runs}/*_s{scale}")):
+    for path in (f"{runs}/{os.path.basename(row)}_s{scale}" for row in selected):
         config = yaml.safe_load(open(f"{path}/config.yaml"))
         metrics = json.load(open(f"{path}/eval.json"))
         rows.append({"data": config["data"]["name"], "seed": config["seed"], "guidance_scale": float(scale),
@@ -59,7 +64,7 @@ for data in sorted({r["data"] for r in rows}, reverse=True):
         group = sorted((r for r in rows if r["data"] == data and r["guidance_scale"] == float(scale)), key=lambda r: r["seed"])
         w2 = [r["sliced_w2"] for r in group]
         dev = [r["mode_fraction_worst_rel_dev"] for r in group]
-        lines.append(f"| {data} | {scale} | {statistics.mean(w2):.3f} ± {statistics.stdev(w2):.3f} ({', '.join(f'{v:.3f}' for v in w2)}) "
+        lines.append(f"| {data} | {scale} | {statistics.mean(w2):.3f} ± {spread(w2):.3f} ({', '.join(f'{v:.3f}' for v in w2)}) "
                      f"| {statistics.mean(r['energy_distance'] for r in group):.4f} "
                      f"| ±{100 * max(dev):.1f}% ({', '.join(f'{100 * v:.1f}' for v in dev)}) "
                      f"| {100 * statistics.mean(r['outside_support'] for r in group):.1f}% |")

@@ -174,7 +174,8 @@ std::vector<std::string> Dxmi::metric_names() {
 double Dxmi::flops_per_iteration(int64_t global_batch) const {
   const double eps = sampler_.noise_predictor().flops_per_sample(), value = value_->flops_per_sample();
   const double transitions = static_cast<double>(sampler_.steps()) * global_batch;
-  return transitions * (4 * eps + 7 * value) + 6.0 * global_batch * value;
+  const double guidance = options_.guidance_scale == 0 ? 0 : 3 * value;  // V fwd + bwd per transition
+  return transitions * (4 * eps + 7 * value + guidance) + 6.0 * global_batch * value;
 }
 
 std::vector<NamedTensor> Dxmi::parameters() const {

@@ -75,8 +75,8 @@ class Dxmi {
                     const BatchShard& shard, int64_t global_batch, Communicator& comm);
   static std::vector<std::string> metric_names();
   // Network FLOPs of one iteration on a global batch (time embeddings excluded; a backward pass
-  // counted as two forward passes): rollout T B eps; energy 2 B (fwd + bwd); values T B targets +
-  // T B (fwd + bwd); policy T B (eps and V, fwd + bwd each).
+  // counted as two forward passes): rollout T B eps (+ T B V, fwd + bwd, when guided); energy 2 B
+  // (fwd + bwd); values T B targets + T B (fwd + bwd); policy T B (eps and V, fwd + bwd each).
   double flops_per_iteration(int64_t global_batch) const;
 
   // The pieces, exposed for tests: the TD target of step k (no gradient), the running cost of a step

@@ -105,6 +105,9 @@ DxmiConfig parse_dxmi_config(const std::string& yaml_text, const std::vector<std
     require_at_least(c.batch, 1, train.key_path("batch"));
     require_at_least(c.log_every, 1, train.key_path("log_every"));
     require_at_least(c.checkpoint_every, 1, train.key_path("checkpoint_every"));
+    if (c.options.guidance_scale != 0 && c.iterations == 0)
+      config_fail("dxmi.guidance_scale",
+                  "guides DxMI's rollouts: a prior-only run (train.iterations = 0) has none");
     train.finish();
   }
   {

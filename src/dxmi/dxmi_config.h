@@ -19,8 +19,8 @@
 
 namespace tilt::dxmi {
 
-// The `eval` section: how the run is judged when training ends (a finished run resumed with another
-// one is judged again, nothing trained: check_dxmi_resumable).
+// The `eval` section: how the run is judged when training ends (a finished run resumed with other
+// samples or guidance_scale is judged again, nothing trained: check_dxmi_resumable).
 struct DxmiEvaluationConfig {
   int64_t samples = 5000;
   // The trained sampler's evaluation under value guidance of this scale (Dxmi::value_guidance; 0:

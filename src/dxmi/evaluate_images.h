@@ -63,7 +63,8 @@ ImageEvaluation make_image_evaluation(const FeatureClassifier& classifier, const
                                       const data::LabelledImages& reference, const data::LabelledImages& test,
                                       int trained_class, int64_t samples);
 
-// Sample metrics of `sampler` (`samples` rows over all ranks, noise draw `draw`) against the
+// Sample metrics of `sampler` (`samples` rows over all ranks, noise draw `draw`, each state
+// corrected by `guidance` when given: value guidance, dxmi.h) against the
 // reference test images, the same on every rank: ffd, ffd_train_vs_test (the floor), mmd,
 // mmd_train_vs_test, pixel_mean, pixel_std, and the samples themselves (float32 [samples, D]) for
 // the run's files.

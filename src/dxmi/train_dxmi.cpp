@@ -82,9 +82,13 @@ void check_dxmi_resumable(const std::filesystem::path& checkpoint, const DxmiCon
   stored.iterations = config.iterations;
   stored.log_every = config.log_every;
   stored.checkpoint_every = config.checkpoint_every;
-  stored.eval = config.eval;
+  // The prior's metrics are written once, at the end of its phase: the classifier and the
+  // reference steps they used stay, so that prior_* and the final metrics remain comparable.
+  stored.eval.samples = config.eval.samples;
+  stored.eval.guidance_scale = config.eval.guidance_scale;
   require_same_config(checkpoint, to_yaml(stored), to_yaml(config),
-                      "train.iterations, train.log_every, train.checkpoint_every and eval");
+                      "train.iterations, train.log_every, train.checkpoint_every, eval.samples and "
+                      "eval.guidance_scale");
 }
 
 TrainResult train_dxmi(const DxmiConfig& config, const TrainOptions& options, Communicator& comm) {

@@ -163,14 +163,20 @@ for key in ("prior_ffd", "prior_reference_ffd"):
 PY
   fail "prior.from did not start from the other run's prior"
 # Value guidance through the U-Net chain and the convolutional critics: the run above trained with
-# guided rollouts; evaluated again under eval.guidance_scale (--resume of the finished run), its
-# samples move and nothing trains again.
-cp -r "$work/images_from_prior" "$work/images_guided"
-"${mpirun[@]}" "$tilt" train --resume "$work/images_guided" --set eval.guidance_scale=0.5 > "$work/guided.log"
-grep -q "^iter " "$work/guided.log" && fail "the guided evaluation trained again: $(cat "$work/guided.log")"
-/usr/bin/python3 - "$work/images_guided/eval.json" "$work/images_from_prior/eval.json" <<'PY' ||
+# guided rollouts; evaluated again (--resume of the finished run) without guidance it gives its own
+# FFD back (so a difference is the guidance's), under eval.guidance_scale another one; nothing
+# trains again.
+for scale in 0 0.5; do
+  cp -r "$work/images_from_prior" "$work/images_guided_$scale"
+  "${mpirun[@]}" "$tilt" train --resume "$work/images_guided_$scale" --set eval.guidance_scale=$scale \
+    > "$work/guided_$scale.log"
+  grep -q "^iter " "$work/guided_$scale.log" && fail "the evaluation trained again: $(cat "$work/guided_$scale.log")"
+done
+/usr/bin/python3 - "$work/images_from_prior/eval.json" "$work/images_guided_0/eval.json" \
+  "$work/images_guided_0.5/eval.json" <<'PY' ||
 import json, math, sys
-guided, plain = (json.load(open(p)) for p in sys.argv[1:])
+plain, again, guided = (json.load(open(p)) for p in sys.argv[1:])
+assert again["ffd"] == plain["ffd"], (again, plain)
 assert math.isfinite(guided["ffd"]) and guided["ffd"] != plain["ffd"], (guided, plain)
 assert guided["prior_ffd"] == plain["prior_ffd"], (guided, plain)
 PY
