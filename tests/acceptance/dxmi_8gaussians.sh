@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 9's 8gaussians criteria on one seed of the shipped recipe, at full size on 2 MPI ranks (about
-# 2 minutes): DxMI's 4-step sampler beats the DDPM sampler it started from on sliced W2 by a clear
+# Issue 9's 8gaussians criteria on one seed of the shipped recipe, at full size on 2 MPI ranks (54-72 s
+# here): DxMI's 4-step sampler beats the DDPM sampler it started from on sliced W2 by a clear
 # margin, every mode holds 1/8 +- 25%, and the energy ranks points as the exact log-density does.
 # The 3-seed table is launch/reproduce/dxmi_2d.sh's (docs/dxmi.md).
 set -euo pipefail

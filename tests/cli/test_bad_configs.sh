@@ -133,6 +133,9 @@ expect_refused "$dxmi" dxmi.energy_lr "dxmi.energy_lr=0"
 expect_refused "$dxmi" dxmi.avr_decay "dxmi.avr_decay=1.5"
 expect_refused "$dxmi" dxmi.skip_sampler_tau "dxmi.skip_sampler_tau=5"     # T = 4
 expect_refused "$dxmi" network.critic_frequency_scale "network.critic_frequency_scale=0"
+# Value guidance needs the trained value: refused in a prior-only run.
+expect_refused "$dxmi" eval.guidance_scale "train.iterations=0" "eval.guidance_scale=0.5"
+expect_refused "$dxmi" dxmi.guidance_scale "train.iterations=0" "dxmi.guidance_scale=0.5"
 # The critics' keys belong to DxMI: a multivariate diffusion trains no critic.
 expect_refused "$source_dir/configs/mdm/8gaussians_cld.yaml" network.critic_fourier_features \
   "network.critic_fourier_features=8"
